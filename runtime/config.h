@@ -1,0 +1,47 @@
+/* config.h: the node's configuration, read from a Lua file that returns
+ * the cluster's table; only the part for one node is kept. */
+#ifndef WISP_CONFIG_H
+#define WISP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	WISP_ROLE_ROOT = 1,
+	WISP_ROLE_NODE = 2,
+	WISP_ROLE_NET = 4,
+	WISP_ROLE_DB = 8,
+};
+
+struct wisp_service_spec {
+	char *module;
+	char *args;
+};
+
+struct wisp_env_entry {
+	char *key;
+	char *value;
+};
+
+struct wisp_config {
+	char *node;
+	uint32_t node_id;
+	unsigned roles;
+	char *module_path; /* NULL: the default path */
+	char *log_file;    /* NULL: stdout */
+	int log_level;
+	size_t socket_write_limit;
+	uint32_t stop_timeout_ms;
+	struct wisp_service_spec *services;
+	size_t service_count;
+	struct wisp_env_entry *env;
+	size_t env_count;
+};
+
+/* 0, or -1 with one line in err naming the file and what is wrong. */
+int wisp_config_load(const char *path, const char *node,
+	struct wisp_config *cfg, char *err, size_t errsz);
+void wisp_config_free(struct wisp_config *cfg);
+const char *wisp_config_env(const struct wisp_config *cfg, const char *key);
+
+#endif

@@ -1,0 +1,131 @@
+/* module.c: the module registry. Built-in modules are registered at start;
+ * others are dlopen'ed from the first path entry that has them and kept
+ * loaded for the life of the node (a service may still run their code). */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "module.h"
+#include "names.h"
+
+struct loaded {
+	struct loaded *next;
+	struct wisp_module m;
+	void *dl; /* NULL for a built-in */
+};
+
+static struct {
+	struct loaded *list;
+	char *path;
+} M;
+
+void wisp_modules_init(const char *path)
+{
+	M.path = wisp_strdup(path);
+}
+
+void wisp_modules_exit(void)
+{
+	struct loaded *l = M.list, *next;
+	for (; l; l = next) {
+		next = l->next;
+		if (l->dl) {
+			wisp_free((char *)l->m.name);
+			dlclose(l->dl);
+		}
+		wisp_free(l);
+	}
+	M.list = NULL;
+	wisp_free(M.path);
+	M.path = NULL;
+}
+
+static struct loaded *remember(const struct wisp_module *m, void *dl)
+{
+	struct loaded *l = wisp_malloc(sizeof(*l));
+	l->m = *m;
+	l->dl = dl;
+	l->next = M.list;
+	M.list = l;
+	return l;
+}
+
+void wisp_module_builtin(const struct wisp_module *m)
+{
+	remember(m, NULL);
+}
+
+static void *symbol(void *dl, const char *module, const char *fn)
+{
+	char name[WISP_NAME_MAX + 16];
+	snprintf(name, sizeof(name), "%s_%s", module, fn);
+	return dlsym(dl, name);
+}
+
+static const struct wisp_module *bind(void *dl, const char *name, char *err,
+	size_t errsz)
+{
+	struct wisp_module m = {
+		.name = wisp_strdup(name),
+		.create = (void *(*)(void))symbol(dl, name, "create"),
+		.init = (int (*)(void *, struct wisp_context *, const char *))
+			symbol(dl, name, "init"),
+		.release = (void (*)(void *))symbol(dl, name, "release"),
+		.signal = (void (*)(void *, int))symbol(dl, name, "signal"),
+	};
+	if (m.init == NULL) {
+		snprintf(err, errsz, "module '%s' has no %s_init", name, name);
+		wisp_free((char *)m.name);
+		dlclose(dl);
+		return NULL;
+	}
+	return &remember(&m, dl)->m;
+}
+
+/* Writes the path entry for name into file; 0 if it fit. */
+static int expand(const char *entry, size_t len, const char *name,
+	char *file, size_t filesz)
+{
+	const char *q = memchr(entry, '?', len);
+	if (q == NULL)
+		return -1;
+	int n = snprintf(file, filesz, "%.*s%s%.*s", (int)(q - entry), entry,
+		name, (int)(len - (size_t)(q - entry) - 1), q + 1);
+	return n > 0 && (size_t)n < filesz ? 0 : -1;
+}
+
+static const struct wisp_module *load(const char *name, char *err,
+	size_t errsz)
+{
+	char file[4096];
+	for (const char *p = M.path; p && *p;) {
+		size_t len = strcspn(p, ";");
+		if (expand(p, len, name, file, sizeof(file)) == 0
+			&& access(file, F_OK) == 0) {
+			void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+			if (dl == NULL) {
+				snprintf(err, errsz, "%s", dlerror());
+				return NULL;
+			}
+			return bind(dl, name, err, errsz);
+		}
+		p += len + (p[len] == ';');
+	}
+	snprintf(err, errsz, "module '%s' not found on the module path '%s'",
+		name, M.path ? M.path : "");
+	return NULL;
+}
+
+const struct wisp_module *wisp_module_find(const char *name, char *err,
+	size_t errsz)
+{
+	for (struct loaded *l = M.list; l; l = l->next)
+		if (strcmp(l->m.name, name) == 0)
+			return &l->m;
+	if (!wisp_name_valid(name)) {
+		snprintf(err, errsz, "'%s' is not a valid module name", name);
+		return NULL;
+	}
+	return load(name, err, errsz);
+}

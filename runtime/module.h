@@ -1,0 +1,26 @@
+/* module.h: finding service modules: built into the executable, or
+ * NAME.so on the module path, loaded once with dlopen. */
+#ifndef WISP_MODULE_H
+#define WISP_MODULE_H
+
+#include <stddef.h>
+#include "wisp.h"
+
+struct wisp_module {
+	const char *name;
+	void *(*create)(void);
+	int (*init)(void *inst, struct wisp_context *ctx, const char *args);
+	void (*release)(void *inst);
+	void (*signal)(void *inst, int signal);
+};
+
+/* path: "dir/?.so;other/?.so", each ? standing for the module name. */
+void wisp_modules_init(const char *path);
+void wisp_modules_exit(void);
+/* Makes a module that is linked in findable by name. */
+void wisp_module_builtin(const struct wisp_module *m);
+/* The module, or NULL with why it could not be had in err. */
+const struct wisp_module *wisp_module_find(const char *name, char *err,
+	size_t errsz);
+
+#endif

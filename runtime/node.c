@@ -1,0 +1,118 @@
+/* node.c: one node's life: set up every part of the runtime from the
+ * config, start the logger and the configured services, run the loop,
+ * then take everything down again. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "alloc.h"
+#include "handle.h"
+#include "log.h"
+#include "module.h"
+#include "names.h"
+#include "node.h"
+#include "scheduler.h"
+#include "service.h"
+#include "signals.h"
+#include "socket.h"
+
+static const struct wisp_config *active;
+
+const char *wisp_getenv(const char *key)
+{
+	return active ? wisp_config_env(active, key) : NULL;
+}
+
+const char *wisp_node_name(void)
+{
+	return active ? active->node : "?";
+}
+
+static void deliver_socket(wisp_handle owner, struct wisp_socket_msg *msg,
+	size_t sz)
+{
+	wisp_deliver(0, owner, WISP_MSG_SOCKET, 0, msg, sz);
+}
+
+/* Modules built beside the executable first, then the installed ones. */
+static void default_module_path(char *out, size_t outsz)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, outsz, "%s/services/?.so;%s/?.so", exe, WISP_MODULE_DIR);
+}
+
+static int start_logger(const struct wisp_config *cfg)
+{
+	char err[512];
+	wisp_handle h = wisp_service_start("logger",
+		cfg->log_file ? cfg->log_file : "", err, sizeof(err));
+	if (h == 0) {
+		fprintf(stderr, "wisp: %s\n", err);
+		return -1;
+	}
+	wisp_log_attach(h);
+	return 0;
+}
+
+static int start_services(const struct wisp_config *cfg)
+{
+	char err[512];
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct wisp_service_spec *s = &cfg->services[i];
+		if (wisp_service_start(s->module, s->args, err, sizeof(err)) == 0) {
+			fprintf(stderr, "wisp: cannot start service %s: %s\n",
+				s->module, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int setup(const struct wisp_config *cfg)
+{
+	char path[2 * PATH_MAX];
+	active = cfg;
+	wisp_log_init(cfg->node, cfg->log_level);
+	wisp_handles_init(cfg->node_id);
+	wisp_scheduler_init(cfg->stop_timeout_ms);
+	if (wisp_sockets_init(cfg->socket_write_limit, deliver_socket) < 0
+		|| wisp_signals_init() < 0) {
+		perror("wisp: cannot set up the event loop");
+		return -1;
+	}
+	if (cfg->module_path == NULL)
+		default_module_path(path, sizeof(path));
+	wisp_modules_init(cfg->module_path ? cfg->module_path : path);
+	wisp_module_builtin(&wisp_logger_module);
+	return start_logger(cfg);
+}
+
+static void teardown(void)
+{
+	wisp_signals_exit();
+	wisp_sockets_exit();
+	wisp_scheduler_exit();
+	wisp_names_exit();
+	wisp_handles_exit();
+	wisp_modules_exit();
+	active = NULL;
+}
+
+int wisp_node_run(const struct wisp_config *cfg)
+{
+	int code = 1;
+	if (setup(cfg) == 0) {
+		wisp_log(NULL, WISP_LOG_INFO, "node %s (id %u) starting; "
+			"allocator: %s", cfg->node, cfg->node_id, wisp_allocator());
+		if (start_services(cfg) < 0)
+			wisp_scheduler_stop(1); /* the started ones stop in order */
+		code = wisp_scheduler_run();
+	}
+	teardown();
+	return code;
+}

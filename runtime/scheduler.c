@@ -1,0 +1,233 @@
+/* scheduler.c: the node's single loop. Each round gives every service
+ * that had mail at its start one turn of up to WISP_QUOTA messages; then
+ * timers advance and sockets are polled, sleeping until the next timer
+ * when nothing is ready. No locks: everything runs on this one thread. */
+#include <time.h>
+#include "handle.h"
+#include "log.h"
+#include "scheduler.h"
+#include "service.h"
+#include "socket.h"
+#include "timer.h"
+
+static struct {
+	struct wisp_context *head, *tail;
+	struct wisp_wheel *wheel;
+	uint64_t start_ns;
+	uint32_t stop_timeout_ms;
+	uint64_t stop_deadline;
+	int stopping;
+	int exit_code;
+} S;
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t wisp_now(void)
+{
+	return (clock_ns() - S.start_ns) / 1000000u;
+}
+
+void wisp_scheduler_init(uint32_t stop_timeout_ms)
+{
+	S.start_ns = clock_ns();
+	S.wheel = wisp_wheel_new(0);
+	S.stop_timeout_ms = stop_timeout_ms;
+	S.head = S.tail = NULL;
+	S.stopping = 0;
+	S.exit_code = 0;
+}
+
+void wisp_scheduler_exit(void)
+{
+	wisp_wheel_free(S.wheel);
+	S.wheel = NULL;
+}
+
+void wisp_schedule(struct wisp_context *ctx)
+{
+	if (ctx->queued)
+		return;
+	ctx->queued = 1;
+	ctx->next_ready = NULL;
+	if (S.tail)
+		S.tail->next_ready = ctx;
+	else
+		S.head = ctx;
+	S.tail = ctx;
+}
+
+static struct wisp_context *pop_ready(void)
+{
+	struct wisp_context *ctx = S.head;
+	S.head = ctx->next_ready;
+	if (S.head == NULL)
+		S.tail = NULL;
+	ctx->queued = 0;
+	return ctx;
+}
+
+static void fire(void *ud, wisp_handle owner, int session)
+{
+	(void)ud;
+	wisp_deliver(0, owner, WISP_MSG_TIMER, session, NULL, 0);
+}
+
+static void tick(void)
+{
+	wisp_wheel_advance(S.wheel, wisp_now(), fire, NULL);
+}
+
+int wisp_timeout(struct wisp_context *ctx, uint32_t ms, int session)
+{
+	tick(); /* count ms from now, not from the start of this round */
+	return wisp_wheel_add(S.wheel, ms, ctx->handle, session);
+}
+
+static void dispatch(struct wisp_context *ctx, struct wisp_message *m)
+{
+	int kept = 0;
+	if (ctx->cb)
+		kept = ctx->cb(ctx, ctx->ud, m->type, m->session, m->source,
+			m->data, m->size);
+	if (!kept)
+		wisp_free(m->data);
+	ctx->handled++;
+}
+
+static void run_turn(struct wisp_context *ctx)
+{
+	if (ctx->dead) {
+		wisp_service_retire(ctx);
+		return;
+	}
+	uint64_t t0 = clock_ns();
+	struct wisp_message m;
+	/* only mail that was there when the turn began: a service that mails
+	 * itself yields to the others between rounds */
+	uint32_t quota = ctx->mailbox.count < WISP_QUOTA ? ctx->mailbox.count
+		: WISP_QUOTA;
+	for (uint32_t i = 0; i < quota && !ctx->dead; i++) {
+		if (!wisp_mailbox_pop(&ctx->mailbox, &m))
+			break;
+		dispatch(ctx, &m);
+	}
+	ctx->busy_ns += clock_ns() - t0;
+	if (ctx->dead)
+		return; /* dooming queued it again: retired on that turn */
+	if (ctx->mailbox.count)
+		wisp_schedule(ctx);
+	else
+		wisp_mailbox_shrink(&ctx->mailbox);
+}
+
+/* One turn for each service ready now; those readied meanwhile wait for
+ * the next round, after timers and sockets have had their chance. */
+static void run_round(void)
+{
+	struct wisp_context *last = S.tail;
+	while (S.head) {
+		struct wisp_context *ctx = pop_ready();
+		int was_last = ctx == last;
+		run_turn(ctx);
+		if (was_last)
+			break;
+	}
+}
+
+void wisp_scheduler_drain(void)
+{
+	while (S.head)
+		run_round();
+}
+
+/* Services other than the logger, which outlives them to write their
+ * last words. */
+static size_t workers_alive(void)
+{
+	size_t n = wisp_handle_count();
+	return wisp_handle_grab(wisp_log_handle()) ? n - 1 : n;
+}
+
+void wisp_scheduler_stop(int code)
+{
+	if (S.stopping)
+		return;
+	S.stopping = 1;
+	S.exit_code = code;
+	S.stop_deadline = wisp_now() + S.stop_timeout_ms;
+	size_t n;
+	wisp_handle *list = wisp_handle_list(&n);
+	for (size_t i = 0; i < n; i++)
+		if (list[i] != wisp_log_handle())
+			wisp_deliver(0, list[i], WISP_MSG_EXIT, 0, NULL, 0);
+	wisp_free(list);
+}
+
+void wisp_shutdown(int code)
+{
+	wisp_scheduler_stop(code);
+}
+
+static int finished(void)
+{
+	if (S.head)
+		return 0;
+	if (workers_alive() == 0)
+		return 1;
+	return S.stopping && wisp_now() >= S.stop_deadline;
+}
+
+static int poll_timeout(void)
+{
+	if (S.head)
+		return 0;
+	int next = wisp_wheel_next(S.wheel);
+	if (S.stopping) {
+		uint64_t now = wisp_now();
+		int left = now < S.stop_deadline ? (int)(S.stop_deadline - now) : 0;
+		if (next < 0 || next > left)
+			next = left;
+	}
+	return next;
+}
+
+/* Retires what is left, newest first, and the logger last. */
+static void retire_all(void)
+{
+	size_t n;
+	wisp_handle *list = wisp_handle_list(&n);
+	for (size_t i = n; i-- > 0;) {
+		struct wisp_context *ctx = wisp_handle_grab(list[i]);
+		if (ctx && list[i] != wisp_log_handle()) {
+			wisp_service_doom(ctx);
+			wisp_scheduler_drain();
+		}
+	}
+	wisp_free(list);
+	struct wisp_context *logger = wisp_handle_grab(wisp_log_handle());
+	if (logger) {
+		wisp_log(NULL, WISP_LOG_INFO, "all services stopped");
+		wisp_scheduler_drain(); /* let it write what is queued */
+		wisp_service_doom(logger);
+		wisp_scheduler_drain();
+	}
+}
+
+int wisp_scheduler_run(void)
+{
+	for (;;) {
+		tick();
+		run_round();
+		if (finished())
+			break;
+		if (wisp_sockets_poll(poll_timeout()) < 0)
+			break;
+	}
+	retire_all();
+	return S.exit_code;
+}

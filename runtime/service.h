@@ -1,0 +1,53 @@
+/* service.h: what the runtime knows of one service, and the internal
+ * calls that create, feed and retire services. */
+#ifndef WISP_SERVICE_H
+#define WISP_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mailbox.h"
+#include "module.h"
+#include "wisp.h"
+
+struct wisp_context {
+	wisp_handle handle;
+	wisp_callback cb;
+	void *ud;
+	const struct wisp_module *module;
+	void *inst;
+	struct wisp_mailbox mailbox;
+	struct wisp_context *next_ready;
+	char **names;
+	unsigned name_count;
+	int session;
+	uint8_t queued; /* on the ready queue */
+	uint8_t dead;   /* exited or killed; retired on its next turn */
+	char *fail_reason;
+	uint64_t handled; /* messages handled */
+	uint64_t busy_ns; /* time spent in its callback */
+};
+
+/* Queues a message from source (any handle, local or not) to a local
+ * service. Takes data; a request with a session to a dead or unknown
+ * service gets an error reply. 0 when queued, -1 otherwise. */
+int wisp_deliver(wisp_handle source, wisp_handle dest, int type, int session,
+	void *data, size_t sz);
+/* Sends an ERROR with the reason to `to`, as coming from `from`. */
+void wisp_bounce(wisp_handle from, wisp_handle to, int session,
+	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Whether a message of this type asks for an answer when it has a session. */
+int wisp_is_request(int type);
+
+/* Starts a service; 0 with the reason in err when it could not. */
+wisp_handle wisp_service_start(const char *module, const char *args,
+	char *err, size_t errsz);
+/* Runs the service's release and frees it; its mail is bounced. */
+void wisp_service_retire(struct wisp_context *ctx);
+/* Marks a service dead so the scheduler retires it on its next turn. */
+void wisp_service_doom(struct wisp_context *ctx);
+/* Calls the module's signal hook of every service that has one. */
+void wisp_services_signal(int sig);
+/* The name a log line shows for the service: its module's. */
+const char *wisp_service_label(const struct wisp_context *ctx);
+
+#endif

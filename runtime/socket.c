@@ -1,0 +1,661 @@
+/* socket.c: the node's epoll loop and every socket in it. Sockets live in
+ * a slot table indexed by id; ids come from a counter cycling through
+ * 1..INT_MAX, so a freed id is not handed out again until the counter comes
+ * round, and a stale id simply fails to match its slot. Everything is
+ * non-blocking and single threaded. Each event is handed over as one
+ * wisp_malloc'd block: struct wisp_socket_msg, its data, and a NUL not
+ * counted in size. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include "socket.h"
+
+#define INITIAL_SLOTS 16
+#define MAX_EVENTS 64
+/* Per readiness event, so one busy socket cannot starve the others; level
+ * triggered epoll reports it again on the next poll. */
+#define READ_SIZE (64 * 1024)
+#define READ_BUDGET 4
+#define ACCEPT_BUDGET 64
+/* Small writes that have to wait are packed into chunks of this size. */
+#define CHUNK_MIN 4096
+/* "[ipv6]:port" with room to spare. */
+#define ADDR_MAX 64
+/* epoll keys: a socket id, or this bit plus an index into the watches. */
+#define WATCH_KEY (1ull << 32)
+
+enum state {
+	S_LISTEN,     /* accepting */
+	S_CONNECTING, /* waiting for the connect to finish */
+	S_PAUSED,     /* accepted, not read until wisp_sock_start */
+	S_OPEN,       /* reading and writing */
+	S_CLOSING,    /* closed by its owner, flushing what is queued */
+};
+
+struct chunk {
+	struct chunk *next;
+	size_t off, end, cap;
+	char data[];
+};
+
+struct sock {
+	int id;
+	int fd;
+	enum state state;
+	uint32_t events; /* the mask epoll has now */
+	wisp_handle owner;
+	size_t limit;
+	size_t queued;
+	struct chunk *head, *tail;
+	char addr[ADDR_MAX]; /* the peer, or the listening address */
+};
+
+struct watch {
+	void (*ready)(void *ud);
+	void *ud;
+};
+
+static struct {
+	int epfd;
+	/* Held open so that on EMFILE one fd can be freed to accept and shed
+	 * a connection (see shed). */
+	int reserve_fd;
+	struct sock **slots;
+	int cap; /* a power of two */
+	int next_id;
+	size_t limit;
+	wisp_socket_deliver deliver;
+	struct watch *watches;
+	int nwatches;
+} net = { .epfd = -1, .reserve_fd = -1 };
+
+static struct sock *find(int id)
+{
+	if (id <= 0 || net.slots == NULL)
+		return NULL;
+	struct sock *s = net.slots[id & (net.cap - 1)];
+	return s && s->id == id ? s : NULL;
+}
+
+/* A socket the API may still use: one being closed is gone for callers. */
+static struct sock *find_live(int id)
+{
+	struct sock *s = find(id);
+	if (s == NULL || s->state == S_CLOSING) {
+		errno = EBADF;
+		return NULL;
+	}
+	return s;
+}
+
+/* Doubling keeps ids distinct modulo the new size as they were modulo
+ * the old one, so every socket keeps a slot of its own. */
+static void grow(void)
+{
+	int cap = net.cap * 2;
+	struct sock **slots = wisp_malloc(cap * sizeof *slots);
+	memset(slots, 0, cap * sizeof *slots);
+	for (int i = 0; i < net.cap; i++)
+		if (net.slots[i])
+			slots[net.slots[i]->id & (cap - 1)] = net.slots[i];
+	wisp_free(net.slots);
+	net.slots = slots;
+	net.cap = cap;
+}
+
+static void alloc_id(struct sock *s)
+{
+	for (;;) {
+		for (int i = 0; i < net.cap; i++) {
+			int id = net.next_id;
+			net.next_id = id == INT_MAX ? 1 : id + 1;
+			struct sock **slot = &net.slots[id & (net.cap - 1)];
+			if (*slot == NULL) {
+				*slot = s;
+				s->id = id;
+				return;
+			}
+		}
+		grow();
+	}
+}
+
+static uint32_t wanted_events(const struct sock *s)
+{
+	uint32_t out = s->queued ? EPOLLOUT : 0;
+	switch (s->state) {
+	case S_LISTEN:
+		return EPOLLIN;
+	case S_CONNECTING:
+		return EPOLLOUT;
+	case S_OPEN:
+		return EPOLLIN | EPOLLRDHUP | out;
+	default:
+		return out;
+	}
+}
+
+static void update_events(struct sock *s)
+{
+	uint32_t events = wanted_events(s);
+	if (events == s->events)
+		return;
+	struct epoll_event ev = { .events = events, .data.u64 = (uint64_t)s->id };
+	/* Can only fail with ENOMEM for a registered fd; the next change
+	 * tries again. */
+	if (epoll_ctl(net.epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->events = events;
+}
+
+static int close_keep_errno(int fd)
+{
+	int err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static void format_addr(const struct sockaddr_storage *sa, char *out)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		snprintf(out, ADDR_MAX, "[%s]:%d", ip, ntohs(a->sin6_port));
+	} else {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		snprintf(out, ADDR_MAX, "%s:%d", ip, ntohs(a->sin_port));
+	}
+}
+
+/* Takes fd over: on failure it is closed. Returns the new id or -1. */
+static int sock_new(int fd, wisp_handle owner, enum state state,
+	const struct sockaddr_storage *sa)
+{
+	struct sock *s = wisp_malloc(sizeof *s);
+	memset(s, 0, sizeof *s);
+	s->fd = fd;
+	s->owner = owner;
+	s->state = state;
+	s->limit = net.limit;
+	s->events = wanted_events(s);
+	format_addr(sa, s->addr);
+	alloc_id(s);
+	struct epoll_event ev = { .events = s->events, .data.u64 = (uint64_t)s->id };
+	if (epoll_ctl(net.epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return s->id;
+	net.slots[s->id & (net.cap - 1)] = NULL;
+	wisp_free(s);
+	return close_keep_errno(fd);
+}
+
+static void sock_free(struct sock *s)
+{
+	close(s->fd);
+	while (s->head) {
+		struct chunk *c = s->head;
+		s->head = c->next;
+		wisp_free(c);
+	}
+	net.slots[s->id & (net.cap - 1)] = NULL;
+	wisp_free(s);
+}
+
+static void emit(wisp_handle owner, int event, int id, int ud,
+	const void *data, size_t size)
+{
+	struct wisp_socket_msg *m = wisp_malloc(sizeof *m + size + 1);
+	m->event = event;
+	m->id = id;
+	m->ud = ud;
+	m->size = (uint32_t)size;
+	if (size)
+		memcpy(m->data, data, size);
+	m->data[size] = '\0';
+	net.deliver(owner, m, sizeof *m + size);
+}
+
+/* Frees s first, then tells its owner, unless its owner already closed it.
+ * Freeing first means the delivery callback finds the id gone. */
+static void drop(struct sock *s, int event, const char *text)
+{
+	wisp_handle owner = s->owner;
+	int id = s->id;
+	int quiet = s->state == S_CLOSING;
+	sock_free(s);
+	if (!quiet)
+		emit(owner, event, id, 0, text, text ? strlen(text) : 0);
+}
+
+static void fail(struct sock *s, int err, const char *what)
+{
+	char reason[ADDR_MAX + 128];
+	snprintf(reason, sizeof reason, "%s %s: %s", what, s->addr, strerror(err));
+	drop(s, WISP_SOCKET_ERROR, reason);
+}
+
+static int sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+/* Numeric hosts only: a name lookup could block the whole node. */
+static int resolve(const char *host, int port, struct sockaddr_storage *sa,
+	socklen_t *len)
+{
+	char serv[16];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *ai;
+	if (host == NULL || port < 0 || port > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(serv, sizeof serv, "%d", port);
+	int rc = getaddrinfo(host, serv, &hints, &ai);
+	if (rc != 0) {
+		if (rc != EAI_SYSTEM)
+			errno = rc == EAI_MEMORY ? ENOMEM : EINVAL;
+		return -1;
+	}
+	memcpy(sa, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void set_nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Out of fds, the pending connection would keep the listener readable and
+ * the loop spinning. So give up the reserve fd, accept the connection and
+ * close it at once (the client sees it closed and can retry), then take
+ * the reserve back. Returns -1 when that did not work either. */
+static int shed(int listen_fd)
+{
+	if (net.reserve_fd < 0)
+		return -1;
+	close(net.reserve_fd);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	net.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? 0 : -1;
+}
+
+static void accepted(struct sock *l, int fd, const struct sockaddr_storage *sa)
+{
+	set_nodelay(fd);
+	int id = sock_new(fd, l->owner, S_PAUSED, sa);
+	if (id < 0)
+		return;
+	const char *peer = find(id)->addr;
+	emit(l->owner, WISP_SOCKET_ACCEPT, l->id, id, peer, strlen(peer));
+}
+
+/* Transient failures (ENOBUFS, ENOMEM) end this round; epoll retries. */
+static void accept_ready(struct sock *l)
+{
+	int id = l->id;
+	for (int i = 0; i < ACCEPT_BUDGET && (l = find(id)); i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof sa;
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
+			SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			accepted(l, fd, &sa);
+		else if (errno == EMFILE || errno == ENFILE) {
+			if (shed(l->fd) < 0)
+				return;
+		} else if (errno != EINTR && errno != ECONNABORTED)
+			return;
+	}
+}
+
+static void connect_ready(struct sock *s)
+{
+	int err = sock_error(s->fd);
+	if (err) {
+		fail(s, err, "connect to");
+		return;
+	}
+	s->state = S_OPEN;
+	update_events(s);
+	emit(s->owner, WISP_SOCKET_CONNECT, s->id, 0, NULL, 0);
+}
+
+static void read_ready(struct sock *s)
+{
+	char buf[READ_SIZE];
+	int id = s->id;
+	for (int i = 0; i < READ_BUDGET; i++) {
+		ssize_t n = read(s->fd, buf, sizeof buf);
+		if (n > 0) {
+			emit(s->owner, WISP_SOCKET_DATA, id, 0, buf, (size_t)n);
+			/* A short read means the buffer is likely empty; the
+			 * callback may have closed the socket. */
+			if ((size_t)n < sizeof buf || !(s = find(id)) ||
+				s->state != S_OPEN)
+				return;
+		} else if (n == 0) {
+			drop(s, WISP_SOCKET_CLOSE, NULL);
+			return;
+		} else if (errno != EINTR) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				fail(s, errno, "read from");
+			return;
+		}
+	}
+}
+
+/* Sends from p until done or the kernel's buffer is full. Returns the
+ * bytes sent, or -1 after failing the socket. */
+static ssize_t send_some(struct sock *s, const char *p, size_t sz)
+{
+	size_t done = 0;
+	while (done < sz) {
+		ssize_t n = send(s->fd, p + done, sz - done, MSG_NOSIGNAL);
+		if (n >= 0)
+			done += (size_t)n;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		else if (errno != EINTR) {
+			int err = errno;
+			fail(s, err, "write to");
+			errno = err;
+			return -1;
+		}
+	}
+	return (ssize_t)done;
+}
+
+/* Returns 0 while s lives, -1 once it is freed: after a failure, or when
+ * a closing socket has sent its last byte. */
+static int flush(struct sock *s)
+{
+	while (s->head) {
+		struct chunk *c = s->head;
+		ssize_t n = send_some(s, c->data + c->off, c->end - c->off);
+		if (n < 0)
+			return -1;
+		c->off += (size_t)n;
+		s->queued -= (size_t)n;
+		if (c->off < c->end)
+			break;
+		s->head = c->next;
+		wisp_free(c);
+	}
+	if (s->head == NULL)
+		s->tail = NULL;
+	if (s->state == S_CLOSING && s->queued == 0) {
+		sock_free(s);
+		return -1;
+	}
+	update_events(s);
+	return 0;
+}
+
+static void enqueue(struct sock *s, const char *p, size_t sz)
+{
+	struct chunk *t = s->tail;
+	if (t == NULL || t->cap - t->end < sz) {
+		size_t cap = sz > CHUNK_MIN ? sz : CHUNK_MIN;
+		t = wisp_malloc(sizeof *t + cap);
+		t->next = NULL;
+		t->off = t->end = 0;
+		t->cap = cap;
+		if (s->tail)
+			s->tail->next = t;
+		else
+			s->head = t;
+		s->tail = t;
+	}
+	memcpy(t->data + t->end, p, sz);
+	t->end += sz;
+	s->queued += sz;
+	update_events(s);
+}
+
+/* A socket that is not being read (accepted and not started, or closing)
+ * still hears of a reset as EPOLLERR/EPOLLHUP, reported again and again
+ * until the socket goes. */
+static void lost(struct sock *s)
+{
+	int err = sock_error(s->fd);
+	if (err)
+		fail(s, err, "connection to");
+	else
+		drop(s, WISP_SOCKET_CLOSE, NULL);
+}
+
+static void stream_ready(struct sock *s, uint32_t ev)
+{
+	if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && s->queued && flush(s) < 0)
+		return;
+	if (s->state == S_OPEN && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
+		read_ready(s);
+	else if (s->state != S_OPEN && (ev & (EPOLLERR | EPOLLHUP)))
+		lost(s);
+}
+
+static void handle_event(uint64_t key, uint32_t ev)
+{
+	if (key & WATCH_KEY) {
+		struct watch *w = &net.watches[key & ~WATCH_KEY];
+		w->ready(w->ud);
+		return;
+	}
+	struct sock *s = find((int)key);
+	if (s == NULL) /* freed earlier in this batch */
+		return;
+	if (s->state == S_LISTEN)
+		accept_ready(s);
+	else if (s->state == S_CONNECTING)
+		connect_ready(s);
+	else
+		stream_ready(s, ev);
+}
+
+int wisp_sockets_init(size_t write_limit, wisp_socket_deliver deliver)
+{
+	net.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (net.epfd < 0)
+		return -1;
+	net.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	net.cap = INITIAL_SLOTS;
+	net.slots = wisp_malloc(net.cap * sizeof *net.slots);
+	memset(net.slots, 0, net.cap * sizeof *net.slots);
+	net.next_id = 1;
+	net.limit = write_limit;
+	net.deliver = deliver;
+	return 0;
+}
+
+/* Closes at once, queued writes or not: the node is going down. */
+void wisp_sockets_exit(void)
+{
+	for (int i = 0; i < net.cap; i++)
+		if (net.slots[i])
+			sock_free(net.slots[i]);
+	wisp_free(net.slots);
+	wisp_free(net.watches);
+	if (net.epfd >= 0)
+		close(net.epfd);
+	if (net.reserve_fd >= 0)
+		close(net.reserve_fd);
+	memset(&net, 0, sizeof net);
+	net.epfd = net.reserve_fd = -1;
+}
+
+int wisp_sockets_poll(int timeout_ms)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int n = epoll_wait(net.epfd, ev, MAX_EVENTS, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n; i++)
+		handle_event(ev[i].data.u64, ev[i].events);
+	return n;
+}
+
+/* Watches are never removed: closing the fd takes it out of epoll. */
+int wisp_poll_watch(int fd, void (*ready)(void *ud), void *ud)
+{
+	struct epoll_event ev = { .events = EPOLLIN,
+		.data.u64 = WATCH_KEY | (uint64_t)net.nwatches };
+	if (epoll_ctl(net.epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	net.watches = wisp_realloc(net.watches,
+		(net.nwatches + 1) * sizeof *net.watches);
+	net.watches[net.nwatches++] = (struct watch){ ready, ud };
+	return 0;
+}
+
+/* As if the owner closed each one, so what it wrote is still sent. A
+ * linear scan of the slot table: services exit rarely, and the table is
+ * only as large as the most sockets ever open at once. */
+void wisp_sockets_drop_owner(wisp_handle owner)
+{
+	for (int i = 0; i < net.cap; i++) {
+		struct sock *s = net.slots[i];
+		if (s && s->owner == owner)
+			wisp_sock_close(s->id);
+	}
+}
+
+/* NULL or "" listens on every IPv4 address. */
+int wisp_sock_listen(wisp_handle owner, const char *host, int port,
+	int backlog)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	int one = 1;
+	if (resolve(host && *host ? host : "0.0.0.0", port, &sa, &len) < 0)
+		return -1;
+	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, backlog) < 0)
+		return close_keep_errno(fd);
+	return sock_new(fd, owner, S_LISTEN, &sa);
+}
+
+/* Even a connect that completes at once is reported through the poll, so
+ * the CONNECT event always follows the id being returned. */
+int wisp_sock_connect(wisp_handle owner, const char *host, int port)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	if (resolve(host, port, &sa, &len) < 0)
+		return -1;
+	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	set_nodelay(fd);
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0 && errno != EINPROGRESS)
+		return close_keep_errno(fd);
+	return sock_new(fd, owner, S_CONNECTING, &sa);
+}
+
+/* Also hands a started socket (or a listener) to a new owner. */
+int wisp_sock_start(wisp_handle owner, int id)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL)
+		return -1;
+	s->owner = owner;
+	if (s->state == S_PAUSED) {
+		s->state = S_OPEN;
+		update_events(s);
+	}
+	return 0;
+}
+
+static int over_limit(struct sock *s)
+{
+	char reason[96];
+	snprintf(reason, sizeof reason,
+		"write buffer limit of %zu bytes exceeded", s->limit);
+	drop(s, WISP_SOCKET_ERROR, reason);
+	errno = ENOBUFS;
+	return -1;
+}
+
+/* While connecting, or with bytes already queued, new bytes go to the
+ * back of the queue to keep their order. */
+int wisp_sock_write(int id, const void *data, size_t sz)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL)
+		return -1;
+	if (s->state == S_LISTEN) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	ssize_t sent = 0;
+	if (s->queued == 0 && s->state != S_CONNECTING) {
+		sent = send_some(s, data, sz);
+		if (sent < 0)
+			return -1;
+	}
+	size_t rest = sz - (size_t)sent;
+	if (rest == 0)
+		return 0;
+	if (s->queued + rest > s->limit)
+		return over_limit(s);
+	enqueue(s, (const char *)data + sent, rest);
+	return 0;
+}
+
+/* A socket still connecting is closed at once, its queue dropped: it may
+ * never connect, and nobody would hear of it. */
+void wisp_sock_close(int id)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL)
+		return;
+	if (s->queued && s->state != S_CONNECTING) {
+		s->state = S_CLOSING;
+		update_events(s);
+	} else
+		sock_free(s);
+}
+
+int wisp_sock_set_limit(int id, size_t bytes)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL)
+		return -1;
+	s->limit = bytes;
+	return 0;
+}
+
+int wisp_sock_port(int id)
+{
+	struct sock *s = find_live(id);
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa;
+	if (s == NULL || getsockname(s->fd, (struct sockaddr *)&sa, &len) < 0)
+		return -1;
+	if (sa.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&sa)->sin_port);
+}

@@ -1,0 +1,176 @@
+/* proc.c: process and loopback helpers for the integration tests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "proc.h"
+
+extern char **environ;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void redirect(const char *file, int fd)
+{
+	int f = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (f >= 0) {
+		dup2(f, fd);
+		close(f);
+	}
+}
+
+int proc_start(struct proc *p, char *const argv[], char *const env[])
+{
+	static int serial;
+	snprintf(p->out, sizeof(p->out), "/tmp/wisp_proc_%d_%d.out",
+		(int)getpid(), serial);
+	snprintf(p->err, sizeof(p->err), "/tmp/wisp_proc_%d_%d.err",
+		(int)getpid(), serial++);
+	p->pid = fork();
+	if (p->pid < 0)
+		return -1;
+	if (p->pid == 0) {
+		redirect(p->out, 1);
+		redirect(p->err, 2);
+		for (int i = 0; env && env[i]; i++)
+			putenv(env[i]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return 0;
+}
+
+int proc_wait(struct proc *p, int ms)
+{
+	long long deadline = now_ms() + ms;
+	int status;
+	for (;;) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+		if (r == p->pid)
+			break;
+		if (now_ms() > deadline) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &status, 0);
+			return -1;
+		}
+		usleep(5000);
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+char *proc_output(const struct proc *p, int which_err)
+{
+	FILE *f = fopen(which_err ? p->err : p->out, "rb");
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *text = calloc(1, (size_t)n + 1);
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		text[0] = '\0';
+	fclose(f);
+	return text;
+}
+
+int proc_count_lines(const char *text)
+{
+	int n = 0;
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+void proc_cleanup(struct proc *p)
+{
+	unlink(p->out);
+	unlink(p->err);
+}
+
+static struct sockaddr_in loopback(int port)
+{
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0
+		|| getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+int tcp_connect(int port, int ms)
+{
+	long long deadline = now_ms() + ms;
+	struct sockaddr_in a = loopback(port);
+	for (;;) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			return fd;
+		}
+		close(fd);
+		if (now_ms() > deadline)
+			return -1;
+		usleep(10000);
+	}
+}
+
+int tcp_read_exact(int fd, void *buf, size_t n, int ms)
+{
+	long long deadline = now_ms() + ms;
+	size_t got = 0;
+	while (got < n) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int left = (int)(deadline - now_ms());
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			return -1;
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+int tcp_write_all(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = send(fd, (const char *)buf + done, n - done, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}

@@ -1,0 +1,35 @@
+/* proc.h: what integration tests need to drive real wisp processes:
+ * spawn one with its output in files, wait for it with a deadline, and
+ * talk TCP to it on loopback. */
+#ifndef WISP_PROC_H
+#define WISP_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct proc {
+	pid_t pid;
+	char out[128]; /* file holding its stdout */
+	char err[128]; /* file holding its stderr */
+};
+
+/* Starts argv[0] with argv; extra environment "K=V" entries in env
+ * (NULL-terminated, may be NULL). Returns 0 or -1. */
+int proc_start(struct proc *p, char *const argv[], char *const env[]);
+/* Waits up to ms for the exit; returns the exit code, 128+signal if it
+ * was killed, or -1 on timeout (the process is then killed). */
+int proc_wait(struct proc *p, int ms);
+/* The whole content of its stdout or stderr, malloc'd. */
+char *proc_output(const struct proc *p, int which_err);
+int proc_count_lines(const char *text);
+void proc_cleanup(struct proc *p);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int free_port(void);
+/* Connects to 127.0.0.1:port, retrying up to ms while nothing listens. */
+int tcp_connect(int port, int ms);
+/* Reads exactly n bytes within ms; 0 or -1. */
+int tcp_read_exact(int fd, void *buf, size_t n, int ms);
+int tcp_write_all(int fd, const void *buf, size_t n);
+
+#endif

@@ -1,0 +1,101 @@
+/* test_badconfig.c: a node that cannot start exits non-zero with exactly
+ * one line on stderr naming the problem: a config syntax error, an
+ * unknown module, a port in use, an unknown key, a missing file. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "proc.h"
+#include "testlib.h"
+
+static const char *wisp;
+static char conf[64];
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(conf, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Runs wisp on conf; expects exit 1 and one stderr line containing want. */
+static void expect_failure(const char *node, const char *want)
+{
+	char *args[] = { (char *)wisp, conf, (char *)node, NULL };
+	struct proc p;
+	CHECK_INT(proc_start(&p, args, NULL), 0);
+	CHECK_INT(proc_wait(&p, 10000), 1);
+	char *err = proc_output(&p, 1);
+	CHECK_INT(proc_count_lines(err), 1);
+	if (strstr(err, want) == NULL) {
+		fprintf(stderr, "stderr \"%s\" lacks \"%s\"\n", err, want);
+		test_failures++;
+	}
+	free(err);
+	proc_cleanup(&p);
+}
+
+static void syntax_error(void)
+{
+	write_conf("return { nodes = { a = { id = 1 }\n");
+	expect_failure("a", "'}' expected");
+}
+
+static void unknown_module(void)
+{
+	write_conf("return { nodes = { a = { id = 1, services = { 'nosuch' } } } }");
+	expect_failure("a", "cannot start service nosuch: module 'nosuch' not found");
+}
+
+static void port_in_use(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	listen(fd, 1);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	char text[256];
+	snprintf(text, sizeof(text), "return { nodes = { a = { id = 1, services = "
+		"{ 'echo 127.0.0.1:%d' } } } }", ntohs(a.sin_port));
+	write_conf(text);
+	expect_failure("a", "Address already in use");
+	close(fd);
+}
+
+static void unknown_key(void)
+{
+	write_conf("return { nodes = { a = { id = 1, servics = {} } } }");
+	expect_failure("a", "unknown key 'servics' in nodes.a");
+}
+
+static void unknown_node(void)
+{
+	write_conf("return { nodes = { a = { id = 1 } } }");
+	expect_failure("b", "no node named 'b'");
+}
+
+static void missing_file(void)
+{
+	unlink(conf);
+	expect_failure("a", "cannot open");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: test_badconfig WISP SOURCE_ROOT\n");
+		return 2;
+	}
+	wisp = argv[1];
+	snprintf(conf, sizeof(conf), "/tmp/wisp_badconf_%d.lua", (int)getpid());
+	RUN(syntax_error);
+	RUN(unknown_module);
+	RUN(port_in_use);
+	RUN(unknown_key);
+	RUN(unknown_node);
+	RUN(missing_file);
+	return TEST_END();
+}

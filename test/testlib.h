@@ -1,0 +1,43 @@
+/* testlib.h: the few assertion macros every C test uses. A failed check
+ * prints where and what, and the test exits non-zero at the end. */
+#ifndef WISP_TESTLIB_H
+#define WISP_TESTLIB_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int test_failures;
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		test_failures++; \
+	} \
+} while (0)
+
+#define CHECK_INT(got, want) do { \
+	long long g_ = (long long)(got), w_ = (long long)(want); \
+	if (g_ != w_) { \
+		fprintf(stderr, "%s:%d: %s is %lld, want %lld\n", __FILE__, __LINE__, #got, g_, w_); \
+		test_failures++; \
+	} \
+} while (0)
+
+#define CHECK_STR(got, want) do { \
+	const char *g_ = (got), *w_ = (want); \
+	if (g_ == NULL || strcmp(g_, w_) != 0) { \
+		fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n", __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
+		test_failures++; \
+	} \
+} while (0)
+
+/* Runs one test function and says its name if it failed. */
+#define RUN(fn) do { \
+	int before_ = test_failures; \
+	fn(); \
+	if (test_failures != before_) fprintf(stderr, "FAIL %s\n", #fn); \
+} while (0)
+
+#define TEST_END() (test_failures ? 1 : 0)
+
+#endif

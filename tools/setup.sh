@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# setup.sh: installs the Debian packages wisp needs (only the missing ones)
+# and builds it into build/ (or the directory given as $1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(gcc pkg-config meson ninja-build python3 libjemalloc-dev
+	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+		|| missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+build=${1:-build}
+shift || true
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$@"
+fi
+meson compile -C "$build"
