@@ -1,6 +1,7 @@
 /* alloc.c: payload memory. When built with jemalloc, malloc itself is
  * jemalloc's (the Debian library replaces the system allocator), so these
  * are thin on purpose; wisp_allocator names which one is in use. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "wisp.h"
@@ -39,12 +40,16 @@ char *wisp_strdup(const char *s)
 const char *wisp_allocator(void)
 {
 #ifdef WISP_JEMALLOC
+	static char name[64];
 	const char *version = NULL;
 	size_t len = sizeof(version);
-	if (mallctl("version", &version, &len, NULL, 0) == 0 && version)
-		return version;
-	return "jemalloc";
+	if (mallctl("version", &version, &len, NULL, 0) != 0 || version == NULL)
+		version = "?";
+	/* "5.3.0-0-g54eaed1d..." says more than a log line needs */
+	snprintf(name, sizeof(name), "jemalloc %.*s", (int)strcspn(version, "-"),
+		version);
+	return name;
 #else
-	return "system";
+	return "system malloc";
 #endif
 }
