@@ -19,6 +19,7 @@ struct reader {
 
 static const char *const top_keys[] = { "cluster", "nodes", "module_path",
 	"log_level", "log_file", "socket_write_limit", "stop_timeout", "env",
+	"lua_path", "call_timeout", "lua_memory_limit", "lua_handler_budget",
 	NULL };
 static const char *const node_keys[] = { "id", "roles", "services",
 	"log_level", "log_file", "env", NULL };
@@ -257,30 +258,49 @@ static int read_node(struct reader *r, const char *node,
 	return 0;
 }
 
+/* Integer settings of the top level: key, range, where it goes. */
+static int read_limits(struct reader *r, struct wisp_config *cfg)
+{
+	const char *w = "the config";
+	lua_Integer limit = (lua_Integer)cfg->socket_write_limit;
+	lua_Integer stop = cfg->stop_timeout_ms, call = cfg->call_timeout_ms;
+	lua_Integer mem = (lua_Integer)cfg->lua_memory_limit;
+	lua_Integer budget = cfg->lua_budget_ms;
+	if (read_integer(r, w, "socket_write_limit", 1, (lua_Integer)1 << 40,
+			&limit) < 0
+		|| read_integer(r, w, "stop_timeout", 0, 3600000, &stop) < 0
+		|| read_integer(r, w, "call_timeout", 1, 86400000, &call) < 0
+		|| read_integer(r, w, "lua_memory_limit", 0, (lua_Integer)1 << 40,
+			&mem) < 0
+		|| read_integer(r, w, "lua_handler_budget", 1, 3600000, &budget) < 0)
+		return -1;
+	cfg->socket_write_limit = (size_t)limit;
+	cfg->stop_timeout_ms = (uint32_t)stop;
+	cfg->call_timeout_ms = (uint32_t)call;
+	cfg->lua_memory_limit = (size_t)mem;
+	cfg->lua_budget_ms = (uint32_t)budget;
+	return 0;
+}
+
 static int read_top(struct reader *r, const char *node,
 	struct wisp_config *cfg)
 {
-	lua_Integer limit = (lua_Integer)cfg->socket_write_limit;
-	lua_Integer stop = cfg->stop_timeout_ms;
 	char *cluster = NULL;
 	int bad = check_keys(r, "the config", top_keys) < 0
 		|| read_string(r, "the config", "cluster", &cluster) < 0
 		|| read_string(r, "the config", "module_path", &cfg->module_path) < 0
-		|| read_integer(r, "the config", "socket_write_limit", 1,
-			(lua_Integer)1 << 40, &limit) < 0
-		|| read_integer(r, "the config", "stop_timeout", 0, 3600000, &stop) < 0
+		|| read_string(r, "the config", "lua_path", &cfg->lua_path) < 0
+		|| read_limits(r, cfg) < 0
 		|| read_common(r, "the config", cfg) < 0;
 	wisp_free(cluster);
 	if (bad)
 		return -1;
-	cfg->socket_write_limit = (size_t)limit;
-	cfg->stop_timeout_ms = (uint32_t)stop;
 	if (field(r, "the config", "nodes", LUA_TTABLE, "a table") != 0)
 		return r->err[0] ? -1 : fail(r, "missing required key 'nodes'");
 	return read_node(r, node, cfg);
 }
 
-static void defaults(struct wisp_config *cfg, const char *node)
+void wisp_config_defaults(struct wisp_config *cfg, const char *node)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->node = wisp_strdup(node);
@@ -288,6 +308,8 @@ static void defaults(struct wisp_config *cfg, const char *node)
 	cfg->log_level = WISP_LOG_INFO;
 	cfg->socket_write_limit = 4u << 20;
 	cfg->stop_timeout_ms = 5000;
+	cfg->call_timeout_ms = 10000;
+	cfg->lua_budget_ms = 5000;
 }
 
 int wisp_config_load(const char *path, const char *node,
@@ -295,7 +317,7 @@ int wisp_config_load(const char *path, const char *node,
 {
 	struct reader r = { luaL_newstate(), path, err, errsz };
 	err[0] = '\0';
-	defaults(cfg, node);
+	wisp_config_defaults(cfg, node);
 	luaL_openlibs(r.L);
 	int rc = -1;
 	if (luaL_loadfilex(r.L, path, "t") != LUA_OK
@@ -326,6 +348,7 @@ void wisp_config_free(struct wisp_config *cfg)
 	wisp_free(cfg->node);
 	wisp_free(cfg->module_path);
 	wisp_free(cfg->log_file);
+	wisp_free(cfg->lua_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

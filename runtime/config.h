@@ -32,12 +32,18 @@ struct wisp_config {
 	int log_level;
 	size_t socket_write_limit;
 	uint32_t stop_timeout_ms;
+	char *lua_path;           /* searched before the built-in path */
+	uint32_t call_timeout_ms; /* a Lua call's timeout unless it names one */
+	size_t lua_memory_limit;  /* bytes per Lua service, 0 for none */
+	uint32_t lua_budget_ms;   /* how long one Lua handler may run */
 	struct wisp_service_spec *services;
 	size_t service_count;
 	struct wisp_env_entry *env;
 	size_t env_count;
 };
 
+/* The settings of a config that names nothing: every default. */
+void wisp_config_defaults(struct wisp_config *cfg, const char *node);
 /* 0, or -1 with one line in err naming the file and what is wrong. */
 int wisp_config_load(const char *path, const char *node,
 	struct wisp_config *cfg, char *err, size_t errsz);

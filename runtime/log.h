@@ -14,7 +14,4 @@ void wisp_log_set_level(int level);
 /* "debug", "info", "warn" or "error"; -1 for anything else. */
 int wisp_log_level_parse(const char *name);
 
-/* The logger service, linked into the executable (services/logger.c). */
-extern const struct wisp_module wisp_logger_module;
-
 #endif

@@ -95,26 +95,33 @@ static int expand(const char *entry, size_t len, const char *name,
 	return n > 0 && (size_t)n < filesz ? 0 : -1;
 }
 
+int wisp_path_search(const char *path, const char *name, char *file,
+	size_t filesz)
+{
+	for (const char *p = path; p && *p;) {
+		size_t len = strcspn(p, ";");
+		if (expand(p, len, name, file, filesz) == 0 && access(file, F_OK) == 0)
+			return 0;
+		p += len + (p[len] == ';');
+	}
+	return -1;
+}
+
 static const struct wisp_module *load(const char *name, char *err,
 	size_t errsz)
 {
 	char file[4096];
-	for (const char *p = M.path; p && *p;) {
-		size_t len = strcspn(p, ";");
-		if (expand(p, len, name, file, sizeof(file)) == 0
-			&& access(file, F_OK) == 0) {
-			void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
-			if (dl == NULL) {
-				snprintf(err, errsz, "%s", dlerror());
-				return NULL;
-			}
-			return bind(dl, name, err, errsz);
-		}
-		p += len + (p[len] == ';');
+	if (wisp_path_search(M.path, name, file, sizeof(file)) < 0) {
+		snprintf(err, errsz, "module '%s' not found on the module path '%s'",
+			name, M.path ? M.path : "");
+		return NULL;
 	}
-	snprintf(err, errsz, "module '%s' not found on the module path '%s'",
-		name, M.path ? M.path : "");
-	return NULL;
+	void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	if (dl == NULL) {
+		snprintf(err, errsz, "%s", dlerror());
+		return NULL;
+	}
+	return bind(dl, name, err, errsz);
 }
 
 const struct wisp_module *wisp_module_find(const char *name, char *err,

@@ -23,4 +23,13 @@ void wisp_module_builtin(const struct wisp_module *m);
 const struct wisp_module *wisp_module_find(const char *name, char *err,
 	size_t errsz);
 
+/* The modules linked into the executable. */
+extern const struct wisp_module wisp_logger_module; /* services/logger.c */
+extern const struct wisp_module wisp_lua_module;    /* services/lua/host.c */
+
+/* Finds the first entry of path ("a/?.so;b/?.so") that names an existing
+ * file once ? is replaced by name; 0 with it in file, or -1. */
+int wisp_path_search(const char *path, const char *name, char *file,
+	size_t filesz);
+
 #endif

@@ -23,6 +23,11 @@ const char *wisp_getenv(const char *key)
 	return active ? wisp_config_env(active, key) : NULL;
 }
 
+const struct wisp_config *wisp_node_config(void)
+{
+	return active;
+}
+
 const char *wisp_node_name(void)
 {
 	return active ? active->node : "?";
@@ -89,6 +94,7 @@ static int setup(const struct wisp_config *cfg)
 		default_module_path(path, sizeof(path));
 	wisp_modules_init(cfg->module_path ? cfg->module_path : path);
 	wisp_module_builtin(&wisp_logger_module);
+	wisp_module_builtin(&wisp_lua_module);
 	return start_logger(cfg);
 }
 

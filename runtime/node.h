@@ -10,5 +10,7 @@
  * cannot start, writes one line saying why to stderr and returns 1. */
 int wisp_node_run(const struct wisp_config *cfg);
 const char *wisp_node_name(void);
+/* The running node's config, or NULL outside a node (in unit tests). */
+const struct wisp_config *wisp_node_config(void);
 
 #endif

@@ -25,6 +25,7 @@ struct wisp_context {
 	char *fail_reason;
 	uint64_t handled; /* messages handled */
 	uint64_t busy_ns; /* time spent in its callback */
+	size_t memory;    /* bytes, as its host reports them (Lua services) */
 };
 
 /* Queues a message from source (any handle, local or not) to a local

@@ -27,6 +27,7 @@ enum {
 	WISP_MSG_SOCKET = 4,   /* a socket event: struct wisp_socket_msg */
 	WISP_MSG_EXIT = 5,     /* the node is stopping: tidy up, then wisp_exit */
 	WISP_MSG_LUA = 6,      /* values in the wisp serializer's format */
+	WISP_MSG_BOOT = 7,     /* a Lua service's start: its packed arguments */
 	WISP_MSG_USER = 16,    /* the first type free for applications */
 };
 

@@ -1,0 +1,110 @@
+/* host.h: the Lua host service: one lua_State per service, and tasks
+ * (coroutines) that run its handlers so that a handler can wait for a
+ * call, a timer or a wakeup without blocking the node. */
+#ifndef WISP_LUA_HOST_H
+#define WISP_LUA_HOST_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "wisp.h"
+
+/* What a suspended task waits for. */
+enum task_wait {
+	WAIT_NONE,
+	WAIT_CALL,    /* a RESPONSE or ERROR with wait_session, or its timer */
+	WAIT_SLEEP,   /* a TIMER with wait_session */
+	WAIT_TIMEOUT, /* not started yet: runs when the TIMER comes */
+	WAIT_WAKEUP,  /* wisp.wakeup */
+	WAIT_FOREVER, /* the service exited; never resumed */
+};
+
+/* An answer owed to a caller: linked into the host's list until it is
+ * sent, so that a service that goes away can still answer every caller. */
+struct owed {
+	struct owed *prev, *next;
+	wisp_handle to;
+	int session;
+};
+
+/* A task is a coroutine with the message it serves. It lives in Lua
+ * memory (a userdata anchored in the registry), so lua_close frees it. */
+struct task {
+	lua_State *co;
+	int ref;              /* registry ref of this userdata */
+	struct host *host;
+	struct task *next;    /* on the free list or the ready list */
+	wisp_handle source;   /* who sent the message served */
+	int session;          /* its session, 0 if no reply is wanted */
+	struct owed answer;   /* linked while the answer is owed */
+	uint8_t boot;         /* runs the script's main chunk and start */
+	uint8_t wait;         /* enum task_wait */
+	int wait_session;
+	int timer_session;    /* the timeout of a call, 0 if none */
+	uint32_t timeout_ms;
+	int nargs;            /* values to resume a ready task with */
+};
+
+/* Messages that came before the service had started. */
+struct deferred {
+	struct deferred *next;
+	int type, session;
+	wisp_handle source;
+	void *data;
+	size_t size;
+};
+
+struct host {
+	struct wisp_context *ctx;
+	lua_State *L;
+	struct task main_task; /* stands for the main thread: serves nothing */
+	struct task *current;  /* the task running now */
+	struct task *free_tasks;
+	int free_count;
+	struct task *ready_head, *ready_tail;
+	int waits_ref;         /* registry: session -> task userdata */
+	int handlers_ref;      /* registry: message type -> function */
+	int start_ref;         /* the function given to wisp.start */
+	int started;
+	struct deferred *deferred, **deferred_tail;
+	struct owed owed;      /* the list of owed answers */
+	size_t mem, mem_limit;
+	int enforce_limit;     /* only user code is held to the limit */
+	uint32_t budget_ms;
+	uint64_t run_seq, hook_seq, hook_start_ms;
+	uint32_t call_timeout_ms;
+	char script[64];
+};
+
+/* The host of any thread of a service's state. */
+struct task *wisp_lua_task(lua_State *L);
+
+/* task.c */
+void wisp_owed_add(struct host *h, struct owed *o, wisp_handle to,
+	int session);
+int wisp_owed_pending(const struct owed *o);
+void wisp_owed_settle(struct owed *o);
+/* Answers every owed answer with an error: the service is going away. */
+void wisp_owed_fail_all(struct host *h);
+struct task *wisp_task_new(struct host *h);
+void wisp_task_run(struct host *h, struct task *t, int nargs);
+void wisp_task_ready(struct host *h, struct task *t, int nargs);
+void wisp_task_wait(struct host *h, int session, struct task *t);
+struct task *wisp_task_waiting(struct host *h, int session);
+void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
+	lua_State *L, int from, int to_index);
+
+/* dispatch.c */
+int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
+	int session, wisp_handle source, void *msg, size_t sz);
+void wisp_lua_drop_deferred(struct host *h);
+
+/* lwisp.c: the `wisp` Lua module */
+int wisp_lua_open(lua_State *L);
+/* A message type by name ("lua", "text", "exit", "socket") or number. */
+int wisp_lua_type(lua_State *L, int idx);
+/* Sends from the running service to addr: a handle, ":hex" or a name. */
+int wisp_lua_send(struct host *h, lua_State *L, int addr_idx, int type,
+	int session, void *msg, size_t sz);
+
+#endif

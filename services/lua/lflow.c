@@ -1,0 +1,196 @@
+/* lflow.c: the `wisp` Lua module, flow and node part: sleeping, timers,
+ * forks, wait and wakeup, the lock of wisp.queue, time, logs, env and
+ * stats; and the table that puts the module together. */
+#include <lauxlib.h>
+#include <string.h>
+#include "handle.h"
+#include "host.h"
+#include "service.h"
+
+struct task *wisp_lua_need_task(lua_State *L, const char *what);
+
+static uint32_t check_ms(lua_State *L, int idx)
+{
+	lua_Integer ms = luaL_checkinteger(L, idx);
+	luaL_argcheck(L, ms >= 0 && ms <= 0x7fffffff, idx, "a time in ms expected");
+	return (uint32_t)ms;
+}
+
+static int l_sleep(lua_State *L)
+{
+	struct task *t = wisp_lua_need_task(L, "wisp.sleep");
+	struct host *h = t->host;
+	int session = wisp_new_session(h->ctx);
+	wisp_timeout(h->ctx, check_ms(L, 1), session);
+	t->wait = WAIT_SLEEP;
+	t->wait_session = session;
+	wisp_task_wait(h, session, t);
+	return lua_yield(L, 0);
+}
+
+/* Moves fn and its arguments (from idx up) onto a new task. */
+static struct task *new_task_with(lua_State *L, struct host *h, int idx)
+{
+	luaL_checktype(L, idx, LUA_TFUNCTION);
+	struct task *t = wisp_task_new(h);
+	int n = lua_gettop(L) - idx + 1;
+	if (!lua_checkstack(t->co, n + LUA_MINSTACK))
+		luaL_error(L, "too many arguments");
+	lua_xmove(L, t->co, n);
+	return t;
+}
+
+static int l_timeout(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	uint32_t ms = check_ms(L, 1);
+	lua_settop(L, 2);
+	struct task *t = new_task_with(L, h, 2);
+	int session = wisp_new_session(h->ctx);
+	t->wait = WAIT_TIMEOUT;
+	t->wait_session = session;
+	wisp_task_wait(h, session, t);
+	wisp_timeout(h->ctx, ms, session);
+	return 0;
+}
+
+static int l_fork(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	struct task *t = new_task_with(L, h, 1);
+	wisp_task_ready(h, t, lua_gettop(t->co) - 1);
+	lua_pushthread(t->co);
+	lua_xmove(t->co, L, 1);
+	return 1;
+}
+
+static int l_wait(lua_State *L)
+{
+	struct task *t = wisp_lua_need_task(L, "wisp.wait");
+	t->wait = WAIT_WAKEUP;
+	return lua_yield(L, 0);
+}
+
+static int l_wakeup(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	luaL_checktype(L, 1, LUA_TTHREAD);
+	struct task *t = wisp_lua_task(lua_tothread(L, 1));
+	int waiting = t->host == h && t != &h->main_task
+		&& t->wait == WAIT_WAKEUP;
+	if (waiting)
+		wisp_task_ready(h, t, 0);
+	lua_pushboolean(L, waiting);
+	return 1;
+}
+
+/* wisp.queue(): the constructor lives in wisp/queue.lua, loaded on use. */
+static int l_queue(lua_State *L)
+{
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "wisp.queue");
+	lua_call(L, 1, 1);
+	lua_call(L, 0, 1);
+	return 1;
+}
+
+static int l_now(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)wisp_now());
+	return 1;
+}
+
+static int l_getenv(lua_State *L)
+{
+	const char *value = wisp_getenv(luaL_checkstring(L, 1));
+	if (value)
+		lua_pushstring(L, value);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+/* wisp.log(...) and friends: the arguments as tostring shows them, joined
+ * by spaces; the level is the upvalue. */
+static int l_log(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+		if (i < n)
+			luaL_addchar(&b, ' ');
+	}
+	luaL_pushresult(&b);
+	wisp_log(h->ctx, (int)lua_tointeger(L, lua_upvalueindex(1)), "%s",
+		lua_tostring(L, -1));
+	return 0;
+}
+
+static void set_int(lua_State *L, const char *key, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, key);
+}
+
+/* stats([addr]): messages handled, mailbox length, CPU ms, memory bytes. */
+static int l_stats(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	wisp_handle target = lua_isnoneornil(L, 1) ? wisp_self(h->ctx)
+		: (wisp_handle)luaL_checkinteger(L, 1);
+	struct wisp_context *ctx = wisp_handle_grab(target);
+	if (ctx == NULL)
+		return 0;
+	lua_createtable(L, 0, 4);
+	set_int(L, "handled", (lua_Integer)ctx->handled);
+	set_int(L, "mailbox", ctx->mailbox.count);
+	lua_pushnumber(L, (double)ctx->busy_ns / 1e6);
+	lua_setfield(L, -2, "cpu_ms");
+	set_int(L, "memory", (lua_Integer)(ctx == h->ctx ? h->mem : ctx->memory));
+	return 1;
+}
+
+static int l_memory_limit(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	lua_Integer bytes = luaL_checkinteger(L, 1);
+	luaL_argcheck(L, bytes >= 0, 1, "a size in bytes (0 for none) expected");
+	h->mem_limit = (size_t)bytes;
+	return 0;
+}
+
+/* shutdown([code]): stops the node in order; it exits with code. */
+static int l_shutdown(lua_State *L)
+{
+	wisp_shutdown((int)luaL_optinteger(L, 1, 0));
+	return 0;
+}
+
+int wisp_lua_messaging(lua_State *L); /* lwisp.c */
+
+int wisp_lua_open(lua_State *L)
+{
+	static const luaL_Reg flow[] = {
+		{ "sleep", l_sleep }, { "timeout", l_timeout }, { "fork", l_fork },
+		{ "wait", l_wait }, { "wakeup", l_wakeup }, { "queue", l_queue },
+		{ "now", l_now }, { "getenv", l_getenv }, { "stats", l_stats },
+		{ "memory_limit", l_memory_limit }, { "shutdown", l_shutdown },
+		{ NULL, NULL },
+	};
+	static const struct { const char *name; int level; } logs[] = {
+		{ "log", WISP_LOG_INFO }, { "log_debug", WISP_LOG_DEBUG },
+		{ "log_warn", WISP_LOG_WARN }, { "log_error", WISP_LOG_ERROR },
+	};
+	wisp_lua_messaging(L);
+	luaL_setfuncs(L, flow, 0);
+	for (size_t i = 0; i < sizeof(logs) / sizeof(*logs); i++) {
+		lua_pushinteger(L, logs[i].level);
+		lua_pushcclosure(L, l_log, 1);
+		lua_setfield(L, -2, logs[i].name);
+	}
+	return 1;
+}

@@ -1,0 +1,363 @@
+/* lwisp.c: the `wisp` Lua module, messaging part: sending and calling by
+ * handle or name, replies, handlers, names and services. Calls suspend
+ * the calling task; the continuation turns the answer into results or an
+ * error that names the address. The rest of the module is in lflow.c. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "handle.h"
+#include "host.h"
+#include "names.h"
+#include "service.h"
+#include "value.h"
+
+wisp_handle wisp_lua_spawn(struct host *parent, const char *name, void *args,
+	size_t sz, int session, char *err, size_t errsz);
+
+struct task *wisp_lua_need_task(lua_State *L, const char *what)
+{
+	struct task *t = wisp_lua_task(L);
+	if (t == &t->host->main_task || t->co != L)
+		luaL_error(L, "%s must run in a wisp task (a handler, the main chunk "
+			"or wisp.fork), not in a plain coroutine", what);
+	return t;
+}
+
+static void check_addr(lua_State *L, int idx)
+{
+	int type = lua_type(L, idx);
+	if (type != LUA_TNUMBER && type != LUA_TSTRING)
+		luaL_argerror(L, idx, "an address (handle or name) expected");
+}
+
+/* A handle for addr: a number, ":0040000a", or a local name; 0 if none. */
+static wisp_handle resolve(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		return (wisp_handle)lua_tointeger(L, idx);
+	const char *s = lua_tostring(L, idx);
+	if (s[0] == ':')
+		return (wisp_handle)strtoul(s + 1, NULL, 16);
+	return wisp_query(s);
+}
+
+int wisp_lua_send(struct host *h, lua_State *L, int idx, int type,
+	int session, void *msg, size_t sz)
+{
+	if (lua_type(L, idx) == LUA_TSTRING && lua_tostring(L, idx)[0] != ':')
+		return wisp_send_name(h->ctx, lua_tostring(L, idx), type, session,
+			msg, sz);
+	return wisp_send(h->ctx, resolve(L, idx), type, session, msg, sz);
+}
+
+/* ":0040000a": lua_pushfstring knows no widths. */
+static const char *push_handle(lua_State *L, lua_Integer handle)
+{
+	char text[16];
+	snprintf(text, sizeof(text), ":%08x", (unsigned)handle);
+	return lua_pushstring(L, text);
+}
+
+static const char *addr_text(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		return push_handle(L, lua_tointeger(L, idx));
+	return lua_pushstring(L, lua_tostring(L, idx));
+}
+
+static int l_send(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	check_addr(L, 1);
+	size_t sz;
+	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
+	lua_pushboolean(L, wisp_lua_send(h, L, 1, WISP_MSG_LUA, 0, msg, sz) == 0);
+	return 1;
+}
+
+/* Resumed with (true, values...) or (false, reason) on top of the stack
+ * the call left; k is that stack's height, doubled, plus 1 for a spawn. */
+static int call_done(lua_State *L, int status, lua_KContext k)
+{
+	(void)status;
+	int base = (int)(k >> 1);
+	if (lua_toboolean(L, base + 1))
+		return lua_gettop(L) - base - 1;
+	const char *why = lua_tostring(L, base + 2);
+	if (k & 1)
+		return luaL_error(L, "service %s failed to start: %s",
+			lua_tostring(L, 1), why);
+	return luaL_error(L, "call to %s %s", addr_text(L, 1), why);
+}
+
+/* Waits for the answer to session, for at most ms (0: no timer). */
+static int await(lua_State *L, struct task *t, int session, uint32_t ms,
+	int spawn)
+{
+	struct host *h = t->host;
+	t->wait = WAIT_CALL;
+	t->wait_session = session;
+	wisp_task_wait(h, session, t);
+	if (ms) {
+		t->timer_session = wisp_new_session(h->ctx);
+		t->timeout_ms = ms;
+		wisp_timeout(h->ctx, ms, t->timer_session);
+		wisp_task_wait(h, t->timer_session, t);
+	}
+	lua_KContext k = ((lua_KContext)lua_gettop(L) << 1) | spawn;
+	return lua_yieldk(L, 0, k, call_done);
+}
+
+static int call(lua_State *L, uint32_t ms)
+{
+	struct task *t = wisp_lua_need_task(L, "wisp.call");
+	check_addr(L, 1);
+	size_t sz;
+	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
+	int session = wisp_new_session(t->host->ctx);
+	/* a failure to send comes back as an ERROR answer, like any other */
+	wisp_lua_send(t->host, L, 1, WISP_MSG_LUA, session, msg, sz);
+	return await(L, t, session, ms, 0);
+}
+
+static int l_call(lua_State *L)
+{
+	return call(L, wisp_lua_task(L)->host->call_timeout_ms);
+}
+
+static int l_call_timeout(lua_State *L)
+{
+	lua_Integer ms = luaL_checkinteger(L, 1);
+	luaL_argcheck(L, ms > 0 && ms <= 86400000, 1, "a timeout in ms expected");
+	lua_remove(L, 1);
+	return call(L, (uint32_t)ms);
+}
+
+/* The task whose answer is owed; it is no longer owed by the task. */
+static struct task *replying_task(lua_State *L, const char *what)
+{
+	struct task *t = wisp_lua_need_task(L, what);
+	if (t->session <= 0)
+		luaL_error(L, "%s: the message being handled wants no answer", what);
+	if (!wisp_owed_pending(&t->answer))
+		luaL_error(L, "%s: this message was answered already", what);
+	wisp_owed_settle(&t->answer);
+	return t;
+}
+
+static int l_ret(lua_State *L)
+{
+	struct task *t = replying_task(L, "wisp.ret");
+	wisp_task_reply(t->host, t->source, t->session, 1, L, 1, lua_gettop(L));
+	return 0;
+}
+
+/* A response not sent by the time it is collected is answered with an
+ * error, so that its caller does not wait for its timeout. */
+static int response_gc(lua_State *L)
+{
+	struct owed *o = lua_touserdata(L, 1);
+	if (!wisp_owed_pending(o))
+		return 0;
+	wisp_owed_settle(o);
+	struct host *h = wisp_lua_task(L)->host;
+	wisp_bounce(wisp_self(h->ctx), o->to, o->session,
+		"service :%08x (%s) dropped its response", wisp_self(h->ctx),
+		h->script);
+	return 0;
+}
+
+/* response()(ok, ...): answers later, once. */
+static int respond(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	struct owed *o = lua_touserdata(L, lua_upvalueindex(1));
+	if (!wisp_owed_pending(o))
+		return luaL_error(L, "this response was sent already");
+	wisp_owed_settle(o);
+	int ok = lua_toboolean(L, 1);
+	if (!ok && !lua_isstring(L, 2)) {
+		lua_settop(L, 1);
+		lua_pushliteral(L, "error");
+	}
+	wisp_task_reply(h, o->to, o->session, ok, L, 2, ok ? lua_gettop(L) : 2);
+	return 0;
+}
+
+static int l_response(lua_State *L)
+{
+	struct task *t = replying_task(L, "wisp.response");
+	struct owed *o = lua_newuserdatauv(L, sizeof(*o), 0);
+	memset(o, 0, sizeof(*o));
+	if (luaL_newmetatable(L, "wisp.response")) {
+		lua_pushcfunction(L, response_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	wisp_owed_add(t->host, o, t->source, t->session);
+	lua_pushcclosure(L, respond, 1);
+	return 1;
+}
+
+int wisp_lua_type(lua_State *L, int idx)
+{
+	static const char *const names[] = { "text", "lua", "exit", "socket",
+		NULL };
+	static const int types[] = { WISP_MSG_TEXT, WISP_MSG_LUA, WISP_MSG_EXIT,
+		WISP_MSG_SOCKET };
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		lua_Integer t = lua_tointeger(L, idx);
+		luaL_argcheck(L, t >= WISP_MSG_USER && t <= 255, idx,
+			"a user message type is from 16 to 255");
+		return (int)t;
+	}
+	return types[luaL_checkoption(L, idx, NULL, names)];
+}
+
+static int l_dispatch(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	int type = wisp_lua_type(L, 1);
+	if (!lua_isnil(L, 2))
+		luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->handlers_ref);
+	lua_pushvalue(L, 2);
+	lua_rawseti(L, -2, type);
+	return 0;
+}
+
+static int l_start(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (h->started || h->start_ref != LUA_NOREF)
+		return luaL_error(L, "wisp.start: the service has started already");
+	lua_settop(L, 1);
+	h->start_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/* Starts the script as a new service and waits until its start is done. */
+static int spawn(lua_State *L, const char *unique_name)
+{
+	struct task *t = wisp_lua_need_task(L, "wisp.newservice");
+	const char *name = luaL_checkstring(L, 1);
+	size_t sz;
+	void *args = wisp_value_pack(L, 2, lua_gettop(L), &sz);
+	int session = wisp_new_session(t->host->ctx);
+	char err[1024];
+	wisp_handle started = wisp_lua_spawn(t->host, name, args, sz, session,
+		err, sizeof(err));
+	if (started == 0)
+		return luaL_error(L, "service %s failed to start: %s", name, err);
+	if (unique_name) /* named before anyone can look again */
+		wisp_register(wisp_handle_grab(started), unique_name);
+	return await(L, t, session, t->host->call_timeout_ms, 1);
+}
+
+static int l_newservice(lua_State *L)
+{
+	return spawn(L, NULL);
+}
+
+/* The one instance of a script on this node; calls to it wait until it
+ * has started. */
+static int l_uniqueservice(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	char unique[WISP_NAME_MAX + 1];
+	snprintf(unique, sizeof(unique), "unique.%s", name);
+	wisp_handle found = wisp_query(unique);
+	if (found) {
+		lua_pushinteger(L, found);
+		return 1;
+	}
+	return spawn(L, unique);
+}
+
+static int l_register(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	const char *name = luaL_checkstring(L, 1);
+	if (wisp_register(h->ctx, name) < 0)
+		return luaL_error(L, "cannot register the name '%s': %s", name,
+			wisp_name_valid(name) ? "it is taken" : "names are 1 to 63 "
+			"characters of A-Z a-z 0-9 _ . -");
+	return 0;
+}
+
+static int l_query(lua_State *L)
+{
+	wisp_handle found = wisp_query(luaL_checkstring(L, 1));
+	if (found)
+		lua_pushinteger(L, found);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static int l_self(lua_State *L)
+{
+	lua_pushinteger(L, wisp_self(wisp_lua_task(L)->host->ctx));
+	return 1;
+}
+
+static int l_address(lua_State *L)
+{
+	push_handle(L, luaL_checkinteger(L, 1));
+	return 1;
+}
+
+static int l_exit(lua_State *L)
+{
+	struct task *t = wisp_lua_task(L);
+	wisp_exit(t->host->ctx);
+	if (t == &t->host->main_task || t->co != L || !lua_isyieldable(L))
+		return 0;
+	t->wait = WAIT_FOREVER; /* nothing of this service runs again */
+	return lua_yield(L, 0);
+}
+
+static int l_kill(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	check_addr(L, 1);
+	wisp_handle target = resolve(L, 1);
+	if (target == wisp_self(h->ctx))
+		return l_exit(L);
+	lua_pushboolean(L, target && wisp_kill(h->ctx, target) == 0);
+	return 1;
+}
+
+static int l_pack(lua_State *L)
+{
+	size_t sz;
+	void *packed = wisp_value_pack(L, 1, lua_gettop(L), &sz);
+	lua_pushlstring(L, packed, sz);
+	wisp_free(packed);
+	return 1;
+}
+
+static int l_unpack(lua_State *L)
+{
+	size_t sz;
+	const char *s = luaL_checklstring(L, 1, &sz);
+	return wisp_value_unpack(L, s, sz);
+}
+
+/* Pushes the module table with the messaging functions in it. */
+int wisp_lua_messaging(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {
+		{ "send", l_send }, { "call", l_call }, { "call_timeout", l_call_timeout },
+		{ "ret", l_ret }, { "response", l_response }, { "dispatch", l_dispatch },
+		{ "start", l_start }, { "newservice", l_newservice },
+		{ "uniqueservice", l_uniqueservice }, { "register", l_register },
+		{ "query", l_query }, { "self", l_self }, { "address", l_address },
+		{ "exit", l_exit }, { "kill", l_kill }, { "pack", l_pack },
+		{ "unpack", l_unpack }, { NULL, NULL },
+	};
+	luaL_newlib(L, funcs);
+	return 1;
+}

@@ -1,0 +1,220 @@
+/* task.c: tasks, the coroutines that run a Lua service's handlers. A task
+ * runs until its handler returns, fails or waits; a waiting task is found
+ * again by the session it waits for (the waits table). Finished tasks go
+ * back to a small pool, so a message costs no new coroutine. Tasks woken
+ * or forked while another runs are queued and run once it yields. */
+#include <lauxlib.h>
+#include <string.h>
+#include "host.h"
+#include "service.h"
+#include "value.h"
+
+#define POOL_MAX 16
+
+void wisp_owed_add(struct host *h, struct owed *o, wisp_handle to,
+	int session)
+{
+	o->to = to;
+	o->session = session;
+	o->next = h->owed.next;
+	o->prev = &h->owed;
+	h->owed.next->prev = o;
+	h->owed.next = o;
+}
+
+int wisp_owed_pending(const struct owed *o)
+{
+	return o->next != NULL;
+}
+
+void wisp_owed_settle(struct owed *o)
+{
+	if (o->next == NULL)
+		return;
+	o->prev->next = o->next;
+	o->next->prev = o->prev;
+	o->next = o->prev = NULL;
+}
+
+void wisp_owed_fail_all(struct host *h)
+{
+	while (h->owed.next != &h->owed) {
+		struct owed *o = h->owed.next;
+		wisp_owed_settle(o);
+		wisp_bounce(wisp_self(h->ctx), o->to, o->session, "service :%08x "
+			"(%s) exited before answering", wisp_self(h->ctx), h->script);
+	}
+}
+
+struct task *wisp_task_new(struct host *h)
+{
+	struct task *t = h->free_tasks;
+	if (t) {
+		h->free_tasks = t->next;
+		h->free_count--;
+	} else {
+		t = lua_newuserdatauv(h->L, sizeof(*t), 1);
+		memset(t, 0, sizeof(*t));
+		t->host = h;
+		t->co = lua_newthread(h->L);
+		*(struct task **)lua_getextraspace(t->co) = t;
+		lua_setiuservalue(h->L, -2, 1); /* the task keeps its thread */
+		t->ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
+	}
+	t->next = NULL;
+	t->source = 0;
+	t->session = 0;
+	t->answer.next = t->answer.prev = NULL;
+	t->boot = 0;
+	t->wait = WAIT_NONE;
+	t->wait_session = t->timer_session = 0;
+	return t;
+}
+
+static void task_recycle(struct host *h, struct task *t)
+{
+	if (h->free_count >= POOL_MAX || lua_status(t->co) != LUA_OK) {
+		luaL_unref(h->L, LUA_REGISTRYINDEX, t->ref); /* the GC takes it */
+		return;
+	}
+	lua_settop(t->co, 0);
+	t->next = h->free_tasks;
+	h->free_tasks = t;
+	h->free_count++;
+}
+
+void wisp_task_wait(struct host *h, int session, struct task *t)
+{
+	lua_rawgeti(h->L, LUA_REGISTRYINDEX, h->waits_ref);
+	if (t)
+		lua_pushlightuserdata(h->L, t);
+	else
+		lua_pushnil(h->L);
+	lua_rawseti(h->L, -2, session);
+	lua_pop(h->L, 1);
+}
+
+struct task *wisp_task_waiting(struct host *h, int session)
+{
+	lua_rawgeti(h->L, LUA_REGISTRYINDEX, h->waits_ref);
+	lua_rawgeti(h->L, -1, session);
+	struct task *t = lua_touserdata(h->L, -1);
+	lua_pop(h->L, 2);
+	return t;
+}
+
+void wisp_task_ready(struct host *h, struct task *t, int nargs)
+{
+	t->nargs = nargs;
+	t->wait = WAIT_NONE;
+	t->next = NULL;
+	if (h->ready_tail)
+		h->ready_tail->next = t;
+	else
+		h->ready_head = t;
+	h->ready_tail = t;
+}
+
+/* Packs L[from..to] and sends it as the answer to (to, session). */
+static int send_reply(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	wisp_handle to = (wisp_handle)lua_tointeger(L, lua_upvalueindex(1));
+	int session = (int)lua_tointeger(L, lua_upvalueindex(2));
+	size_t sz;
+	void *msg = wisp_value_pack(L, 1, lua_gettop(L), &sz);
+	wisp_send(h->ctx, to, WISP_MSG_RESPONSE, session, msg, sz);
+	return 0;
+}
+
+static void send_error(struct host *h, wisp_handle to, int session,
+	const char *text)
+{
+	wisp_send(h->ctx, to, WISP_MSG_ERROR, session, wisp_strdup(text),
+		strlen(text));
+}
+
+/* Answers a call with L[from..to] (ok) or with the error text at from. A
+ * value that cannot be packed turns the answer into an error. */
+void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
+	lua_State *L, int from, int to_index)
+{
+	if (!ok) {
+		const char *text = lua_tostring(L, from);
+		send_error(h, to, session, text ? text : "error object is not a string");
+		return;
+	}
+	int n = to_index - from + 1;
+	lua_pushinteger(L, to);
+	lua_pushinteger(L, session);
+	lua_pushcclosure(L, send_reply, 2);
+	lua_insert(L, from);
+	if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+		wisp_log(h->ctx, WISP_LOG_ERROR, "cannot send the reply: %s",
+			lua_tostring(L, -1));
+		send_error(h, to, session, lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+}
+
+static void finished(struct host *h, struct task *t, int nres)
+{
+	if (wisp_owed_pending(&t->answer)) {
+		wisp_owed_settle(&t->answer);
+		int top = lua_gettop(t->co);
+		wisp_task_reply(h, t->source, t->session, 1, t->co, top - nres + 1, top);
+	}
+	if (t->boot)
+		h->started = 1;
+	task_recycle(h, t);
+}
+
+static void failed(struct host *h, struct task *t)
+{
+	const char *msg = lua_tostring(t->co, -1);
+	luaL_traceback(h->L, t->co, msg ? msg : "(error object is not a string)", 0);
+	wisp_log(h->ctx, WISP_LOG_ERROR, "%s", lua_tostring(h->L, -1));
+	lua_pop(h->L, 1);
+	if (wisp_owed_pending(&t->answer)) {
+		wisp_owed_settle(&t->answer);
+		wisp_task_reply(h, t->source, t->session, 0, t->co, lua_gettop(t->co),
+			lua_gettop(t->co));
+	}
+	if (t->boot) { /* a service that cannot start cannot serve */
+		wisp_log(h->ctx, WISP_LOG_ERROR, "%s failed to start", h->script);
+		wisp_exit(h->ctx);
+	}
+	task_recycle(h, t);
+}
+
+static void resume(struct host *h, struct task *t, int nargs)
+{
+	struct task *was = h->current;
+	int nres;
+	h->current = t;
+	h->run_seq++;
+	h->enforce_limit = 1;
+	int status = lua_resume(t->co, h->L, nargs, &nres);
+	h->enforce_limit = 0;
+	h->current = was;
+	if (status == LUA_OK)
+		finished(h, t, nres);
+	else if (status == LUA_YIELD)
+		lua_pop(t->co, nres); /* it said what it waits for before yielding */
+	else
+		failed(h, t);
+}
+
+/* Runs t, then whatever it woke or forked, in order. */
+void wisp_task_run(struct host *h, struct task *t, int nargs)
+{
+	resume(h, t, nargs);
+	while (h->ready_head) {
+		struct task *next = h->ready_head;
+		h->ready_head = next->next;
+		if (h->ready_head == NULL)
+			h->ready_tail = NULL;
+		resume(h, next, next->nargs);
+	}
+	h->ctx->memory = h->mem;
+}

@@ -1,0 +1,159 @@
+/* fuzz_client.c: libFuzzer target for the client frame decoder. Input: a
+ * byte choosing max_body, a byte seeding the read sizes, then the stream.
+ * Fed whole, the stream must decode exactly as a plain walk over its
+ * headers says, every frame in place; fed in reads of varying sizes (each
+ * a fresh allocation, freed once drained), it must give the same frames,
+ * each in bounds, and end the same way with the same reason. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "wisp.h"
+#include "client.h"
+
+static struct wisp_client_proto proto = {
+	.magic = {'W', 'I', 'S', 'P'},
+	.proto_version = 1,
+	.server_version = 7,
+};
+
+/* How the whole stream decoded: each frame's body offset, and the end. */
+struct outcome {
+	size_t *body_at;
+	size_t count;
+	int result;
+	char why[WISP_CLIENT_REASON_MAX];
+};
+
+static _Noreturn void die(const char *what)
+{
+	fprintf(stderr, "fuzz_client: %s\n", what);
+	abort();
+}
+
+static uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		(uint32_t)b[2] << 8 | b[3];
+}
+
+/* CLIENT.md's rules, written plainly: -1 if a field wholly among the have
+ * bytes at h is bad, else 0. */
+static int header_bad(const uint8_t *h, size_t have)
+{
+	if (have >= 4 && memcmp(h, proto.magic, 4) != 0)
+		return -1;
+	if (have >= 5 && h[4] != proto.proto_version)
+		return -1;
+	if (have >= 9 && be32(h + 5) != proto.server_version)
+		return -1;
+	if (have >= 13 && (be32(h + 9) < 4 || be32(h + 9) - 4 > proto.max_body))
+		return -1;
+	return 0;
+}
+
+static void decode_whole(const uint8_t *s, size_t n, struct outcome *o)
+{
+	struct wisp_client_decoder d;
+	struct wisp_client_frame f;
+	const uint8_t *p = s;
+	size_t left = n, at = 0; /* where the walk expects the next header */
+	wisp_client_decoder_init(&d, &proto);
+	while ((o->result = wisp_client_next(&d, &p, &left, &f)) == 1) {
+		if (n - at < WISP_CLIENT_HEADER || header_bad(s + at,
+			WISP_CLIENT_HEADER))
+			die("whole stream: a frame where the walk sees no header");
+		uint32_t body = be32(s + at + 9) - 4;
+		if (f.body != s + at + WISP_CLIENT_HEADER || f.size != body ||
+			f.command != be32(s + at + 13) ||
+			n - at - WISP_CLIENT_HEADER < body)
+			die("whole stream: a frame not where its header says");
+		o->body_at[o->count++] = at + WISP_CLIENT_HEADER;
+		at += WISP_CLIENT_HEADER + body;
+	}
+	size_t tail = n - at;
+	int bad = header_bad(s + at, tail < WISP_CLIENT_HEADER ? tail :
+		WISP_CLIENT_HEADER);
+	if (o->result != bad || (bad == 0 && (left != 0 ||
+		(tail >= WISP_CLIENT_HEADER &&
+		tail - WISP_CLIENT_HEADER >= be32(s + at + 9) - 4))))
+		die("whole stream: a wrong ending");
+	if (bad && wisp_client_reason(&d, o->why, sizeof o->why) == NULL)
+		die("failed without a reason");
+	wisp_client_decoder_free(&d);
+}
+
+static uint32_t rng(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+/* 0 to 40 bytes mostly, now and then up to 4 KiB. */
+static size_t read_size(uint32_t *state)
+{
+	uint32_t r = rng(state);
+	return r % 8 ? r % 41 : r % 4097;
+}
+
+static void check_frame(const struct wisp_client_frame *f, const uint8_t *buf,
+	size_t n, const uint8_t *s, const struct outcome *o, size_t i)
+{
+	if (f->size > proto.max_body)
+		die("frame above max_body");
+	if (f->body >= buf && f->body < buf + n && f->size > n - (size_t)(f->body - buf))
+		die("frame runs past its read");
+	if (i >= o->count || be32(s + o->body_at[i] - 4) != f->command ||
+		be32(s + o->body_at[i] - 8) - 4 != f->size ||
+		(f->size && memcmp(f->body, s + o->body_at[i], f->size) != 0))
+		die("reads gave other frames than the whole stream");
+}
+
+static void decode_in_reads(const uint8_t *s, size_t n, uint32_t seed,
+	const struct outcome *o)
+{
+	struct wisp_client_decoder d;
+	struct wisp_client_frame f;
+	size_t count = 0, off = 0;
+	int r = 0;
+	wisp_client_decoder_init(&d, &proto);
+	while (off < n && r >= 0) {
+		size_t len = read_size(&seed);
+		len = len < n - off ? len : n - off;
+		uint8_t *buf = len ? malloc(len) : NULL;
+		if (len)
+			memcpy(buf, s + off, len);
+		const uint8_t *p = buf;
+		size_t left = len;
+		while ((r = wisp_client_next(&d, &p, &left, &f)) == 1)
+			check_frame(&f, buf, len, s, o, count++);
+		if (r == 0 && left != 0)
+			die("bytes left unread");
+		free(buf);
+		off += len;
+	}
+	char why[WISP_CLIENT_REASON_MAX];
+	const char *reason = wisp_client_reason(&d, why, sizeof why);
+	if (count != o->count || r != o->result ||
+		(r < 0 && (reason == NULL || strcmp(reason, o->why) != 0)))
+		die("reads ended otherwise than the whole stream");
+	wisp_client_decoder_free(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return 0;
+	proto.max_body = (uint32_t)data[0] << 4;
+	uint32_t seed = data[1] | 0x100u;
+	const uint8_t *s = data + 2;
+	size_t n = size - 2;
+	struct outcome o = {.count = 0};
+	o.body_at = malloc((n / WISP_CLIENT_HEADER + 1) * sizeof *o.body_at);
+	decode_whole(s, n, &o);
+	decode_in_reads(s, n, seed, &o);
+	free(o.body_at);
+	return 0;
+}

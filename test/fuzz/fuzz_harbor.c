@@ -1,0 +1,123 @@
+/* fuzz_harbor.c: libFuzzer target for the harbor decoder. The input is a
+ * byte stream from a peer. It is decoded twice, in one piece and in pieces
+ * whose sizes come from the input, and both must give the same frames and
+ * the same error. Each frame must encode again and decode to itself; each
+ * HELLO and PROOF also goes through the handshake's proof functions. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harbor.h"
+
+#define MAX_FRAME (1u << 20)
+#define SECRET "fuzz secret"
+
+static _Noreturn void die(const char *what)
+{
+	fprintf(stderr, "fuzz_harbor: %s\n", what);
+	abort();
+}
+
+/* The frames and error of one decoding, re-encoded into out. */
+struct outcome {
+	struct wisp_harbor_encoder out;
+	char error[sizeof(((struct wisp_harbor_decoder *)0)->error)];
+};
+
+static void check_round_trip(const struct wisp_harbor_frame *f,
+	struct wisp_harbor_encoder *out)
+{
+	size_t start = out->len, used;
+	if (wisp_harbor_encode(out, f) != 0)
+		die("a decoded frame does not encode");
+	struct wisp_harbor_decoder d;
+	struct wisp_harbor_frame again;
+	wisp_harbor_decoder_init(&d, out->max_frame);
+	if (wisp_harbor_decode(&d, out->data + start, out->len - start, &used,
+			&again) != WISP_HARBOR_FRAME || used != out->len - start)
+		die("a re-encoded frame does not decode");
+	if (again.kind != f->kind)
+		die("a round trip changed the kind");
+	if (f->kind == WISP_HARBOR_MSG) {
+		if (again.msg.size != f->msg.size || (f->msg.size && memcmp(
+				again.msg.payload, f->msg.payload, f->msg.size) != 0))
+			die("a round trip changed a payload");
+		wisp_free(again.msg.payload);
+	}
+	wisp_harbor_decoder_free(&d);
+}
+
+/* What the acceptor side does with handshake frames. */
+static void handshake(const struct wisp_harbor_frame *f,
+	struct wisp_harbor_hello *peer)
+{
+	static const struct wisp_harbor_hello self = {
+		.version = WISP_HARBOR_VERSION, .node = 1, .name = "fuzz",
+	};
+	uint8_t want[WISP_HARBOR_PROOF_SIZE];
+	if (f->kind == WISP_HARBOR_HELLO)
+		*peer = f->hello;
+	if (f->kind != WISP_HARBOR_PROOF)
+		return;
+	wisp_harbor_proof(SECRET, strlen(SECRET), peer, &self,
+		WISP_HARBOR_CONNECTOR, want);
+	if (wisp_harbor_proof_equal(want, f->proof)
+		!= (memcmp(want, f->proof, sizeof(want)) == 0))
+		die("proof_equal disagrees with memcmp");
+}
+
+static void take(struct wisp_harbor_frame *f, struct outcome *o,
+	struct wisp_harbor_hello *peer)
+{
+	check_round_trip(f, &o->out);
+	handshake(f, peer);
+	if (f->kind == WISP_HARBOR_MSG)
+		wisp_free(f->msg.payload);
+}
+
+/* Decodes data in pieces of the sizes step() gives. */
+static void decode(const uint8_t *data, size_t size, uint32_t seed,
+	struct outcome *o)
+{
+	struct wisp_harbor_decoder d;
+	struct wisp_harbor_frame f;
+	struct wisp_harbor_hello peer = {.node = 2, .name = "peer"};
+	wisp_harbor_decoder_init(&d, MAX_FRAME);
+	wisp_harbor_encoder_init(&o->out, 2 * MAX_FRAME, 64);
+	int r = WISP_HARBOR_MORE;
+	for (size_t at = 0; at < size && r != WISP_HARBOR_ERROR; ) {
+		seed = seed * 1103515245u + 12345u;
+		size_t piece = seed ? 1 + (seed >> 16) % 67 : size - at, used;
+		if (piece > size - at)
+			piece = size - at;
+		while ((r = wisp_harbor_decode(&d, data + at, piece, &used, &f))
+				== WISP_HARBOR_FRAME) {
+			take(&f, o, &peer);
+			at += used;
+			piece -= used;
+		}
+		if (r == WISP_HARBOR_MORE && used != piece)
+			die("MORE without using every byte");
+		at += used;
+	}
+	strcpy(o->error, r == WISP_HARBOR_ERROR ? d.error : "");
+	wisp_harbor_decoder_free(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct outcome whole, pieces;
+	uint32_t seed = (uint32_t)size * 2654435761u;
+	if (size > 0)
+		seed ^= data[size - 1];
+	decode(data, size, 0, &whole);
+	decode(data, size, seed | 1, &pieces);
+	if (strcmp(whole.error, pieces.error) != 0)
+		die("splitting the input changed the error");
+	if (whole.out.len != pieces.out.len
+		|| memcmp(whole.out.data, pieces.out.data, whole.out.len) != 0)
+		die("splitting the input changed the frames");
+	wisp_harbor_encoder_free(&whole.out);
+	wisp_harbor_encoder_free(&pieces.out);
+	return 0;
+}

@@ -1,0 +1,61 @@
+-- testing.lua: the harness of the Lua tests. Cases run in order inside
+-- the test service's boot task, so they may call, sleep and wait. The end
+-- prints "lua tests: N passed, N failed" and stops the node with exit code
+-- 0 only if nothing failed.
+local wisp = require "wisp"
+
+local testing = {}
+local cases = {}
+
+function testing.case(name, fn)
+	cases[#cases + 1] = { name = name, fn = fn }
+end
+
+local function show(v)
+	if type(v) == "string" then
+		return string.format("%q", v)
+	end
+	return tostring(v)
+end
+
+function testing.eq(got, want, what)
+	if got ~= want then
+		error(string.format("%s: got %s, want %s", what or "value", show(got),
+			show(want)), 2)
+	end
+end
+
+function testing.ok(cond, what)
+	if not cond then
+		error((what or "condition") .. " is false", 2)
+	end
+end
+
+-- Calls fn, which must fail with a message matching pattern.
+function testing.raises(pattern, fn, ...)
+	local ok, err = pcall(fn, ...)
+	if ok then
+		error("no error raised; want one matching '" .. pattern .. "'", 2)
+	end
+	if not tostring(err):find(pattern) then
+		error(string.format("error %s does not match '%s'", show(err), pattern), 2)
+	end
+	return err
+end
+
+function testing.run()
+	local passed, failed = 0, 0
+	for _, c in ipairs(cases) do
+		local ok, err = xpcall(c.fn, debug.traceback)
+		if ok then
+			passed = passed + 1
+		else
+			failed = failed + 1
+			wisp.log_error("FAIL " .. c.name .. ": " .. tostring(err))
+		end
+	end
+	wisp.log(string.format("lua tests: %d passed, %d failed", passed, failed))
+	wisp.shutdown(failed == 0 and 0 or 1)
+end
+
+return testing
