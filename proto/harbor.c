@@ -145,12 +145,12 @@ static unsigned char *put_msg_head(unsigned char *p,
 /* Compresses straight into the output buffer; returns 0, leaving len as
  * it was, when that does not make the frame smaller. */
 static int put_compressed(struct wisp_harbor_encoder *e,
-	const struct wisp_harbor_msg *m, size_t name_len, int flags)
+	const struct wisp_harbor_msg *m, size_t body, size_t name_len, int flags)
 {
 	if (e->zstd == NULL && (e->zstd = ZSTD_createCCtx()) == NULL)
 		return 0;
 	flags |= FLAG_COMPRESSED;
-	size_t head = PREFIX + 1 + MSG_FIXED + 4 + (name_len ? 1 + name_len : 0);
+	size_t head = PREFIX + 1 + body + 4;
 	size_t bound = ZSTD_compressBound(m->size);
 	reserve(e, head + bound);
 	unsigned char *frame = e->data + e->len;
@@ -180,7 +180,7 @@ static int put_msg(struct wisp_harbor_encoder *e, const struct wisp_harbor_msg *
 	if (m->size > e->max_frame - 1 - body)
 		return -1;
 	if (e->compress_threshold && m->size >= e->compress_threshold
-		&& put_compressed(e, m, name_len, flags))
+		&& put_compressed(e, m, body, name_len, flags))
 		return 0;
 	unsigned char *p = start_frame(e, WISP_HARBOR_MSG, body + m->size);
 	p = put_msg_head(p, m, name_len, flags, 0);

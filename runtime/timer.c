@@ -4,7 +4,9 @@
  * in the wheel picked by the highest bit where its expiry differs from the
  * wheel's time, and moves down (cascades) when time enters its slot. So two
  * timers with the same expiry always share a list, which keeps them in the
- * order they were added. */
+ * order they were added. A hash map from (owner, session) to each pending
+ * timer lets a call's timeout be cancelled once it is answered, which is
+ * what almost every timeout ends as. */
 #include <limits.h>
 #include <string.h>
 #include "timer.h"
@@ -18,16 +20,28 @@
 /* Nodes kept for reuse: enough for a busy service's steady churn without
  * holding on to the memory of a rare burst. */
 #define SPARE_MAX 1024
+/* The map never shrinks below 64 entries (1 KiB). */
+#define MAP_MIN_BITS 6
+
+/* Slot lists are circular with the slot itself as the sentinel, so a node
+ * unlinks from anywhere without knowing its slot, and an unlink that
+ * leaves only the sentinel names the slot whose busy bit must go. */
+struct link {
+	struct link *next, *prev;
+};
 
 struct node {
-	struct node *next;
+	struct link link; /* first, so a link is its node */
 	uint64_t expiry;
 	wisp_handle owner;
 	int session;
 };
 
-struct slot {
-	struct node *head, *tail;
+/* The key is kept beside the node so a probe reads only the table. An
+ * entry with node NULL is free. */
+struct entry {
+	uint64_t key;
+	struct node *node;
 };
 
 /* A run of slots: the near wheel is region 0, level i is region i + 1.
@@ -44,14 +58,22 @@ static const struct region regions[LEVELS + 1] = {
 
 struct wisp_wheel {
 	uint64_t now;
-	size_t count;
-	struct slot slot[SLOTS];
+	size_t count; /* pending timers: the nodes in slots and in the map */
+	struct link slot[SLOTS];
 	/* A bit per non-empty slot, so finding the next one is a few word
 	 * scans; each region fills whole words. */
 	uint64_t busy[SLOTS / 64];
-	struct node *spare;
+	/* Open addressing with linear probing: 2^bits entries. */
+	struct entry *map;
+	unsigned bits;
+	struct link *spare;
 	size_t nspare;
 };
+
+static struct node *node_of(struct link *l)
+{
+	return (struct node *)l;
+}
 
 static unsigned region_end(const struct region *g)
 {
@@ -78,25 +100,43 @@ static uint64_t turn_start(const struct region *g, uint64_t t)
 	return t >> bits << bits;
 }
 
+static int slot_empty(const struct wisp_wheel *w, unsigned s)
+{
+	return w->slot[s].next == &w->slot[s];
+}
+
 static void append(struct wisp_wheel *w, unsigned s, struct node *n)
 {
-	struct slot *sl = &w->slot[s];
-	n->next = NULL;
-	if (sl->tail)
-		sl->tail->next = n;
-	else
-		sl->head = n;
-	sl->tail = n;
+	struct link *head = &w->slot[s];
+	n->link.next = head;
+	n->link.prev = head->prev;
+	head->prev->next = &n->link;
+	head->prev = &n->link;
 	w->busy[s / 64] |= 1ull << (s % 64);
 }
 
-/* Empties slot s, handing back its list. */
+static void unlink_node(struct wisp_wheel *w, struct node *n)
+{
+	struct link *prev = n->link.prev, *next = n->link.next;
+	prev->next = next;
+	next->prev = prev;
+	if (prev == next) { /* only the sentinel is left */
+		unsigned s = (unsigned)(prev - w->slot);
+		w->busy[s / 64] &= ~(1ull << (s % 64));
+	}
+}
+
+/* Empties slot s, handing back its list ended by NULL. */
 static struct node *take(struct wisp_wheel *w, unsigned s)
 {
-	struct node *head = w->slot[s].head;
-	w->slot[s].head = w->slot[s].tail = NULL;
+	struct link *head = &w->slot[s];
+	struct link *first = head->next;
+	if (first == head)
+		return NULL;
+	head->prev->next = NULL;
+	head->next = head->prev = head;
 	w->busy[s / 64] &= ~(1ull << (s % 64));
-	return head;
+	return node_of(first);
 }
 
 /* The first non-empty slot in [from, end), or -1; end is word aligned. */
@@ -152,21 +192,121 @@ static void cascade(struct wisp_wheel *w)
 			g <= TOP && (w->now & ((1ull << g->shift) - 1)) == 0; g++) {
 		struct node *n = take(w, slot_at(g, w->now));
 		while (n) {
-			struct node *next = n->next;
+			struct node *next = node_of(n->link.next);
 			place(w, n);
 			n = next;
 		}
 	}
 }
 
+static uint64_t key_of(wisp_handle owner, int session)
+{
+	return (uint64_t)owner << 32 | (uint32_t)session;
+}
+
+static size_t map_mask(const struct wisp_wheel *w)
+{
+	return ((size_t)1 << w->bits) - 1;
+}
+
+/* Fibonacci hashing: sessions count up, and the multiply spreads
+ * neighbours over the whole table; the top bits are the best mixed. */
+static size_t map_home(const struct wisp_wheel *w, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - w->bits));
+}
+
+/* Linear probing puts a key after every earlier entry with the same key,
+ * and deleting by shifting back keeps that order, so a lookup finds the
+ * one added first. */
+static void map_insert(struct wisp_wheel *w, uint64_t key, struct node *n)
+{
+	size_t mask = map_mask(w), i = map_home(w, key);
+	while (w->map[i].node)
+		i = (i + 1) & mask;
+	w->map[i].key = key;
+	w->map[i].node = n;
+}
+
+static struct entry *map_alloc(unsigned bits)
+{
+	size_t size = sizeof(struct entry) << bits;
+	return memset(wisp_malloc(size), 0, size);
+}
+
+/* Reinserting from the start of a cluster, never its middle (the table
+ * always has a free entry), keeps equal keys in the order they were
+ * added. */
+static void map_resize(struct wisp_wheel *w, unsigned bits)
+{
+	struct entry *old = w->map;
+	size_t mask = map_mask(w), start = 0;
+	while (old[start].node)
+		start++;
+	w->map = map_alloc(bits);
+	w->bits = bits;
+	for (size_t k = 0; k <= mask; k++) {
+		struct entry *e = &old[(start + k) & mask];
+		if (e->node)
+			map_insert(w, e->key, e->node);
+	}
+	wisp_free(old);
+}
+
+/* Grows past 3/4 full, for short probes. Called before count grows. */
+static void map_add(struct wisp_wheel *w, struct node *n)
+{
+	if ((w->count + 1) * 4 > (size_t)3 << w->bits)
+		map_resize(w, w->bits + 1);
+	map_insert(w, key_of(n->owner, n->session), n);
+}
+
+/* Backward-shift deletion: later entries of the cluster that may sit
+ * earlier move into the gap, so no tombstones pile up and a probe stops
+ * at the first free entry. */
+static void map_remove_at(struct wisp_wheel *w, size_t i)
+{
+	size_t mask = map_mask(w);
+	for (size_t j = (i + 1) & mask; w->map[j].node; j = (j + 1) & mask) {
+		size_t home = map_home(w, w->map[j].key);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			w->map[i] = w->map[j];
+			i = j;
+		}
+	}
+	w->map[i].node = NULL;
+}
+
+/* The map's entry for pending timer n (it has one). */
+static size_t map_slot_of(const struct wisp_wheel *w, const struct node *n)
+{
+	size_t mask = map_mask(w);
+	size_t i = map_home(w, key_of(n->owner, n->session));
+	while (w->map[i].node != n)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Drops the map entry at i of a timer leaving the wheel. Shrinking below
+ * 1/8 full to 1/4 full means a burst's table goes once it has passed,
+ * and a size is only left again after the count doubles or halves, so
+ * resizing costs O(1) per timer even for a count that hovers. */
+static void forget(struct wisp_wheel *w, size_t i)
+{
+	map_remove_at(w, i);
+	w->count--;
+	if (w->bits > MAP_MIN_BITS && w->count * 8 < (size_t)1 << w->bits)
+		map_resize(w, w->bits - 1);
+}
+
 static struct node *node_new(struct wisp_wheel *w)
 {
-	struct node *n = w->spare;
-	if (n == NULL)
-		return wisp_malloc(sizeof *n);
-	w->spare = n->next;
+	struct link *l = w->spare;
+	if (l == NULL)
+		return wisp_malloc(sizeof(struct node));
+	w->spare = l->next;
 	w->nspare--;
-	return n;
+	return node_of(l);
 }
 
 static void node_drop(struct wisp_wheel *w, struct node *n)
@@ -175,37 +315,35 @@ static void node_drop(struct wisp_wheel *w, struct node *n)
 		wisp_free(n);
 		return;
 	}
-	n->next = w->spare;
-	w->spare = n;
+	n->link.next = w->spare;
+	w->spare = &n->link;
 	w->nspare++;
 }
 
-static void free_list(struct node *n)
+/* Frees the nodes from l up to end. */
+static void free_nodes(struct link *l, const struct link *end)
 {
-	while (n) {
-		struct node *next = n->next;
-		wisp_free(n);
-		n = next;
+	while (l != end) {
+		struct link *next = l->next;
+		wisp_free(node_of(l));
+		l = next;
 	}
 }
 
 /* Removes the first timer of slot s, or returns NULL if it is empty. */
 static struct node *pop(struct wisp_wheel *w, unsigned s)
 {
-	struct node *n = w->slot[s].head;
-	if (n == NULL)
+	if (slot_empty(w, s))
 		return NULL;
-	w->slot[s].head = n->next;
-	if (n->next == NULL) {
-		w->slot[s].tail = NULL;
-		w->busy[s / 64] &= ~(1ull << (s % 64));
-	}
+	struct node *n = node_of(w->slot[s].next);
+	unlink_node(w, n);
 	return n;
 }
 
-/* Each node is unlinked and recycled before its callback, so fire may add
- * timers: one added with delay 0 joins the slot being fired and fires in
- * this same pass, after the others of its millisecond. */
+/* Each node leaves the slot and the map and is recycled before its
+ * callback, so fire may add timers and cancel any, itself included (a
+ * no-op then): one added with delay 0 joins the slot being fired and
+ * fires in this same pass, after the others of its millisecond. */
 static void fire_slot(struct wisp_wheel *w, unsigned s, wisp_wheel_fire fire,
 	void *ud)
 {
@@ -213,8 +351,8 @@ static void fire_slot(struct wisp_wheel *w, unsigned s, wisp_wheel_fire fire,
 	while ((n = pop(w, s)) != NULL) {
 		wisp_handle owner = n->owner;
 		int session = n->session;
+		forget(w, map_slot_of(w, n));
 		node_drop(w, n);
-		w->count--;
 		fire(ud, owner, session);
 	}
 }
@@ -224,14 +362,19 @@ struct wisp_wheel *wisp_wheel_new(uint64_t now_ms)
 	struct wisp_wheel *w = wisp_malloc(sizeof *w);
 	memset(w, 0, sizeof *w);
 	w->now = now_ms;
+	for (unsigned s = 0; s < SLOTS; s++)
+		w->slot[s].next = w->slot[s].prev = &w->slot[s];
+	w->bits = MAP_MIN_BITS;
+	w->map = map_alloc(w->bits);
 	return w;
 }
 
 void wisp_wheel_free(struct wisp_wheel *w)
 {
 	for (unsigned s = 0; s < SLOTS; s++)
-		free_list(w->slot[s].head);
-	free_list(w->spare);
+		free_nodes(w->slot[s].next, &w->slot[s]);
+	free_nodes(w->spare, NULL);
+	wisp_free(w->map);
 	wisp_free(w);
 }
 
@@ -242,8 +385,25 @@ int wisp_wheel_add(struct wisp_wheel *w, uint32_t delay_ms, wisp_handle owner,
 	n->expiry = w->now + delay_ms;
 	n->owner = owner;
 	n->session = session;
+	map_add(w, n);
 	place(w, n);
 	w->count++;
+	return 0;
+}
+
+int wisp_wheel_cancel(struct wisp_wheel *w, wisp_handle owner, int session)
+{
+	uint64_t key = key_of(owner, session);
+	size_t mask = map_mask(w), i = map_home(w, key);
+	for (; w->map[i].node; i = (i + 1) & mask) {
+		if (w->map[i].key == key) {
+			struct node *n = w->map[i].node;
+			unlink_node(w, n);
+			forget(w, i);
+			node_drop(w, n);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -269,7 +429,7 @@ int wisp_wheel_next(const struct wisp_wheel *w)
 {
 	if (w->count == 0)
 		return -1;
-	if (w->slot[slot_at(regions, w->now)].head)
+	if (!slot_empty(w, slot_at(regions, w->now)))
 		return 0;
 	uint64_t ms = next_work(w) - w->now;
 	return ms > INT_MAX ? INT_MAX : (int)ms;

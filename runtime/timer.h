@@ -1,5 +1,7 @@
 /* timer.h: a hierarchical timing wheel with millisecond ticks. It knows
- * nothing of services: expiries are handed to a callback. */
+ * nothing of services: expiries are handed to a callback, and a pending
+ * timer is named by its owner and session. Adding, cancelling and firing
+ * each take O(1) expected time. */
 #ifndef WISP_TIMER_H
 #define WISP_TIMER_H
 
@@ -16,8 +18,15 @@ void wisp_wheel_free(struct wisp_wheel *w);
 /* Fires once the wheel has advanced delay_ms past its current time. */
 int wisp_wheel_add(struct wisp_wheel *w, uint32_t delay_ms, wisp_handle owner,
 	int session);
+/* Removes the pending timer of owner with this session, if any: 1 if one
+ * was removed, 0 if none was pending (already fired or never added).
+ * Sessions are normally unique per owner; if the same owner and session
+ * are pending more than once, this removes the one added first. */
+int wisp_wheel_cancel(struct wisp_wheel *w, wisp_handle owner, int session);
 /* Moves the wheel to now_ms, firing every due timer in expiry order
- * (ties in the order they were added). A clock that goes back is ignored. */
+ * (ties in the order they were added). A clock that goes back is ignored.
+ * fire may add and cancel timers; the one it is given is no longer
+ * pending. */
 void wisp_wheel_advance(struct wisp_wheel *w, uint64_t now_ms,
 	wisp_wheel_fire fire, void *ud);
 /* Milliseconds from the wheel's current time until the next timer may be

@@ -10,63 +10,61 @@
 #include "service.h"
 #include "value.h"
 
-static int unpack_values(lua_State *L)
+/* The first function of a task serving a Lua message: unpacks the
+ * message inside the task (so a bad one fails like a handler error) and
+ * calls the handler with the source and the values. The payload stays
+ * valid until the task first yields, which is after this. */
+static int handler_done(lua_State *L, int status, lua_KContext k)
 {
-	const void *msg = lua_touserdata(L, 1);
-	size_t sz = (size_t)lua_tointeger(L, 2);
-	lua_settop(L, 0);
-	return wisp_value_unpack(L, msg, sz);
+	(void)status; (void)k;
+	return lua_gettop(L);
 }
 
-/* Pushes the values packed in msg: their count, or -1 with the reason
- * pushed instead. */
-static int push_values(lua_State *L, const void *msg, size_t sz)
+static int lua_entry(lua_State *L)
 {
-	int base = lua_gettop(L);
-	lua_pushcfunction(L, unpack_values);
-	lua_pushlightuserdata(L, (void *)msg);
-	lua_pushinteger(L, (lua_Integer)sz);
-	if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK)
-		return -1;
-	return lua_gettop(L) - base;
+	const void *msg = lua_touserdata(L, 3);
+	size_t sz = (size_t)lua_tointeger(L, 4);
+	lua_settop(L, 2);
+	int n = wisp_value_unpack(L, msg, sz);
+	lua_callk(L, n + 1, LUA_MULTRET, 0, handler_done);
+	return handler_done(L, LUA_OK, 0);
 }
 
-/* The arguments a handler of this type gets; -1 as push_values. */
-static int push_args(lua_State *L, int type, wisp_handle source, void *msg,
+/* Pushes onto co the function a message of this type starts, and its
+ * arguments; returns their count (the function not counted). */
+static int push_call(lua_State *co, int type, wisp_handle source, void *msg,
 	size_t sz)
 {
 	if (type == WISP_MSG_SOCKET) {
 		const struct wisp_socket_msg *m = msg;
-		lua_pushinteger(L, m->event);
-		lua_pushinteger(L, m->id);
-		lua_pushinteger(L, m->ud);
-		lua_pushlstring(L, m->data, m->size);
+		lua_pushinteger(co, m->event);
+		lua_pushinteger(co, m->id);
+		lua_pushinteger(co, m->ud);
+		lua_pushlstring(co, m->data, m->size);
 		return 4;
 	}
 	if (type == WISP_MSG_EXIT)
 		return 0;
-	lua_pushinteger(L, source);
-	if (type == WISP_MSG_LUA || type == WISP_MSG_BOOT) {
-		int n = push_values(L, msg, sz);
-		return n < 0 ? -1 : n + 1;
+	if (type == WISP_MSG_LUA) {
+		lua_pushcfunction(co, lua_entry);
+		lua_insert(co, -2);
+		lua_pushinteger(co, source);
+		lua_pushlightuserdata(co, msg);
+		lua_pushinteger(co, (lua_Integer)sz);
+		return 4;
 	}
+	lua_pushinteger(co, source);
 	if (msg)
-		lua_pushlstring(L, msg, sz);
+		lua_pushlstring(co, msg, sz);
 	return msg ? 2 : 1;
 }
 
-/* Moves the top n values of the host's stack (a function and its
- * arguments) onto a new task; NULL, with the reason pushed, if they do
- * not fit on its stack. */
-static struct task *start_task(struct host *h, int n, int session,
+/* A new task for a message, owing its caller an answer if it has a
+ * session. */
+static struct task *start_task(struct host *h, int session,
 	wisp_handle source)
 {
 	struct task *t = wisp_task_new(h);
-	if (!lua_checkstack(t->co, n + LUA_MINSTACK)) {
-		lua_pushstring(h->L, "too many values in one message");
-		return NULL;
-	}
-	lua_xmove(h->L, t->co, n);
 	t->source = source;
 	t->session = session;
 	if (session > 0)
@@ -88,40 +86,28 @@ static void unhandled(struct host *h, int type, int session,
 		type);
 }
 
-static void bad_message(struct host *h, int session, wisp_handle source)
+/* Pushes the handler for type onto co; 0 if there is none. */
+static int push_handler(struct host *h, lua_State *co, int type)
 {
-	lua_State *L = h->L;
-	wisp_log(h->ctx, WISP_LOG_WARN, "bad message from :%08x: %s", source,
-		lua_tostring(L, -1));
-	if (session > 0)
-		wisp_task_reply(h, source, session, 0, L, lua_gettop(L),
-			lua_gettop(L));
+	lua_rawgeti(co, LUA_REGISTRYINDEX, h->handlers_ref);
+	int found = lua_rawgeti(co, -1, type) == LUA_TFUNCTION;
+	lua_remove(co, -2);
+	if (!found)
+		lua_pop(co, 1);
+	return found;
 }
 
 static void on_request(struct host *h, int type, int session,
 	wisp_handle source, void *msg, size_t sz)
 {
-	lua_State *L = h->L;
-	int base = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, h->handlers_ref);
-	if (lua_rawgeti(L, -1, type) != LUA_TFUNCTION) {
-		lua_settop(L, base);
+	struct task *t = start_task(h, session, source);
+	if (!push_handler(h, t->co, type)) {
+		wisp_owed_settle(&t->answer);
+		wisp_task_recycle(h, t);
 		unhandled(h, type, session, source);
 		return;
 	}
-	lua_remove(L, -2);
-	if (push_args(L, type, source, msg, sz) < 0) {
-		bad_message(h, session, source);
-		lua_settop(L, base);
-		return;
-	}
-	struct task *t = start_task(h, lua_gettop(L) - base, session, source);
-	if (t == NULL) {
-		bad_message(h, session, source);
-		lua_settop(L, base);
-		return;
-	}
-	wisp_task_run(h, t, lua_gettop(t->co) - 1);
+	wisp_task_run(h, t, push_call(t->co, type, source, msg, sz));
 }
 
 /* Calls the main chunk with the arguments, then the function given to
@@ -145,41 +131,35 @@ static int boot_chunk_done(lua_State *L, int status, lua_KContext k)
 	return boot_started(L, LUA_OK, 0);
 }
 
+/* Stack: the main chunk, the packed arguments and their size. */
 static int boot_main(lua_State *L)
 {
-	lua_callk(L, lua_gettop(L) - 1, 0, 0, boot_chunk_done);
+	const void *args = lua_touserdata(L, 2);
+	size_t sz = (size_t)lua_tointeger(L, 3);
+	lua_settop(L, 1);
+	int n = wisp_value_unpack(L, args, sz);
+	lua_callk(L, n, 0, 0, boot_chunk_done);
 	return boot_chunk_done(L, LUA_OK, 0);
 }
 
 static void on_boot(struct host *h, wisp_handle source, int session,
 	void *msg, size_t sz)
 {
-	lua_State *L = h->L;
-	int base = lua_gettop(L);
-	lua_pushcfunction(L, boot_main);
-	lua_getfield(L, LUA_REGISTRYINDEX, "wisp.main");
-	lua_pushnil(L); /* the chunk is needed once: let it go */
-	lua_setfield(L, LUA_REGISTRYINDEX, "wisp.main");
-	if (push_values(L, msg, sz) < 0) {
-		bad_message(h, session, source);
-		lua_settop(L, base);
-		wisp_exit(h->ctx);
-		return;
-	}
-	struct task *t = start_task(h, lua_gettop(L) - base, session, source);
-	if (t == NULL) {
-		bad_message(h, session, source);
-		lua_settop(L, base);
-		wisp_exit(h->ctx);
-		return;
-	}
+	struct task *t = start_task(h, session, source);
+	lua_State *co = t->co;
+	lua_pushcfunction(co, boot_main);
+	lua_getfield(co, LUA_REGISTRYINDEX, "wisp.main");
+	lua_pushnil(co); /* the chunk is needed once: let it go */
+	lua_setfield(co, LUA_REGISTRYINDEX, "wisp.main");
+	lua_pushlightuserdata(co, msg);
+	lua_pushinteger(co, (lua_Integer)sz);
 	t->boot = 1;
-	wisp_task_run(h, t, lua_gettop(t->co) - 1);
+	wisp_task_run(h, t, 3);
 }
 
-/* A task's call was answered: resume it with true and the values, or
- * false and the reason. An answer nobody waits for (its call timed out)
- * is dropped. */
+/* A task's call was answered: resume it with (1, payload, size) for its
+ * continuation to unpack, or (0, reason). An answer nobody waits for (its
+ * call timed out) is dropped. */
 static void on_answer(struct host *h, int session, int ok, void *msg,
 	size_t sz)
 {
@@ -190,26 +170,17 @@ static void on_answer(struct host *h, int session, int ok, void *msg,
 	if (t->timer_session)
 		wisp_task_wait(h, t->timer_session, NULL);
 	t->timer_session = 0;
-	lua_State *L = h->L;
-	int base = lua_gettop(L);
-	lua_pushboolean(L, ok);
-	if (!ok) {
-		lua_pushliteral(L, "failed: ");
-		lua_pushlstring(L, msg ? msg : "", msg ? sz : 0);
-		lua_concat(L, 2);
-	} else if (push_values(L, msg, sz) < 0) { /* reason pushed */
-		lua_pushboolean(L, 0);
-		lua_replace(L, base + 1);
+	lua_State *co = t->co;
+	lua_pushboolean(co, ok);
+	if (ok) {
+		lua_pushlightuserdata(co, msg);
+		lua_pushinteger(co, (lua_Integer)sz);
+	} else {
+		lua_pushliteral(co, "failed: ");
+		lua_pushlstring(co, msg ? msg : "", msg ? sz : 0);
+		lua_concat(co, 2);
 	}
-	int n = lua_gettop(L) - base;
-	if (!lua_checkstack(t->co, n + LUA_MINSTACK)) {
-		lua_settop(L, base);
-		lua_pushboolean(L, 0);
-		lua_pushstring(L, "too many values in the answer");
-		n = 2;
-	}
-	lua_xmove(L, t->co, n);
-	wisp_task_run(h, t, n);
+	wisp_task_run(h, t, ok ? 3 : 2);
 }
 
 static void on_timer(struct host *h, int session)

@@ -64,49 +64,154 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	}
 }
 
+/* Every standard library but the base one is opened the first time a
+ * script names it: an idle service costs a few KB less, and a new one
+ * starts faster. */
 static const struct {
 	const char *name;
 	lua_CFunction open;
-} eager_libs[] = {
-	{ LUA_GNAME, luaopen_base }, { LUA_LOADLIBNAME, luaopen_package },
-	{ LUA_COLIBNAME, luaopen_coroutine }, { LUA_TABLIBNAME, luaopen_table },
-	{ LUA_STRLIBNAME, luaopen_string }, { LUA_UTF8LIBNAME, luaopen_utf8 },
-}, lazy_libs[] = {
-	{ LUA_MATHLIBNAME, luaopen_math }, { LUA_OSLIBNAME, luaopen_os },
-	{ LUA_IOLIBNAME, luaopen_io }, { LUA_DBLIBNAME, luaopen_debug },
+} lazy_libs[] = {
+	{ LUA_LOADLIBNAME, luaopen_package }, { LUA_COLIBNAME, luaopen_coroutine },
+	{ LUA_TABLIBNAME, luaopen_table }, { LUA_STRLIBNAME, luaopen_string },
+	{ LUA_UTF8LIBNAME, luaopen_utf8 }, { LUA_MATHLIBNAME, luaopen_math },
+	{ LUA_OSLIBNAME, luaopen_os }, { LUA_IOLIBNAME, luaopen_io },
+	{ LUA_DBLIBNAME, luaopen_debug },
 };
 
-/* _G's __index: a lazy library is opened the first time it is named. */
-static int open_lazy(lua_State *L)
+static const char *lua_path(void);
+static int l_require(lua_State *L);
+
+/* Opens library i as a global and returns it. The package library brings
+ * its own require; ours, which loads modules from the bytecode cache, is
+ * put back. */
+static int open_lib(lua_State *L, size_t i)
 {
-	const char *name = lua_tostring(L, 2);
-	for (size_t i = 0; name && i < sizeof(lazy_libs) / sizeof(*lazy_libs); i++)
-		if (strcmp(name, lazy_libs[i].name) == 0) {
-			luaL_requiref(L, name, lazy_libs[i].open, 1);
-			return 1;
-		}
-	return 0;
+	luaL_requiref(L, lazy_libs[i].name, lazy_libs[i].open, 1);
+	if (lazy_libs[i].open == luaopen_package) {
+		lua_pushstring(L, lua_path());
+		lua_setfield(L, -2, "path");
+		lua_pushcfunction(L, l_require);
+		lua_setglobal(L, "require");
+	}
+	return 1;
 }
 
-static void open_libs(lua_State *L)
+/* Looks name up in the NULL-terminated list of function lists. */
+static lua_CFunction find_function(const luaL_Reg *const *lists,
+	const char *name)
 {
-	for (size_t i = 0; i < sizeof(eager_libs) / sizeof(*eager_libs); i++) {
-		luaL_requiref(L, eager_libs[i].name, eager_libs[i].open, 1);
-		lua_pop(L, 1);
-	}
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-	for (size_t i = 0; i < sizeof(lazy_libs) / sizeof(*lazy_libs); i++) {
-		lua_pushcfunction(L, lazy_libs[i].open);
-		lua_setfield(L, -2, lazy_libs[i].name);
-	}
-	lua_pushcfunction(L, wisp_lua_open);
-	lua_setfield(L, -2, "wisp");
-	lua_pop(L, 1);
-	lua_pushglobaltable(L);
-	lua_newtable(L);
-	lua_pushcfunction(L, open_lazy);
+	for (; *lists; lists++)
+		for (const luaL_Reg *r = *lists; r->name; r++)
+			if (strcmp(r->name, name) == 0)
+				return r->func;
+	return NULL;
+}
+
+/* __index of a lazy table: a function named for the first time is found
+ * in the lists (the upvalue) and stored, so the next lookup is a plain
+ * one. A new service thus pays only for the functions it uses. */
+static int lazy_index(lua_State *L)
+{
+	const luaL_Reg *const *lists = lua_touserdata(L, lua_upvalueindex(1));
+	const char *name = lua_tostring(L, 2);
+	lua_CFunction f = name ? find_function(lists, name) : NULL;
+	if (f == NULL)
+		return 0;
+	lua_pushcfunction(L, f);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+void wisp_lua_lazy_table(lua_State *L, const luaL_Reg *const *lists)
+{
+	lua_createtable(L, 0, 0);
+	lua_createtable(L, 0, 1);
+	lua_pushlightuserdata(L, (void *)lists);
+	lua_pushcclosure(L, lazy_index, 1);
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
+}
+
+/* The base library's functions, read once from a scratch state: they are
+ * plain C functions, the same in every state. */
+static const luaL_Reg *base_functions(void)
+{
+	static luaL_Reg *funcs;
+	if (funcs)
+		return funcs;
+	lua_State *L = luaL_newstate();
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	int n = 0;
+	funcs = wisp_malloc(64 * sizeof(*funcs));
+	lua_pushnil(L);
+	while (lua_next(L, -2) && n < 63) {
+		if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)) {
+			funcs[n].name = wisp_strdup(lua_tostring(L, -2));
+			funcs[n++].func = lua_tocfunction(L, -1);
+		}
+		lua_pop(L, 1);
+	}
+	funcs[n] = (luaL_Reg){ NULL, NULL };
+	lua_close(L);
+	return funcs;
+}
+
+/* _G's __index: a base function or a library, the first time it is named. */
+static int global_index(lua_State *L)
+{
+	const luaL_Reg *lists[] = { base_functions(), NULL };
+	const char *name = lua_tostring(L, 2);
+	if (name == NULL)
+		return 0;
+	lua_CFunction f = find_function(lists, name);
+	if (f) {
+		lua_pushcfunction(L, f);
+	} else if (strcmp(name, "_VERSION") == 0) {
+		lua_pushliteral(L, LUA_VERSION);
+	} else {
+		for (size_t i = 0; i < sizeof(lazy_libs) / sizeof(*lazy_libs); i++)
+			if (strcmp(name, lazy_libs[i].name) == 0)
+				return open_lib(L, i);
+		return 0;
+	}
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+/* The strings' first metatable: the first method call on a string opens
+ * the string library, which installs the real metatable. */
+static int open_string_methods(lua_State *L)
+{
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+	lua_getfield(L, -1, lua_tostring(L, 2));
+	return 1;
+}
+
+static void set_metatable(lua_State *L, lua_CFunction index)
+{
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, index);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+}
+
+/* Only what every service needs is made now: _G, require and the
+ * metatables that open the rest on first use. */
+static void open_libs(lua_State *L)
+{
+	lua_pushglobaltable(L);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -2, LUA_GNAME);
+	lua_pushcfunction(L, l_require);
+	lua_setfield(L, -2, "require");
+	set_metatable(L, global_index);
+	lua_pop(L, 1);
+	lua_pushliteral(L, "");
+	set_metatable(L, open_string_methods);
 	lua_pop(L, 1);
 }
 
@@ -155,6 +260,7 @@ static struct script *compile(lua_State *L, const char *name, char *err,
 	}
 	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
 		snprintf(err, errsz, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
 		return NULL;
 	}
 	struct script *s = wisp_malloc(sizeof(*s));
@@ -167,20 +273,69 @@ static struct script *compile(lua_State *L, const char *name, char *err,
 	return s;
 }
 
-/* Pushes the script's main chunk. */
-static int load_script(struct host *h, const char *name, char *err,
+/* Pushes the main chunk of a script or module onto L. */
+static int load_script(lua_State *L, const char *name, char *err,
 	size_t errsz)
 {
 	struct script *s = scripts;
 	while (s && strcmp(s->name, name) != 0)
 		s = s->next;
-	if (s == NULL && (s = compile(h->L, name, err, errsz)) == NULL)
+	if (s == NULL && (s = compile(L, name, err, errsz)) == NULL)
 		return -1;
-	if (luaL_loadbufferx(h->L, s->code, s->size, name, "b") != LUA_OK) {
-		snprintf(err, errsz, "%s", lua_tostring(h->L, -1));
+	if (luaL_loadbufferx(L, s->code, s->size, name, "b") != LUA_OK) {
+		snprintf(err, errsz, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
 		return -1;
 	}
 	return 0;
+}
+
+/* The modules require finds without a file. */
+static const luaL_Reg preloaded[] = {
+	{ "wisp", wisp_lua_open }, { "wisp.socket.core", wisp_lua_open_socket },
+	{ NULL, NULL },
+};
+
+/* Pushes the loader of a standard library or a wisp C module; 0 if name
+ * is neither. */
+static int push_preloaded(lua_State *L, const char *name)
+{
+	for (size_t i = 0; i < sizeof(lazy_libs) / sizeof(*lazy_libs); i++)
+		if (strcmp(name, lazy_libs[i].name) == 0) {
+			lua_pushcfunction(L, lazy_libs[i].open);
+			return 1;
+		}
+	const luaL_Reg *lists[] = { preloaded, NULL };
+	lua_CFunction f = find_function(lists, name);
+	if (f)
+		lua_pushcfunction(L, f);
+	return f != NULL;
+}
+
+/* require(name): a loaded module, a standard library or wisp C module, or
+ * a Lua file on the lua path, compiled once per node. */
+static int l_require(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	lua_settop(L, 1);
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, 2, name) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	if (!push_preloaded(L, name)) {
+		char err[1024];
+		if (load_script(L, name, err, sizeof(err)) < 0)
+			return luaL_error(L, "module '%s' not found: %s", name, err);
+	}
+	lua_pushvalue(L, 1);
+	lua_call(L, 1, 1);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushboolean(L, 1);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, 2, name);
+	return 1;
 }
 
 static void new_state(struct host *h)
@@ -196,10 +351,6 @@ static void new_state(struct host *h)
 	h->current = &h->main_task;
 	lua_sethook(h->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	open_libs(h->L);
-	lua_getglobal(h->L, LUA_LOADLIBNAME);
-	lua_pushstring(h->L, lua_path());
-	lua_setfield(h->L, -2, "path");
-	lua_pop(h->L, 1);
 	lua_newtable(h->L);
 	h->waits_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
 	lua_newtable(h->L);
@@ -287,7 +438,7 @@ static int lua_init(void *inst, struct wisp_context *ctx, const char *args)
 			"\"%s\"", args);
 	memcpy(h->script, args, n);
 	new_state(h);
-	if (load_script(h, h->script, err, sizeof(err)) < 0)
+	if (load_script(h->L, h->script, err, sizeof(err)) < 0)
 		return wisp_fail(ctx, "%s", err);
 	lua_setfield(h->L, LUA_REGISTRYINDEX, "wisp.main");
 	wisp_set_callback(ctx, h, wisp_lua_dispatch);

@@ -76,6 +76,11 @@ struct host {
 	char script[64];
 };
 
+/* Pushes a table whose functions, found in lists (NULL-terminated), are
+ * put in it when first looked up (pairs sees only those). */
+struct luaL_Reg;
+void wisp_lua_lazy_table(lua_State *L, const struct luaL_Reg *const *lists);
+
 /* The host of any thread of a service's state. */
 struct task *wisp_lua_task(lua_State *L);
 
@@ -87,6 +92,8 @@ void wisp_owed_settle(struct owed *o);
 /* Answers every owed answer with an error: the service is going away. */
 void wisp_owed_fail_all(struct host *h);
 struct task *wisp_task_new(struct host *h);
+/* Back to the pool (or to the GC) once its work is done. */
+void wisp_task_recycle(struct host *h, struct task *t);
 void wisp_task_run(struct host *h, struct task *t, int nargs);
 void wisp_task_ready(struct host *h, struct task *t, int nargs);
 void wisp_task_wait(struct host *h, int session, struct task *t);
@@ -98,6 +105,9 @@ void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
 int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
 	int session, wisp_handle source, void *msg, size_t sz);
 void wisp_lua_drop_deferred(struct host *h);
+
+/* lsocket.c: the `wisp.socket.core` Lua module */
+int wisp_lua_open_socket(lua_State *L);
 
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);

@@ -111,8 +111,8 @@ static int l_getenv(lua_State *L)
 }
 
 /* wisp.log(...) and friends: the arguments as tostring shows them, joined
- * by spaces; the level is the upvalue. */
-static int l_log(lua_State *L)
+ * by spaces. */
+static int log_at(lua_State *L, int level)
 {
 	struct host *h = wisp_lua_task(L)->host;
 	int n = lua_gettop(L);
@@ -125,10 +125,14 @@ static int l_log(lua_State *L)
 			luaL_addchar(&b, ' ');
 	}
 	luaL_pushresult(&b);
-	wisp_log(h->ctx, (int)lua_tointeger(L, lua_upvalueindex(1)), "%s",
-		lua_tostring(L, -1));
+	wisp_log(h->ctx, level, "%s", lua_tostring(L, -1));
 	return 0;
 }
+
+static int l_log(lua_State *L) { return log_at(L, WISP_LOG_INFO); }
+static int l_log_debug(lua_State *L) { return log_at(L, WISP_LOG_DEBUG); }
+static int l_log_warn(lua_State *L) { return log_at(L, WISP_LOG_WARN); }
+static int l_log_error(lua_State *L) { return log_at(L, WISP_LOG_ERROR); }
 
 static void set_int(lua_State *L, const char *key, lua_Integer v)
 {
@@ -170,27 +174,25 @@ static int l_shutdown(lua_State *L)
 	return 0;
 }
 
-int wisp_lua_messaging(lua_State *L); /* lwisp.c */
+extern const luaL_Reg wisp_lua_message_funcs[]; /* lwisp.c */
 
+static const luaL_Reg flow_funcs[] = {
+	{ "sleep", l_sleep }, { "timeout", l_timeout }, { "fork", l_fork },
+	{ "wait", l_wait }, { "wakeup", l_wakeup }, { "queue", l_queue },
+	{ "now", l_now }, { "getenv", l_getenv }, { "stats", l_stats },
+	{ "memory_limit", l_memory_limit }, { "shutdown", l_shutdown },
+	{ "log", l_log }, { "log_debug", l_log_debug }, { "log_warn", l_log_warn },
+	{ "log_error", l_log_error }, { NULL, NULL },
+};
+
+static const luaL_Reg *const wisp_funcs[] = {
+	wisp_lua_message_funcs, flow_funcs, NULL,
+};
+
+/* The `wisp` module: a lazy table, as most services use a few of its
+ * functions. */
 int wisp_lua_open(lua_State *L)
 {
-	static const luaL_Reg flow[] = {
-		{ "sleep", l_sleep }, { "timeout", l_timeout }, { "fork", l_fork },
-		{ "wait", l_wait }, { "wakeup", l_wakeup }, { "queue", l_queue },
-		{ "now", l_now }, { "getenv", l_getenv }, { "stats", l_stats },
-		{ "memory_limit", l_memory_limit }, { "shutdown", l_shutdown },
-		{ NULL, NULL },
-	};
-	static const struct { const char *name; int level; } logs[] = {
-		{ "log", WISP_LOG_INFO }, { "log_debug", WISP_LOG_DEBUG },
-		{ "log_warn", WISP_LOG_WARN }, { "log_error", WISP_LOG_ERROR },
-	};
-	wisp_lua_messaging(L);
-	luaL_setfuncs(L, flow, 0);
-	for (size_t i = 0; i < sizeof(logs) / sizeof(*logs); i++) {
-		lua_pushinteger(L, logs[i].level);
-		lua_pushcclosure(L, l_log, 1);
-		lua_setfield(L, -2, logs[i].name);
-	}
+	wisp_lua_lazy_table(L, wisp_funcs);
 	return 1;
 }

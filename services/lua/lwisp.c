@@ -76,14 +76,32 @@ static int l_send(lua_State *L)
 	return 1;
 }
 
-/* Resumed with (true, values...) or (false, reason) on top of the stack
- * the call left; k is that stack's height, doubled, plus 1 for a spawn. */
+/* rawsend(addr, type, data): bytes as they are, for C services. */
+static int l_rawsend(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	check_addr(L, 1);
+	int type = wisp_lua_type(L, 2);
+	size_t sz;
+	const char *data = luaL_checklstring(L, 3, &sz);
+	void *msg = memcpy(wisp_malloc(sz), data, sz);
+	lua_pushboolean(L, wisp_lua_send(h, L, 1, type, 0, msg, sz) == 0);
+	return 1;
+}
+
+/* Resumed with (true, payload, size) or (false, reason) on top of the
+ * stack the call left; k is that stack's height, doubled, plus 1 for a
+ * spawn. The payload is still valid here: this runs as the task resumes. */
 static int call_done(lua_State *L, int status, lua_KContext k)
 {
 	(void)status;
 	int base = (int)(k >> 1);
-	if (lua_toboolean(L, base + 1))
-		return lua_gettop(L) - base - 1;
+	if (lua_toboolean(L, base + 1)) {
+		const void *msg = lua_touserdata(L, base + 2);
+		size_t sz = (size_t)lua_tointeger(L, base + 3);
+		lua_settop(L, base);
+		return wisp_value_unpack(L, msg, sz);
+	}
 	const char *why = lua_tostring(L, base + 2);
 	if (k & 1)
 		return luaL_error(L, "service %s failed to start: %s",
@@ -346,18 +364,12 @@ static int l_unpack(lua_State *L)
 	return wisp_value_unpack(L, s, sz);
 }
 
-/* Pushes the module table with the messaging functions in it. */
-int wisp_lua_messaging(lua_State *L)
-{
-	static const luaL_Reg funcs[] = {
-		{ "send", l_send }, { "call", l_call }, { "call_timeout", l_call_timeout },
-		{ "ret", l_ret }, { "response", l_response }, { "dispatch", l_dispatch },
-		{ "start", l_start }, { "newservice", l_newservice },
-		{ "uniqueservice", l_uniqueservice }, { "register", l_register },
-		{ "query", l_query }, { "self", l_self }, { "address", l_address },
-		{ "exit", l_exit }, { "kill", l_kill }, { "pack", l_pack },
-		{ "unpack", l_unpack }, { NULL, NULL },
-	};
-	luaL_newlib(L, funcs);
-	return 1;
-}
+const luaL_Reg wisp_lua_message_funcs[] = {
+	{ "send", l_send }, { "rawsend", l_rawsend }, { "call", l_call }, { "call_timeout", l_call_timeout },
+	{ "ret", l_ret }, { "response", l_response }, { "dispatch", l_dispatch },
+	{ "start", l_start }, { "newservice", l_newservice },
+	{ "uniqueservice", l_uniqueservice }, { "register", l_register },
+	{ "query", l_query }, { "self", l_self }, { "address", l_address },
+	{ "exit", l_exit }, { "kill", l_kill }, { "pack", l_pack },
+	{ "unpack", l_unpack }, { NULL, NULL },
+};

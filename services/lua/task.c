@@ -71,7 +71,7 @@ struct task *wisp_task_new(struct host *h)
 	return t;
 }
 
-static void task_recycle(struct host *h, struct task *t)
+void wisp_task_recycle(struct host *h, struct task *t)
 {
 	if (h->free_count >= POOL_MAX || lua_status(t->co) != LUA_OK) {
 		luaL_unref(h->L, LUA_REGISTRYINDEX, t->ref); /* the GC takes it */
@@ -166,7 +166,7 @@ static void finished(struct host *h, struct task *t, int nres)
 	}
 	if (t->boot)
 		h->started = 1;
-	task_recycle(h, t);
+	wisp_task_recycle(h, t);
 }
 
 static void failed(struct host *h, struct task *t)
@@ -184,7 +184,7 @@ static void failed(struct host *h, struct task *t)
 		wisp_log(h->ctx, WISP_LOG_ERROR, "%s failed to start", h->script);
 		wisp_exit(h->ctx);
 	}
-	task_recycle(h, t);
+	wisp_task_recycle(h, t);
 }
 
 static void resume(struct host *h, struct task *t, int nargs)

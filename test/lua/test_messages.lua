@@ -94,11 +94,23 @@ end)
 
 t.case("text and user types reach their handlers", function()
 	local got = {}
-	wisp.dispatch(20, function(source, data) got[#got + 1] = data end)
-	wisp.send(wisp.self(), "ping") -- a lua message nobody here handles
-	wisp.dispatch("lua", nil)
-	t.ok(true)
-	t.eq(#got, 0)
+	wisp.dispatch(20, function(source, data) got[#got + 1] = { source, data } end)
+	wisp.dispatch("text", function(source, data) got[#got + 1] = { "text", data } end)
+	t.ok(wisp.rawsend(wisp.self(), 20, "raw\0bytes"), "rawsend")
+	t.ok(wisp.rawsend(wisp.self(), "text", "plain"), "rawsend text")
+	wisp.sleep(0)
+	t.eq(#got, 2)
+	t.eq(got[1][1], wisp.self(), "source")
+	t.eq(got[1][2], "raw\0bytes")
+	t.eq(got[2][2], "plain")
+	t.raises("user message type is from 16 to 255", wisp.dispatch, 3, print)
+	t.raises("invalid option 'bogus'", wisp.dispatch, "bogus", print)
+end)
+
+t.case("a type nobody handles is answered with an error", function()
+	local h = wisp.newservice("pong")
+	wisp.rawsend(h, 30, "x")
+	t.eq(wisp.call(h, "ping"), "pong", "the service goes on")
 end)
 
 t.case("pack and unpack", function()

@@ -1,5 +1,6 @@
--- testing.lua: the harness of the Lua tests. Cases run in order inside
--- the test service's boot task, so they may call, sleep and wait. The end
+-- testing.lua: the harness of the Lua tests. Cases run in order in a task
+-- forked once the test service has started (so messages to itself are
+-- served meanwhile); they may call, sleep and wait. The end
 -- prints "lua tests: N passed, N failed" and stops the node with exit code
 -- 0 only if nothing failed.
 local wisp = require "wisp"
@@ -43,7 +44,7 @@ function testing.raises(pattern, fn, ...)
 	return err
 end
 
-function testing.run()
+local function run_cases()
 	local passed, failed = 0, 0
 	for _, c in ipairs(cases) do
 		local ok, err = xpcall(c.fn, debug.traceback)
@@ -56,6 +57,12 @@ function testing.run()
 	end
 	wisp.log(string.format("lua tests: %d passed, %d failed", passed, failed))
 	wisp.shutdown(failed == 0 and 0 or 1)
+end
+
+function testing.run()
+	wisp.start(function()
+		wisp.fork(run_cases)
+	end)
 end
 
 return testing

@@ -142,8 +142,7 @@ static void test_round_trip(void)
 	int n = decode_chunks(e.data, e.len, e.len, NULL);
 	CHECK_INT(n, SAMPLES);
 	for (int i = 0; i < n && i < SAMPLES; i++)
-		if (!same_frame(&f[i], &decoded[i]))
-			fprintf(stderr, "frame %d differs\n", i), test_failures++;
+		CHECK(same_frame(&f[i], &decoded[i]));
 	CHECK(decoded[2].msg.payload == NULL);
 	free_frames(n);
 	wisp_harbor_encoder_free(&e);
@@ -617,17 +616,24 @@ static void test_proof_layout(void)
 		"\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22"
 		"\x04" "root"
 		"C";
-	static const uint8_t vector[WISP_HARBOR_PROOF_SIZE] = {
+	static const uint8_t proof_c[WISP_HARBOR_PROOF_SIZE] = {
 		0xfd, 0x41, 0x4c, 0x65, 0x65, 0x5b, 0x36, 0x7c, 0xae, 0x25, 0x3d,
 		0xf9, 0xe9, 0x2c, 0x39, 0x7e, 0xf5, 0x89, 0x22, 0x7c, 0xa4, 0xdd,
 		0xae, 0xb6, 0x8b, 0x2d, 0x13, 0x30, 0x42, 0xdc, 0x10, 0x60,
+	}, proof_a[WISP_HARBOR_PROOF_SIZE] = {
+		0x76, 0xd5, 0x2c, 0x25, 0xde, 0x35, 0xa7, 0xc0, 0x01, 0x4e, 0xe4,
+		0x26, 0x00, 0x26, 0xeb, 0x91, 0x9c, 0x3a, 0xb4, 0x5e, 0x6b, 0xc1,
+		0x30, 0x67, 0x75, 0xd7, 0x0e, 0x23, 0x86, 0x59, 0x32, 0x2f,
 	};
 	uint8_t want[WISP_HARBOR_PROOF_SIZE], got[WISP_HARBOR_PROOF_SIZE];
 	wisp_hmac_sha256(secret, strlen(secret), input, sizeof(input) - 1, want);
 	wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
 		WISP_HARBOR_CONNECTOR, got);
 	CHECK(memcmp(want, got, sizeof(got)) == 0);
-	CHECK(memcmp(vector, got, sizeof(got)) == 0);
+	CHECK(memcmp(proof_c, got, sizeof(got)) == 0);
+	wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
+		WISP_HARBOR_ACCEPTOR, got);
+	CHECK(memcmp(proof_a, got, sizeof(got)) == 0);
 }
 
 int main(void)
