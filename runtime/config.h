@@ -23,6 +23,23 @@ struct wisp_env_entry {
 	char *value;
 };
 
+/* A node of the cluster as every node knows it. */
+struct wisp_peer {
+	char *name;
+	uint32_t id;
+	unsigned roles;
+	char *host; /* harbor address; NULL when the node has none */
+	int port;
+};
+
+struct wisp_harbor_settings {
+	uint32_t heartbeat_ms;     /* a ping on a quiet link this often */
+	uint32_t timeout_ms;       /* a peer silent this long is down */
+	size_t max_frame;          /* larger frames close the link */
+	size_t compress_threshold; /* payloads this big are compressed */
+	size_t buffer_limit;       /* output a link may hold */
+};
+
 struct wisp_config {
 	char *node;
 	uint32_t node_id;
@@ -40,6 +57,12 @@ struct wisp_config {
 	size_t service_count;
 	struct wisp_env_entry *env;
 	size_t env_count;
+	struct wisp_peer *peers; /* every node, this one too */
+	size_t peer_count;
+	char *secret;
+	uint32_t *roots;         /* ids of the root nodes, first choice first */
+	size_t root_count;
+	struct wisp_harbor_settings harbor;
 };
 
 /* The settings of a config that names nothing: every default. */
@@ -49,5 +72,9 @@ int wisp_config_load(const char *path, const char *node,
 	struct wisp_config *cfg, char *err, size_t errsz);
 void wisp_config_free(struct wisp_config *cfg);
 const char *wisp_config_env(const struct wisp_config *cfg, const char *key);
+const struct wisp_peer *wisp_config_peer(const struct wisp_config *cfg,
+	const char *name);
+const struct wisp_peer *wisp_config_peer_id(const struct wisp_config *cfg,
+	uint32_t id);
 
 #endif

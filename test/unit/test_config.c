@@ -61,6 +61,45 @@ static void good_config(void)
 	wisp_config_free(&cfg);
 }
 
+static void cluster_config(void)
+{
+	struct wisp_config cfg;
+	const char *err = load(
+		"return { secret = 's3', harbor = { heartbeat = 200, timeout = 900 },\n"
+		"  nodes = {\n"
+		"    r2 = { id = 9, roles = { 'root' }, harbor = '127.0.0.1:7009' },\n"
+		"    a = { id = 2, harbor = '[::1]:7002' },\n"
+		"    r1 = { id = 1, roles = { 'root', 'db' }, harbor = 'localhost:7001' },\n"
+		"    c = { id = 3 },\n"
+		"  } }\n", &cfg);
+	CHECK(err == NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	CHECK_INT(cfg.peer_count, 4);
+	const struct wisp_peer *a = wisp_config_peer(&cfg, "a");
+	CHECK(a != NULL && a->id == 2 && a->port == 7002);
+	CHECK_STR(a ? a->host : NULL, "::1");
+	CHECK(wisp_config_peer(&cfg, "c")->host == NULL);
+	CHECK_STR(wisp_config_peer_id(&cfg, 1)->name, "r1");
+	CHECK_INT(wisp_config_peer_id(&cfg, 1)->roles, WISP_ROLE_ROOT | WISP_ROLE_DB);
+	CHECK(wisp_config_peer_id(&cfg, 4) == NULL);
+	CHECK_INT(cfg.root_count, 2); /* root-role nodes in id order */
+	CHECK_INT(cfg.roots[0], 1);
+	CHECK_INT(cfg.roots[1], 9);
+	CHECK_STR(cfg.secret, "s3");
+	CHECK_INT(cfg.harbor.heartbeat_ms, 200);
+	CHECK_INT(cfg.harbor.timeout_ms, 900);
+	CHECK_INT(cfg.harbor.max_frame, 64 << 20);
+	wisp_config_free(&cfg);
+	CHECK(load("return { secret = 'x', roots = { 'c', 'a' }, nodes = {\n"
+		"  a = { id = 2, harbor = '127.0.0.1:1' }, c = { id = 3 } } }", &cfg) == NULL);
+	CHECK_INT(cfg.root_count, 2);
+	CHECK_INT(cfg.roots[0], 3);
+	wisp_config_free(&cfg);
+}
+
 static void defaults(void)
 {
 	struct wisp_config cfg;
@@ -114,6 +153,23 @@ static void bad_configs(void)
 	refused("return { env = { [1] = 'x' }, nodes = { a = { id = 1 } } }",
 		"env in the config takes string keys");
 	refused("error('boom')", "boom");
+	refused("return { nodes = { a = { id = 1 }, b = { id = 1 } } }",
+		"have the same id 1");
+	refused("return { nodes = { a = { id = 1, harbor = '127.0.0.1' } } }",
+		"key 'harbor' in nodes.a must be \"host:port\"");
+	refused("return { secret = 'x', nodes = { a = { id = 1, harbor = 'h:99999' } } }",
+		"must be \"host:port\"");
+	refused("return { nodes = { a = { id = 1, harbor = '127.0.0.1:7001' } } }",
+		"missing required key 'secret'");
+	refused("return { roots = { 'z' }, nodes = { a = { id = 1 } } }",
+		"roots names 'z', which is not in nodes");
+	refused("return { harbor = { beat = 1 }, nodes = { a = { id = 1 } } }",
+		"unknown key 'beat' in harbor");
+	refused("return { harbor = { timeout = 1 }, nodes = { a = { id = 1 } } }",
+		"key 'timeout' in harbor must be an integer from 20");
+	refused("return { nodes = { ['a b'] = { id = 2 }, a = { id = 1 } } }",
+		"'a b' is not a valid node name");
+	refused("return { nodes = { a = { id = 1 }, b = 5 } }", "nodes.b must be a table");
 }
 
 static void missing_file(void)
@@ -129,6 +185,7 @@ int main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/wisp_test_config_%d.lua", (int)getpid());
 	RUN(good_config);
+	RUN(cluster_config);
 	RUN(defaults);
 	RUN(bad_configs);
 	RUN(missing_file);

@@ -1,0 +1,267 @@
+/* config_node.c: the nodes of a config: the one this process runs, in
+ * full (roles, services, env, log), and every node's name, id and harbor
+ * address, so that any node can reach any other. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "config_reader.h"
+#include "log.h"
+#include "names.h"
+#include "wisp.h"
+
+static const char *const node_keys[] = { "id", "roles", "services",
+	"harbor",
+	"log_level", "log_file", "env", NULL };
+static const char *const role_names[] = { "root", "node", "net", "db", NULL };
+
+static int read_level(struct reader *r, const char *where,
+	struct wisp_config *cfg)
+{
+	char *name = NULL;
+	if (wisp_cfg_string(r, where, "log_level", &name) < 0)
+		return -1;
+	if (name == NULL)
+		return 0;
+	cfg->log_level = wisp_log_level_parse(name);
+	wisp_free(name);
+	if (cfg->log_level < 0)
+		return wisp_cfg_fail(r, "key 'log_level' in %s must be one of debug, info, "
+			"warn, error", where);
+	return 0;
+}
+
+static void set_env(struct wisp_config *cfg, const char *key,
+	const char *value)
+{
+	for (size_t i = 0; i < cfg->env_count; i++) {
+		if (strcmp(cfg->env[i].key, key) == 0) {
+			wisp_free(cfg->env[i].value);
+			cfg->env[i].value = wisp_strdup(value);
+			return;
+		}
+	}
+	cfg->env = wisp_realloc(cfg->env, (cfg->env_count + 1) * sizeof(*cfg->env));
+	cfg->env[cfg->env_count].key = wisp_strdup(key);
+	cfg->env[cfg->env_count++].value = wisp_strdup(value);
+}
+
+static int read_env(struct reader *r, const char *where,
+	struct wisp_config *cfg)
+{
+	int got = wisp_cfg_field(r, where, "env", LUA_TTABLE, "a table");
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	lua_pushnil(r->L);
+	while (lua_next(r->L, -2)) {
+		int vt = lua_type(r->L, -1);
+		if (lua_type(r->L, -2) != LUA_TSTRING
+			|| !(vt == LUA_TSTRING || vt == LUA_TNUMBER || vt == LUA_TBOOLEAN))
+			return wisp_cfg_fail(r, "env in %s takes string keys and string, "
+				"number or boolean values", where);
+		const char *value = luaL_tolstring(r->L, -1, NULL);
+		set_env(cfg, lua_tostring(r->L, -3), value);
+		lua_pop(r->L, 2);
+	}
+	lua_pop(r->L, 1);
+	return 0;
+}
+
+static int read_roles(struct reader *r, const char *where, unsigned *roles)
+{
+	int got = wisp_cfg_field(r, where, "roles", LUA_TTABLE, "a list of roles");
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	*roles = 0;
+	lua_Integer n = luaL_len(r->L, -1);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_geti(r->L, -1, i);
+		const char *role = lua_tostring(r->L, -1);
+		int bit = role ? wisp_cfg_listed(role_names, role) : -1;
+		if (bit < 0)
+			return wisp_cfg_fail(r, "unknown role '%s' in %s (roles are root, "
+				"node, net, db)", role ? role : "?", where);
+		*roles |= 1u << bit;
+		lua_pop(r->L, 1);
+	}
+	lua_pop(r->L, 1);
+	return 0;
+}
+
+/* A service is "module args..." or { "module", "args" }. */
+static int read_service(struct reader *r, const char *where,
+	struct wisp_service_spec *s)
+{
+	const char *module, *args = "";
+	size_t len;
+	if (lua_type(r->L, -1) == LUA_TTABLE) {
+		lua_geti(r->L, -1, 1);
+		lua_geti(r->L, -2, 2);
+		module = lua_tostring(r->L, -2);
+		args = lua_isnil(r->L, -1) ? "" : lua_tostring(r->L, -1);
+		len = module ? strlen(module) : 0;
+	} else {
+		module = lua_tostring(r->L, -1);
+		len = module ? strcspn(module, " ") : 0;
+		if (module && module[len])
+			args = module + len + 1;
+	}
+	if (module == NULL || len == 0 || args == NULL)
+		return wisp_cfg_fail(r, "a service in %s must be \"module args\" or "
+			"{ \"module\", \"args\" }", where);
+	s->module = memcpy(wisp_malloc(len + 1), module, len);
+	s->module[len] = '\0';
+	s->args = wisp_strdup(args);
+	return 0;
+}
+
+static int read_services(struct reader *r, const char *where,
+	struct wisp_config *cfg)
+{
+	int got = wisp_cfg_field(r, where, "services", LUA_TTABLE, "a list of services");
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	lua_Integer n = luaL_len(r->L, -1);
+	cfg->services = wisp_malloc((size_t)(n + 1) * sizeof(*cfg->services));
+	for (lua_Integer i = 1; i <= n; i++) {
+		int top = lua_gettop(r->L);
+		lua_geti(r->L, -1, i);
+		if (read_service(r, where, &cfg->services[cfg->service_count]) < 0)
+			return -1;
+		cfg->service_count++;
+		lua_settop(r->L, top);
+	}
+	lua_pop(r->L, 1);
+	return 0;
+}
+
+/* Settings a node may override: its own log and env. */
+int wisp_cfg_read_common(struct reader *r, const char *where,
+	struct wisp_config *cfg)
+{
+	if (read_level(r, where, cfg) < 0 || read_env(r, where, cfg) < 0)
+		return -1;
+	return wisp_cfg_string(r, where, "log_file", &cfg->log_file);
+}
+
+/* "host:port", the last colon splitting (so "[::1]:7001" works too). */
+static int read_address(struct reader *r, const char *where,
+	struct wisp_peer *p)
+{
+	char *text = NULL;
+	if (wisp_cfg_string(r, where, "harbor", &text) < 0 || text == NULL)
+		return text ? 0 : (r->err[0] ? -1 : 0);
+	char *colon = strrchr(text, ':');
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	if (colon == NULL || colon == text || port < 1 || port > 65535) {
+		wisp_free(text);
+		return wisp_cfg_fail(r, "key 'harbor' in %s must be \"host:port\"",
+			where);
+	}
+	*colon = '\0';
+	if (text[0] == '[' && colon[-1] == ']') { /* [v6] */
+		colon[-1] = '\0';
+		memmove(text, text + 1, strlen(text));
+	}
+	p->host = text;
+	p->port = (int)port;
+	return 0;
+}
+
+/* The node table on top: its id, roles and harbor address. */
+static int read_peer(struct reader *r, const char *name, struct wisp_peer *p)
+{
+	char where[128];
+	snprintf(where, sizeof(where), "nodes.%s", name);
+	if (!lua_istable(r->L, -1))
+		return wisp_cfg_fail(r, "%s must be a table", where);
+	if (!wisp_name_valid(name))
+		return wisp_cfg_fail(r, "'%s' is not a valid node name (1 to 63 "
+			"characters of A-Z a-z 0-9 _ . -)", name);
+	lua_Integer id = 0;
+	int got = wisp_cfg_integer(r, where, "id", 1, WISP_MAX_NODE, &id);
+	if (got > 0)
+		return wisp_cfg_fail(r, "missing required key 'id' in %s", where);
+	p->name = wisp_strdup(name);
+	p->id = (uint32_t)id;
+	p->roles = WISP_ROLE_NODE;
+	if (got < 0 || wisp_cfg_check_keys(r, where, node_keys) < 0
+		|| read_roles(r, where, &p->roles) < 0)
+		return -1;
+	return read_address(r, where, p);
+}
+
+static int check_unique(struct reader *r, const struct wisp_config *cfg,
+	const struct wisp_peer *p)
+{
+	for (size_t i = 0; i < cfg->peer_count; i++)
+		if (cfg->peers[i].id == p->id)
+			return wisp_cfg_fail(r, "nodes.%s and nodes.%s have the same id %u",
+				cfg->peers[i].name, p->name, p->id);
+	return 0;
+}
+
+/* Every node of the nodes table on top, in id order. */
+static int read_peers(struct reader *r, struct wisp_config *cfg)
+{
+	lua_pushnil(r->L);
+	while (lua_next(r->L, -2)) {
+		if (lua_type(r->L, -2) != LUA_TSTRING)
+			return wisp_cfg_fail(r, "nodes are named by strings");
+		cfg->peers = wisp_realloc(cfg->peers,
+			(cfg->peer_count + 1) * sizeof(*cfg->peers));
+		struct wisp_peer *p = &cfg->peers[cfg->peer_count];
+		memset(p, 0, sizeof(*p));
+		int bad = read_peer(r, lua_tostring(r->L, -2), p) < 0
+			|| check_unique(r, cfg, p) < 0;
+		cfg->peer_count++; /* counted even when bad, so that free sees it */
+		if (bad)
+			return -1;
+		lua_pop(r->L, 1);
+	}
+	return 0;
+}
+
+/* The node this process runs: its services and its own settings. */
+static int read_self(struct reader *r, const char *node,
+	struct wisp_config *cfg)
+{
+	char where[128];
+	snprintf(where, sizeof(where), "nodes.%s", node);
+	const struct wisp_peer *self = wisp_config_peer(cfg, node);
+	if (self == NULL)
+		return wisp_cfg_fail(r, "no node named '%s' in nodes", node);
+	cfg->node_id = self->id;
+	cfg->roles = self->roles;
+	lua_getfield(r->L, -1, node);
+	if (read_services(r, where, cfg) < 0
+		|| wisp_cfg_read_common(r, where, cfg) < 0)
+		return -1;
+	lua_pop(r->L, 1);
+	return 0;
+}
+
+int wisp_cfg_read_nodes(struct reader *r, const char *node,
+	struct wisp_config *cfg)
+{
+	return read_peers(r, cfg) < 0 ? -1 : read_self(r, node, cfg);
+}
+
+const struct wisp_peer *wisp_config_peer(const struct wisp_config *cfg,
+	const char *name)
+{
+	for (size_t i = 0; i < cfg->peer_count; i++)
+		if (strcmp(cfg->peers[i].name, name) == 0)
+			return &cfg->peers[i];
+	return NULL;
+}
+
+const struct wisp_peer *wisp_config_peer_id(const struct wisp_config *cfg,
+	uint32_t id)
+{
+	for (size_t i = 0; i < cfg->peer_count; i++)
+		if (cfg->peers[i].id == id)
+			return &cfg->peers[i];
+	return NULL;
+}

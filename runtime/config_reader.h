@@ -1,0 +1,41 @@
+/* config_reader.h: the checked reading of config tables that config.c
+ * and config_node.c share. Each reads from the table on top of r->L. */
+#ifndef WISP_CONFIG_READER_H
+#define WISP_CONFIG_READER_H
+
+#include <lua.h>
+
+struct reader {
+	lua_State *L;
+	const char *file;
+	char *err;
+	size_t errsz;
+};
+
+/* Writes "file: message" into r->err; returns -1. */
+int wisp_cfg_fail(struct reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The index of s in a NULL-terminated list, or -1. */
+int wisp_cfg_listed(const char *const *list, const char *s);
+/* Every key of the table on top must be in allowed. */
+int wisp_cfg_check_keys(struct reader *r, const char *where,
+	const char *const *allowed);
+/* Pushes t[key]: 0 if present, 1 if nil (nothing pushed), -1 if of the
+ * wrong type (nothing pushed, error written). */
+int wisp_cfg_field(struct reader *r, const char *where, const char *key,
+	int type, const char *type_name);
+/* Replaces *out with a copy of t[key] if present; 0 or -1. */
+int wisp_cfg_string(struct reader *r, const char *where, const char *key,
+	char **out);
+/* *out = t[key] if present and in range: 0; 1 if absent; -1 if wrong. */
+int wisp_cfg_integer(struct reader *r, const char *where, const char *key,
+	lua_Integer min, lua_Integer max, lua_Integer *out);
+
+struct wisp_config;
+/* config_node.c: the nodes table on top, and a node's own settings. */
+int wisp_cfg_read_nodes(struct reader *r, const char *node,
+	struct wisp_config *cfg);
+int wisp_cfg_read_common(struct reader *r, const char *where,
+	struct wisp_config *cfg);
+
+#endif
