@@ -2,8 +2,11 @@
  * sessions, and the error replies that make every call end. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "handle.h"
 #include "names.h"
+#include "node.h"
+#include "remote.h"
 #include "scheduler.h"
 #include "service.h"
 
@@ -15,6 +18,7 @@ int wisp_is_request(int type)
 	case WISP_MSG_TIMER:
 	case WISP_MSG_SOCKET:
 	case WISP_MSG_EXIT:
+	case WISP_MSG_NODE:
 		return 0;
 	default:
 		return 1;
@@ -42,12 +46,7 @@ static int undeliverable(wisp_handle source, wisp_handle dest, int type,
 	int session, void *data)
 {
 	wisp_free(data);
-	if (!wisp_is_request(type))
-		return -1;
-	if (WISP_HANDLE_NODE(dest) != wisp_node_id())
-		wisp_bounce(dest, source, session, "node %u is not reachable",
-			WISP_HANDLE_NODE(dest));
-	else
+	if (wisp_is_request(type))
 		wisp_bounce(dest, source, session, "no service :%08x", dest);
 	return -1;
 }
@@ -55,6 +54,8 @@ static int undeliverable(wisp_handle source, wisp_handle dest, int type,
 int wisp_deliver(wisp_handle source, wisp_handle dest, int type, int session,
 	void *data, size_t sz)
 {
+	if (WISP_HANDLE_NODE(dest) != wisp_node_id())
+		return wisp_remote_send(source, dest, type, session, data, sz);
 	struct wisp_context *to = wisp_handle_grab(dest);
 	if (to == NULL)
 		return undeliverable(source, dest, type, session, data);
@@ -76,10 +77,33 @@ int wisp_send(struct wisp_context *ctx, wisp_handle dest, int type,
 	return wisp_deliver(ctx->handle, dest, type, session, msg, sz);
 }
 
+/* "name@node": a local name when node is this one, else the harbor's. */
+static int send_at(struct wisp_context *ctx, const char *name,
+	const char *at, int type, int session, void *msg, size_t sz)
+{
+	char local[WISP_NAME_MAX + 1];
+	size_t n = (size_t)(at - name);
+	if (n == 0 || n > WISP_NAME_MAX) {
+		wisp_free(msg);
+		if (wisp_is_request(type))
+			wisp_bounce(0, ctx->handle, session, "bad address '%s'", name);
+		return -1;
+	}
+	memcpy(local, name, n);
+	local[n] = '\0';
+	if (strcmp(at + 1, wisp_node_name()) != 0)
+		return wisp_remote_send_named(ctx->handle, at + 1, local, type,
+			session, msg, sz);
+	return wisp_send_name(ctx, local, type, session, msg, sz);
+}
+
 int wisp_send_name(struct wisp_context *ctx, const char *name, int type,
 	int session, void *msg, size_t sz)
 {
-	wisp_handle dest = wisp_names_find(name);
+	const char *at = strchr(name, '@');
+	if (at)
+		return send_at(ctx, name, at, type, session, msg, sz);
+	wisp_handle dest = wisp_query(name);
 	if (dest)
 		return wisp_deliver(ctx->handle, dest, type, session, msg, sz);
 	wisp_free(msg);

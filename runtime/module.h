@@ -26,6 +26,7 @@ const struct wisp_module *wisp_module_find(const char *name, char *err,
 /* The modules linked into the executable. */
 extern const struct wisp_module wisp_logger_module; /* services/logger.c */
 extern const struct wisp_module wisp_lua_module;    /* services/lua/host.c */
+extern const struct wisp_module wisp_harbor_module; /* services/harbor/ */
 
 /* Finds the first entry of path ("a/?.so;b/?.so") that names an existing
  * file once ? is replaced by name; 0 with it in file, or -1. */

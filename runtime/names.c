@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "names.h"
+#include "remote.h"
 #include "service.h"
 
 struct entry {
@@ -141,7 +142,9 @@ int wisp_unregister(struct wisp_context *ctx, const char *name)
 	return -1;
 }
 
+/* A local name first, then a cluster-wide one. */
 wisp_handle wisp_query(const char *name)
 {
-	return wisp_names_find(name);
+	wisp_handle h = wisp_names_find(name);
+	return h ? h : wisp_remote_global(name);
 }

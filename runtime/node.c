@@ -61,6 +61,24 @@ static int start_logger(const struct wisp_config *cfg)
 		return -1;
 	}
 	wisp_log_attach(h);
+	wisp_service_set_lasting(wisp_handle_grab(h));
+	return 0;
+}
+
+/* A node with a harbor address links to the others before its services
+ * start, so that they can reach the cluster from their first message. */
+static int start_harbor(const struct wisp_config *cfg)
+{
+	const struct wisp_peer *self = wisp_config_peer_id(cfg, cfg->node_id);
+	if (self == NULL || self->host == NULL)
+		return 0;
+	char err[512];
+	wisp_handle h = wisp_service_start("harbor", "", err, sizeof(err));
+	if (h == 0) {
+		fprintf(stderr, "wisp: cannot start the harbor: %s\n", err);
+		return -1;
+	}
+	wisp_service_set_lasting(wisp_handle_grab(h));
 	return 0;
 }
 
@@ -95,6 +113,7 @@ static int setup(const struct wisp_config *cfg)
 	wisp_modules_init(cfg->module_path ? cfg->module_path : path);
 	wisp_module_builtin(&wisp_logger_module);
 	wisp_module_builtin(&wisp_lua_module);
+	wisp_module_builtin(&wisp_harbor_module);
 	return start_logger(cfg);
 }
 
@@ -115,7 +134,7 @@ int wisp_node_run(const struct wisp_config *cfg)
 	if (setup(cfg) == 0) {
 		wisp_log(NULL, WISP_LOG_INFO, "node %s (id %u) starting; "
 			"allocator: %s", cfg->node, cfg->node_id, wisp_allocator());
-		if (start_services(cfg) < 0)
+		if (start_harbor(cfg) < 0 || start_services(cfg) < 0)
 			wisp_scheduler_stop(1); /* the started ones stop in order */
 		code = wisp_scheduler_run();
 	}

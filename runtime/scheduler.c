@@ -5,6 +5,7 @@
 #include <time.h>
 #include "handle.h"
 #include "log.h"
+#include "remote.h"
 #include "scheduler.h"
 #include "service.h"
 #include "socket.h"
@@ -145,14 +146,6 @@ void wisp_scheduler_drain(void)
 		run_round();
 }
 
-/* Services other than the logger, which outlives them to write their
- * last words. */
-static size_t workers_alive(void)
-{
-	size_t n = wisp_handle_count();
-	return wisp_handle_grab(wisp_log_handle()) ? n - 1 : n;
-}
-
 void wisp_scheduler_stop(int code)
 {
 	if (S.stopping)
@@ -162,9 +155,11 @@ void wisp_scheduler_stop(int code)
 	S.stop_deadline = wisp_now() + S.stop_timeout_ms;
 	size_t n;
 	wisp_handle *list = wisp_handle_list(&n);
-	for (size_t i = 0; i < n; i++)
-		if (list[i] != wisp_log_handle())
+	for (size_t i = 0; i < n; i++) {
+		struct wisp_context *ctx = wisp_handle_grab(list[i]);
+		if (ctx && !ctx->lasting)
 			wisp_deliver(0, list[i], WISP_MSG_EXIT, 0, NULL, 0);
+	}
 	wisp_free(list);
 }
 
@@ -177,7 +172,7 @@ static int finished(void)
 {
 	if (S.head)
 		return 0;
-	if (workers_alive() == 0)
+	if (wisp_service_workers() == 0)
 		return 1;
 	return S.stopping && wisp_now() >= S.stop_deadline;
 }
@@ -196,19 +191,28 @@ static int poll_timeout(void)
 	return next;
 }
 
-/* Retires what is left, newest first, and the logger last. */
-static void retire_all(void)
+/* Retires, newest first, the services that are not lasting (or, with
+ * lasting set, those that are, except the logger). */
+static void retire_group(int lasting)
 {
 	size_t n;
 	wisp_handle *list = wisp_handle_list(&n);
 	for (size_t i = n; i-- > 0;) {
 		struct wisp_context *ctx = wisp_handle_grab(list[i]);
-		if (ctx && list[i] != wisp_log_handle()) {
+		if (ctx && ctx->lasting == lasting && list[i] != wisp_log_handle()) {
 			wisp_service_doom(ctx);
 			wisp_scheduler_drain();
 		}
 	}
 	wisp_free(list);
+}
+
+/* Retires what is left: workers, then the lasting services such as the
+ * harbor, and the logger last, to write everyone's last words. */
+static void retire_all(void)
+{
+	retire_group(0);
+	retire_group(1);
 	struct wisp_context *logger = wisp_handle_grab(wisp_log_handle());
 	if (logger) {
 		wisp_log(NULL, WISP_LOG_INFO, "all services stopped");
@@ -223,6 +227,7 @@ int wisp_scheduler_run(void)
 	for (;;) {
 		tick();
 		run_round();
+		wisp_remote_flush();
 		if (finished())
 			break;
 		if (wisp_sockets_poll(poll_timeout()) < 0)

@@ -6,9 +6,24 @@
 #include <string.h>
 #include "handle.h"
 #include "names.h"
+#include "remote.h"
 #include "scheduler.h"
 #include "service.h"
 #include "socket.h"
+
+static size_t lasting_alive;
+
+void wisp_service_set_lasting(struct wisp_context *ctx)
+{
+	if (!ctx->lasting)
+		lasting_alive++;
+	ctx->lasting = 1;
+}
+
+size_t wisp_service_workers(void)
+{
+	return wisp_handle_count() - lasting_alive;
+}
 
 void wisp_set_callback(struct wisp_context *ctx, void *ud, wisp_callback cb)
 {
@@ -96,6 +111,8 @@ void wisp_service_doom(struct wisp_context *ctx)
 	if (ctx->dead)
 		return;
 	ctx->dead = 1;
+	if (ctx->lasting)
+		lasting_alive--;
 	wisp_handle_remove(ctx->handle);
 	wisp_schedule(ctx);
 }
@@ -143,6 +160,7 @@ void wisp_service_retire(struct wisp_context *ctx)
 {
 	wisp_handle_remove(ctx->handle);
 	drop_names(ctx);
+	wisp_remote_gone(ctx->handle);
 	wisp_sockets_drop_owner(ctx->handle);
 	if (ctx->module->release)
 		ctx->module->release(ctx->inst);

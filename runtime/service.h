@@ -22,6 +22,7 @@ struct wisp_context {
 	int session;
 	uint8_t queued; /* on the ready queue */
 	uint8_t dead;   /* exited or killed; retired on its next turn */
+	uint8_t lasting; /* infrastructure: stopped after the others */
 	char *fail_reason;
 	uint64_t handled; /* messages handled */
 	uint64_t busy_ns; /* time spent in its callback */
@@ -48,6 +49,11 @@ void wisp_service_retire(struct wisp_context *ctx);
 void wisp_service_doom(struct wisp_context *ctx);
 /* Calls the module's signal hook of every service that has one. */
 void wisp_services_signal(int sig);
+/* Marks a service (logger, harbor) to outlive the others at a stop: the
+ * node stops once only lasting services are left. */
+void wisp_service_set_lasting(struct wisp_context *ctx);
+/* Live services that are not lasting. */
+size_t wisp_service_workers(void);
 /* The name a log line shows for the service: its module's. */
 const char *wisp_service_label(const struct wisp_context *ctx);
 

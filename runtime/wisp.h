@@ -28,6 +28,8 @@ enum {
 	WISP_MSG_EXIT = 5,     /* the node is stopping: tidy up, then wisp_exit */
 	WISP_MSG_LUA = 6,      /* values in the wisp serializer's format */
 	WISP_MSG_BOOT = 7,     /* a Lua service's start: its packed arguments */
+	WISP_MSG_CLUSTER = 8,  /* the cluster directory's requests (text) */
+	WISP_MSG_NODE = 9,     /* "up NAME ID" or "down NAME ID", to monitors */
 	WISP_MSG_USER = 16,    /* the first type free for applications */
 };
 

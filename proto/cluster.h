@@ -1,0 +1,35 @@
+/* cluster.h: the directory's messages between harbors (WISP_MSG_CLUSTER),
+ * one short line of text each, spelled out in HARBOR.md. */
+#ifndef WISP_CLUSTER_H
+#define WISP_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "names.h"
+
+#define WISP_CLUSTER_MAX 128 /* the longest message */
+
+enum wisp_cluster_op {
+	WISP_CLUSTER_JOIN,     /* node -> root: I am here */
+	WISP_CLUSTER_WELCOME,  /* root -> node: joined */
+	WISP_CLUSTER_UP,       /* root -> nodes: node <value> is up */
+	WISP_CLUSTER_DOWN,     /* root -> nodes: node <value> is down */
+	WISP_CLUSTER_REGISTER, /* service -> root: claim <name> */
+	WISP_CLUSTER_NAME,     /* root -> nodes: <name> is held by <value> */
+	WISP_CLUSTER_UNNAME,   /* root -> nodes: <name> is free */
+	WISP_CLUSTER_GONE,     /* node -> root: service <value> exited */
+};
+
+struct wisp_cluster_cmd {
+	int op;
+	char name[WISP_NAME_MAX + 1];
+	uint32_t value; /* a node id or a handle */
+};
+
+/* 0, or -1 when data is not one well-formed message. */
+int wisp_cluster_parse(const void *data, size_t sz,
+	struct wisp_cluster_cmd *cmd);
+/* Writes cmd's text into out (WISP_CLUSTER_MAX bytes); returns its size. */
+size_t wisp_cluster_format(const struct wisp_cluster_cmd *cmd, char *out);
+
+#endif

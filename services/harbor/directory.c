@@ -1,0 +1,297 @@
+/* directory.c: which nodes are up and who holds each cluster-wide name.
+ * A root keeps the table: nodes join it, services claim names through it,
+ * and it tells every node of changes. Other nodes keep a replica, so that
+ * sending by a cluster-wide name is a local lookup. A node whose root goes
+ * away joins the next root in the config and claims its names again. */
+#include <stdio.h>
+#include <string.h>
+#include "cluster.h"
+#include "harbor_service.h"
+#include "names.h"
+#include "remote.h"
+#include "service.h"
+
+#define JOIN_RETRY_MS 500
+
+static void send_cmd(struct harbor *h, uint32_t node, wisp_handle source,
+	int session, const struct wisp_cluster_cmd *cmd)
+{
+	char text[WISP_CLUSTER_MAX];
+	size_t n = wisp_cluster_format(cmd, text);
+	const struct wisp_peer *p = wisp_config_peer_id(h->cfg, node);
+	if (p == NULL)
+		return;
+	void *msg = memcpy(wisp_malloc(n), text, n);
+	if (node == h->self->id)
+		wisp_send_name(h->ctx, "wisp.harbor", WISP_MSG_CLUSTER, session, msg, n);
+	else
+		wisp_remote_send_named(source, p->name, "wisp.harbor",
+			WISP_MSG_CLUSTER, session, msg, n);
+}
+
+/* Root: to every node that joined (itself too). */
+static void broadcast(struct harbor *h, const struct wisp_cluster_cmd *cmd)
+{
+	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++)
+		if (id == h->self->id || (h->links[id].peer && h->links[id].up))
+			send_cmd(h, id, wisp_self(h->ctx), 0, cmd);
+}
+
+static void tell_monitors(struct harbor *h, const char *event, uint32_t node)
+{
+	const struct wisp_peer *p = wisp_config_peer_id(h->cfg, node);
+	char text[96];
+	int n = snprintf(text, sizeof(text), "%s %s %u", event, p ? p->name : "?",
+		node);
+	for (size_t i = 0; i < h->monitor_count; i++)
+		if (wisp_send(h->ctx, h->monitors[i], WISP_MSG_NODE, 0,
+				memcpy(wisp_malloc((size_t)n), text, (size_t)n), (size_t)n) < 0)
+			h->monitors[i--] = h->monitors[--h->monitor_count];
+}
+
+static struct global_name *find_name(struct harbor *h, const char *name)
+{
+	for (size_t i = 0; i < h->name_count; i++)
+		if (strcmp(h->names[i].name, name) == 0)
+			return &h->names[i];
+	return NULL;
+}
+
+static void set_name(struct harbor *h, const char *name, wisp_handle holder)
+{
+	struct global_name *g = find_name(h, name);
+	if (g == NULL) {
+		h->names = wisp_realloc(h->names, (h->name_count + 1) * sizeof(*g));
+		g = &h->names[h->name_count++];
+		snprintf(g->name, sizeof(g->name), "%s", name);
+	}
+	g->handle = holder;
+}
+
+static void drop_name(struct harbor *h, const char *name)
+{
+	struct global_name *g = find_name(h, name);
+	if (g)
+		*g = h->names[--h->name_count];
+}
+
+static void mark_up(struct harbor *h, uint32_t node)
+{
+	struct link *l = wisp_link(h, node);
+	if (l == NULL || l->up)
+		return;
+	l->up = 1;
+	l->retry_ms = 0; /* a node back up may be dialed at once */
+	tell_monitors(h, "up", node);
+}
+
+static void mark_down(struct harbor *h, uint32_t node)
+{
+	struct link *l = wisp_link(h, node);
+	if (l == NULL || !l->up)
+		return;
+	l->up = 0;
+	for (size_t i = h->name_count; i-- > 0;) /* its names go with it */
+		if (WISP_HANDLE_NODE(h->names[i].handle) == node)
+			h->names[i] = h->names[--h->name_count];
+	tell_monitors(h, "down", node);
+}
+
+static void send_op(struct harbor *h, uint32_t node, int op, uint32_t value,
+	const char *name)
+{
+	struct wisp_cluster_cmd cmd = { .op = op, .value = value };
+	snprintf(cmd.name, sizeof(cmd.name), "%s", name ? name : "");
+	send_cmd(h, node, wisp_self(h->ctx), 0, &cmd);
+}
+
+/* Root: a node joined; it learns the whole table, the others learn of it. */
+static void root_join(struct harbor *h, uint32_t node)
+{
+	for (size_t i = h->name_count; i-- > 0;) /* left from its last life */
+		if (WISP_HANDLE_NODE(h->names[i].handle) == node) {
+			struct wisp_cluster_cmd un = { .op = WISP_CLUSTER_UNNAME };
+			snprintf(un.name, sizeof(un.name), "%s", h->names[i].name);
+			h->names[i] = h->names[--h->name_count];
+			broadcast(h, &un);
+		}
+	mark_up(h, node);
+	send_op(h, node, WISP_CLUSTER_WELCOME, 0, NULL);
+	send_op(h, node, WISP_CLUSTER_UP, h->self->id, NULL);
+	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++)
+		if (h->links[id].peer && h->links[id].up && id != node)
+			send_op(h, node, WISP_CLUSTER_UP, id, NULL);
+	for (size_t i = 0; i < h->name_count; i++)
+		send_op(h, node, WISP_CLUSTER_NAME, h->names[i].handle,
+			h->names[i].name);
+	struct wisp_cluster_cmd up = { .op = WISP_CLUSTER_UP, .value = node };
+	broadcast(h, &up);
+}
+
+static void root_register(struct harbor *h, wisp_handle source, int session,
+	const char *name)
+{
+	struct global_name *g = find_name(h, name);
+	if (g && g->handle != source) {
+		wisp_bounce(wisp_self(h->ctx), source, session, "the cluster-wide "
+			"name '%s' is held by :%08x", name, g->handle);
+		return;
+	}
+	struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_NAME, .value = source };
+	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
+	set_name(h, name, source);
+	broadcast(h, &cmd);
+	if (session > 0) /* the answer is a packed list of no values */
+		wisp_send(h->ctx, source, WISP_MSG_RESPONSE, session,
+			memset(wisp_malloc(1), 0, 1), 1);
+}
+
+static void root_gone(struct harbor *h, wisp_handle service)
+{
+	for (size_t i = h->name_count; i-- > 0;)
+		if (h->names[i].handle == service) {
+			struct wisp_cluster_cmd un = { .op = WISP_CLUSTER_UNNAME };
+			snprintf(un.name, sizeof(un.name), "%s", h->names[i].name);
+			h->names[i] = h->names[--h->name_count];
+			broadcast(h, &un);
+		}
+}
+
+/* Claims again, at a new root, the names this node's services hold. */
+static void reclaim_names(struct harbor *h)
+{
+	for (size_t i = 0; i < h->name_count; i++)
+		if (WISP_HANDLE_NODE(h->names[i].handle) == h->self->id) {
+			struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_REGISTER };
+			snprintf(cmd.name, sizeof(cmd.name), "%s", h->names[i].name);
+			send_cmd(h, h->root, h->names[i].handle, 0, &cmd);
+		}
+}
+
+static void node_command(struct harbor *h, wisp_handle source, int session,
+	const struct wisp_cluster_cmd *cmd)
+{
+	switch (cmd->op) {
+	case WISP_CLUSTER_WELCOME:
+		h->root = WISP_HANDLE_NODE(source);
+		h->joined = 1;
+		reclaim_names(h);
+		break;
+	case WISP_CLUSTER_UP:
+		mark_up(h, cmd->value);
+		break;
+	case WISP_CLUSTER_DOWN:
+		mark_down(h, cmd->value);
+		break;
+	case WISP_CLUSTER_NAME:
+		set_name(h, cmd->name, cmd->value);
+		break;
+	case WISP_CLUSTER_UNNAME:
+		drop_name(h, cmd->name);
+		break;
+	case WISP_CLUSTER_REGISTER: /* from a local service: to the root */
+		if (!h->joined)
+			wisp_bounce(wisp_self(h->ctx), source, session, "no root is "
+				"reachable to register the cluster-wide name '%s'", cmd->name);
+		else
+			send_cmd(h, h->root, source, session, cmd);
+		break;
+	}
+}
+
+static void root_command(struct harbor *h, wisp_handle source, int session,
+	const struct wisp_cluster_cmd *cmd)
+{
+	switch (cmd->op) {
+	case WISP_CLUSTER_JOIN:
+		root_join(h, WISP_HANDLE_NODE(source));
+		break;
+	case WISP_CLUSTER_REGISTER:
+		root_register(h, source, session, cmd->name);
+		break;
+	case WISP_CLUSTER_GONE:
+		root_gone(h, cmd->value);
+		break;
+	}
+}
+
+void wisp_directory_request(struct harbor *h, wisp_handle source,
+	int session, const char *text, size_t sz)
+{
+	struct wisp_cluster_cmd cmd;
+	if (text == NULL || wisp_cluster_parse(text, sz, &cmd) < 0) {
+		wisp_log(h->ctx, WISP_LOG_WARN, "bad directory message from :%08x",
+			source);
+		wisp_bounce(wisp_self(h->ctx), source, session, "bad directory "
+			"message");
+		return;
+	}
+	if (h->is_root)
+		root_command(h, source, session, &cmd);
+	else
+		node_command(h, source, session, &cmd);
+}
+
+void wisp_directory_node_down(struct harbor *h, uint32_t node)
+{
+	if (h->is_root) {
+		if (wisp_link(h, node) && h->links[node].up) {
+			mark_down(h, node);
+			struct wisp_cluster_cmd down = { .op = WISP_CLUSTER_DOWN,
+				.value = node };
+			broadcast(h, &down);
+		}
+		return;
+	}
+	mark_down(h, node);
+	if (node == h->root) { /* join the next root */
+		h->joined = 0;
+		h->root = 0;
+		h->root_index++;
+		h->join_retry_ms = 0;
+	}
+}
+
+void wisp_directory_gone(struct harbor *h, wisp_handle service)
+{
+	if (h->is_root) {
+		root_gone(h, service);
+		return;
+	}
+	for (size_t i = h->name_count; i-- > 0;)
+		if (h->names[i].handle == service)
+			h->names[i] = h->names[--h->name_count];
+	if (h->joined)
+		send_op(h, h->root, WISP_CLUSTER_GONE, service, NULL);
+}
+
+/* Until a root has welcomed this node, asks the roots in turn. */
+void wisp_directory_tick(struct harbor *h)
+{
+	uint64_t now = wisp_harbor_now();
+	if (h->is_root || h->joined || h->cfg->root_count == 0
+		|| now < h->join_retry_ms)
+		return;
+	if (h->join_retry_ms) /* the last try got no welcome */
+		h->root_index++;
+	uint32_t root = h->cfg->roots[h->root_index % h->cfg->root_count];
+	h->join_retry_ms = now + JOIN_RETRY_MS;
+	send_op(h, root, WISP_CLUSTER_JOIN, 0, NULL);
+}
+
+void wisp_directory_start(struct harbor *h)
+{
+	for (size_t i = 0; i < h->cfg->root_count; i++)
+		if (h->cfg->roots[i] == h->self->id)
+			h->is_root = 1;
+	wisp_directory_tick(h);
+}
+
+void wisp_directory_free(struct harbor *h)
+{
+	wisp_free(h->names);
+	wisp_free(h->monitors);
+	h->names = NULL;
+	h->monitors = NULL;
+	h->name_count = h->monitor_count = 0;
+}

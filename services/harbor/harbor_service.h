@@ -1,0 +1,115 @@
+/* harbor_service.h: the harbor service, which makes services on other nodes look
+ * local. Each node dials every peer it sends to; frames to a peer go on
+ * the link this node dialed, so order holds per sender and receiver, and
+ * answers come back on the link the peer dialed. A handshake proves both
+ * sides know the cluster secret. The root's directory (directory.c) says
+ * which nodes are up and holds the cluster-wide names. */
+#ifndef WISP_HARBOR_SERVICE_H
+#define WISP_HARBOR_SERVICE_H
+
+#include <stdint.h>
+#include "config.h"
+#include "harbor.h"
+#include "keyset.h"
+#include "wisp.h"
+
+enum conn_state {
+	CONN_CONNECTING, /* ours, dialing */
+	CONN_HELLO,      /* waiting for the peer's HELLO */
+	CONN_PROOF,      /* waiting for the peer's PROOF */
+	CONN_UP,
+};
+
+/* One TCP connection to a peer: dialed by us (out) or by it (in). */
+struct conn {
+	int id;                /* socket */
+	int out;               /* we dialed it */
+	int state;             /* enum conn_state */
+	uint32_t peer;         /* node id; 0 until an accepted one says */
+	uint64_t heard_ms;     /* last bytes received */
+	uint64_t sent_ms;      /* last frame sent */
+	struct wisp_harbor_decoder dec;
+	struct wisp_harbor_hello mine, theirs;
+};
+
+/* What this node knows of one peer. */
+struct link {
+	const struct wisp_peer *peer;
+	struct conn *out, *in;
+	struct wisp_harbor_encoder enc; /* frames waiting for the out conn */
+	struct wisp_keyset pending;     /* calls sent: source << 32 | session */
+	int up;                         /* the directory says it is up */
+	uint64_t retry_ms;              /* no dial before this */
+	uint32_t backoff_ms;
+	uint64_t bytes_out, bytes_in, frames_out, frames_in;
+	int dirty;                      /* on the harbor's dirty list */
+	struct link *next_dirty;
+};
+
+/* A cluster-wide name as the directory holds it. */
+struct global_name {
+	char name[WISP_NAME_MAX + 1];
+	wisp_handle handle;
+};
+
+struct harbor {
+	struct wisp_context *ctx;
+	const struct wisp_config *cfg;
+	const struct wisp_peer *self;
+	int listener;
+	struct link *links;        /* by node id, WISP_MAX_NODE + 1 of them */
+	struct conn **conns;       /* every open conn */
+	size_t conn_count;
+	int tick_session;
+	struct link *dirty;        /* links with frames to write */
+	/* directory */
+	int is_root;
+	uint32_t root;             /* the root this node joined, 0 if none */
+	int joined;                /* a root welcomed this node */
+	size_t root_index;         /* which of cfg->roots it is trying */
+	uint64_t join_retry_ms;    /* when to ask a root again */
+	struct global_name *names; /* the replica (the table, on a root) */
+	size_t name_count;
+	wisp_handle *monitors;     /* services told of nodes going up/down */
+	size_t monitor_count;
+};
+
+/* service.c */
+extern struct harbor *wisp_harbor_active;
+uint64_t wisp_harbor_now(void);
+
+/* conn.c */
+struct conn *wisp_conn_dial(struct harbor *h, struct link *l);
+struct conn *wisp_conn_accepted(struct harbor *h, int id);
+struct conn *wisp_conn_find(struct harbor *h, int id);
+void wisp_conn_data(struct harbor *h, struct conn *c, const void *data,
+	size_t sz);
+void wisp_conn_connected(struct harbor *h, struct conn *c);
+/* Closes c (socket too, unless the socket layer closed it already). */
+void wisp_conn_close(struct harbor *h, struct conn *c, int socket_open,
+	const char *why);
+void wisp_conn_send(struct harbor *h, struct conn *c,
+	const struct wisp_harbor_frame *f);
+
+/* link.c */
+struct link *wisp_link(struct harbor *h, uint32_t node);
+void wisp_link_up(struct harbor *h, struct link *l);
+/* The out conn is gone: fail what waits on it, and back off. */
+void wisp_link_lost(struct harbor *h, struct link *l, const char *why);
+void wisp_link_received(struct harbor *h, struct link *l,
+	struct wisp_harbor_msg *m);
+void wisp_link_flush(struct harbor *h, struct link *l);
+void wisp_links_tick(struct harbor *h);
+int wisp_link_send(struct harbor *h, struct link *l,
+	const struct wisp_harbor_msg *m);
+
+/* directory.c */
+void wisp_directory_start(struct harbor *h);
+void wisp_directory_request(struct harbor *h, wisp_handle source,
+	int session, const char *text, size_t sz);
+void wisp_directory_node_down(struct harbor *h, uint32_t node);
+void wisp_directory_gone(struct harbor *h, wisp_handle service);
+void wisp_directory_tick(struct harbor *h);
+void wisp_directory_free(struct harbor *h);
+
+#endif

@@ -1,0 +1,159 @@
+/* link.c: what this node keeps per peer: the frames waiting to be written
+ * to it, the calls it owes an answer for, and the dial backoff. A lost
+ * link fails every pending call at once, so no caller waits for its
+ * timeout to learn that a node went away. */
+#include <stdio.h>
+#include <string.h>
+#include "harbor_service.h"
+#include "names.h"
+#include "service.h"
+#include "socket.h"
+
+#define FIRST_BACKOFF_MS 100
+#define MAX_BACKOFF_MS 5000
+
+struct link *wisp_link(struct harbor *h, uint32_t node)
+{
+	if (node == 0 || node > WISP_MAX_NODE || h->links[node].peer == NULL)
+		return NULL;
+	return &h->links[node];
+}
+
+static uint64_t call_key(wisp_handle source, int session)
+{
+	return (uint64_t)source << 32 | (uint32_t)session;
+}
+
+static void mark_dirty(struct harbor *h, struct link *l)
+{
+	if (l->dirty)
+		return;
+	l->dirty = 1;
+	l->next_dirty = h->dirty;
+	h->dirty = l;
+}
+
+/* A dial under way or a link up: 1; a peer in backoff: 0. */
+static int reachable(struct harbor *h, struct link *l)
+{
+	if (l->out)
+		return 1;
+	if (wisp_harbor_now() < l->retry_ms)
+		return 0;
+	return wisp_conn_dial(h, l) != NULL;
+}
+
+static int refuse(const struct wisp_harbor_msg *m, const char *fmt,
+	const char *node)
+{
+	if (wisp_is_request(m->type))
+		wisp_bounce(0, m->source, m->session, fmt, node);
+	return -1;
+}
+
+int wisp_link_send(struct harbor *h, struct link *l,
+	const struct wisp_harbor_msg *m)
+{
+	if (!reachable(h, l))
+		return refuse(m, "node %s is down", l->peer->name);
+	if (l->enc.len + m->size > h->cfg->harbor.buffer_limit)
+		return refuse(m, "the link to node %s is full", l->peer->name);
+	struct wisp_harbor_frame f = { .kind = WISP_HARBOR_MSG, .msg = *m };
+	if (wisp_harbor_encode(&l->enc, &f) < 0)
+		return refuse(m, "the message cannot go to node %s (larger than "
+			"harbor.max_frame, or a bad name)", l->peer->name);
+	if (wisp_is_request(m->type) && m->session > 0)
+		wisp_keyset_add(&l->pending, call_key(m->source, m->session));
+	l->frames_out++;
+	if (l->out->state == CONN_UP)
+		mark_dirty(h, l);
+	return 0;
+}
+
+void wisp_link_flush(struct harbor *h, struct link *l)
+{
+	if (l->enc.len == 0 || l->out == NULL || l->out->state != CONN_UP)
+		return;
+	size_t len = l->enc.len;
+	l->enc.len = 0;
+	l->bytes_out += len;
+	l->out->sent_ms = wisp_harbor_now();
+	/* a failure closes the socket; its ERROR event tears the link down */
+	wisp_sock_write(l->out->id, l->enc.data, len);
+	(void)h;
+}
+
+void wisp_link_up(struct harbor *h, struct link *l)
+{
+	l->backoff_ms = FIRST_BACKOFF_MS;
+	l->retry_ms = 0;
+	wisp_log(h->ctx, WISP_LOG_INFO, "link to node %s is up", l->peer->name);
+	mark_dirty(h, l);
+}
+
+struct lost_call {
+	struct harbor *h;
+	const char *node;
+	const char *why;
+};
+
+static void fail_call(uint64_t key, void *ud)
+{
+	struct lost_call *lc = ud;
+	wisp_bounce(0, (wisp_handle)(key >> 32), (int)(uint32_t)key,
+		"node %s is down (%s)", lc->node, lc->why);
+}
+
+void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
+{
+	l->out = NULL;
+	l->enc.len = 0; /* the requests among them are answered below */
+	l->retry_ms = wisp_harbor_now() + l->backoff_ms;
+	l->backoff_ms = l->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS
+		: l->backoff_ms * 2;
+	wisp_log(h->ctx, WISP_LOG_WARN, "link to node %s lost: %s",
+		l->peer->name, why);
+	struct lost_call lc = { h, l->peer->name, why };
+	wisp_keyset_drain(&l->pending, fail_call, &lc);
+	wisp_directory_node_down(h, l->peer->id);
+}
+
+void wisp_link_received(struct harbor *h, struct link *l,
+	struct wisp_harbor_msg *m)
+{
+	l->frames_in++;
+	if (m->type == WISP_MSG_RESPONSE || m->type == WISP_MSG_ERROR)
+		wisp_keyset_remove(&l->pending, call_key(m->dest, m->session));
+	wisp_handle dest = m->dest;
+	if (m->name[0] && (dest = wisp_names_find(m->name)) == 0) {
+		wisp_free(m->payload);
+		if (wisp_is_request(m->type))
+			wisp_bounce(0, m->source, m->session, "no service named '%s' on "
+				"node %s", m->name, h->self->name);
+		return;
+	}
+	wisp_deliver(m->source, dest, m->type, m->session, m->payload, m->size);
+}
+
+/* Pings quiet links; closes silent or stuck ones. */
+void wisp_links_tick(struct harbor *h)
+{
+	uint64_t now = wisp_harbor_now();
+	const struct wisp_harbor_settings *s = &h->cfg->harbor;
+	for (size_t i = h->conn_count; i-- > 0;) {
+		struct conn *c = h->conns[i];
+		if (now - c->heard_ms > s->timeout_ms) {
+			char why[64];
+			snprintf(why, sizeof(why), "%s for %u ms",
+				c->state == CONN_UP ? "silent" : "no handshake", s->timeout_ms);
+			wisp_conn_close(h, c, 1, why);
+		} else if (c->out && c->state == CONN_UP
+			&& now - c->sent_ms >= s->heartbeat_ms) {
+			struct wisp_harbor_frame ping = { .kind = WISP_HARBOR_PING,
+				.token = now };
+			struct link *l = &h->links[c->peer];
+			wisp_harbor_encode(&l->enc, &ping);
+			mark_dirty(h, l);
+		}
+	}
+}

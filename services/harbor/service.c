@@ -1,0 +1,139 @@
+/* service.c: the harbor as a service: its module entry points, its
+ * listener, the socket events of its connections and its heartbeat tick.
+ * One harbor runs per node that has a harbor address; the runtime reaches
+ * it through wisp_harbor_active. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "harbor_service.h"
+#include "module.h"
+#include "node.h"
+#include "socket.h"
+
+struct harbor *wisp_harbor_active;
+
+uint64_t wisp_harbor_now(void)
+{
+	return wisp_now();
+}
+
+static void arm_tick(struct harbor *h)
+{
+	h->tick_session = wisp_new_session(h->ctx);
+	uint32_t every = h->cfg->harbor.heartbeat_ms / 2;
+	wisp_timeout(h->ctx, every ? every : 1, h->tick_session);
+}
+
+static void on_socket(struct harbor *h, const struct wisp_socket_msg *m)
+{
+	if (m->event == WISP_SOCKET_ACCEPT) {
+		wisp_conn_accepted(h, m->ud);
+		return;
+	}
+	struct conn *c = wisp_conn_find(h, m->id);
+	if (c == NULL)
+		return;
+	switch (m->event) {
+	case WISP_SOCKET_DATA:
+		wisp_conn_data(h, c, m->data, m->size);
+		break;
+	case WISP_SOCKET_CONNECT:
+		wisp_conn_connected(h, c);
+		break;
+	case WISP_SOCKET_CLOSE:
+		wisp_conn_close(h, c, 0, "closed by the peer");
+		break;
+	case WISP_SOCKET_ERROR:
+		wisp_conn_close(h, c, 0, m->data);
+		break;
+	}
+}
+
+static int harbor_cb(struct wisp_context *ctx, void *ud, int type,
+	int session, wisp_handle source, void *msg, size_t sz)
+{
+	(void)ctx;
+	struct harbor *h = ud;
+	if (type == WISP_MSG_SOCKET) {
+		on_socket(h, msg);
+	} else if (type == WISP_MSG_TIMER && session == h->tick_session) {
+		wisp_links_tick(h);
+		wisp_directory_tick(h);
+		arm_tick(h);
+	} else if (type == WISP_MSG_CLUSTER) {
+		wisp_directory_request(h, source, session, msg, sz);
+	}
+	return 0;
+}
+
+static void *harbor_create(void)
+{
+	struct harbor *h = wisp_malloc(sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	h->listener = -1;
+	return h;
+}
+
+static void init_links(struct harbor *h)
+{
+	size_t n = WISP_MAX_NODE + 1;
+	h->links = wisp_malloc(n * sizeof(*h->links));
+	memset(h->links, 0, n * sizeof(*h->links));
+	for (size_t i = 0; i < h->cfg->peer_count; i++) {
+		const struct wisp_peer *p = &h->cfg->peers[i];
+		if (p == h->self || p->host == NULL)
+			continue;
+		struct link *l = &h->links[p->id];
+		l->peer = p;
+		l->backoff_ms = 100;
+		wisp_harbor_encoder_init(&l->enc, h->cfg->harbor.max_frame,
+			h->cfg->harbor.compress_threshold);
+	}
+}
+
+static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
+{
+	(void)args;
+	struct harbor *h = inst;
+	h->ctx = ctx;
+	h->cfg = wisp_node_config();
+	h->self = h->cfg ? wisp_config_peer_id(h->cfg, h->cfg->node_id) : NULL;
+	if (h->self == NULL || h->self->host == NULL)
+		return wisp_fail(ctx, "the harbor needs a node with a harbor address");
+	h->listener = wisp_socket_listen(ctx, h->self->host, h->self->port, 128);
+	if (h->listener < 0)
+		return wisp_fail(ctx, "cannot listen on %s:%d for the harbor: %s",
+			h->self->host, h->self->port, strerror(errno));
+	if (wisp_register(ctx, "wisp.harbor") < 0)
+		return wisp_fail(ctx, "another harbor runs on this node");
+	init_links(h);
+	wisp_set_callback(ctx, h, harbor_cb);
+	wisp_harbor_active = h;
+	arm_tick(h);
+	wisp_directory_start(h);
+	return 0;
+}
+
+static void harbor_release(void *inst)
+{
+	struct harbor *h = inst;
+	if (wisp_harbor_active == h)
+		wisp_harbor_active = NULL;
+	while (h->conn_count)
+		wisp_conn_close(h, h->conns[0], 1, "the node is stopping");
+	for (size_t i = 0; h->links && i <= WISP_MAX_NODE; i++) {
+		wisp_harbor_encoder_free(&h->links[i].enc);
+		wisp_keyset_free(&h->links[i].pending);
+	}
+	wisp_directory_free(h);
+	wisp_free(h->links);
+	wisp_free(h->conns);
+	wisp_free(h);
+}
+
+const struct wisp_module wisp_harbor_module = {
+	.name = "harbor",
+	.create = harbor_create,
+	.init = harbor_init,
+	.release = harbor_release,
+};
