@@ -18,6 +18,9 @@ int wisp_remote_send_named(wisp_handle source, const char *node,
 wisp_handle wisp_remote_global(const char *name);
 /* A service with cluster-wide names exited: they go with it. */
 void wisp_remote_gone(wisp_handle h);
+/* Whether a harbor runs: a node in a cluster keeps running while it has
+ * no services of its own, to serve the others. */
+int wisp_remote_active(void);
 /* Writes out what the harbor has buffered; after every scheduler round. */
 void wisp_remote_flush(void);
 

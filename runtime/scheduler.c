@@ -172,7 +172,7 @@ static int finished(void)
 {
 	if (S.head)
 		return 0;
-	if (wisp_service_workers() == 0)
+	if (wisp_service_workers() == 0 && (S.stopping || !wisp_remote_active()))
 		return 1;
 	return S.stopping && wisp_now() >= S.stop_deadline;
 }

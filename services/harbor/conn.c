@@ -213,6 +213,8 @@ static void refuse(struct harbor *h, struct conn *c, const char *why)
 	snprintf(text, sizeof(text), "%s %s sent %s",
 		c->out ? "dialed node" : "a connection from node",
 		p ? p->name : "(unknown)", why);
+	if (c->state == CONN_UP)
+		wisp_log(h->ctx, WISP_LOG_WARN, "closing a link: %s", text);
 	wisp_conn_close(h, c, 1, text);
 }
 

@@ -168,6 +168,26 @@ static void reclaim_names(struct harbor *h)
 		}
 }
 
+static void hold_claim(struct harbor *h, wisp_handle source, int session,
+	const char *name)
+{
+	h->held = wisp_realloc(h->held, (h->held_count + 1) * sizeof(*h->held));
+	struct held_claim *c = &h->held[h->held_count++];
+	c->source = source;
+	c->session = session;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+}
+
+static void send_held_claims(struct harbor *h)
+{
+	for (size_t i = 0; i < h->held_count; i++) {
+		struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_REGISTER };
+		snprintf(cmd.name, sizeof(cmd.name), "%s", h->held[i].name);
+		send_cmd(h, h->root, h->held[i].source, h->held[i].session, &cmd);
+	}
+	h->held_count = 0;
+}
+
 static void node_command(struct harbor *h, wisp_handle source, int session,
 	const struct wisp_cluster_cmd *cmd)
 {
@@ -176,6 +196,7 @@ static void node_command(struct harbor *h, wisp_handle source, int session,
 		h->root = WISP_HANDLE_NODE(source);
 		h->joined = 1;
 		reclaim_names(h);
+		send_held_claims(h);
 		break;
 	case WISP_CLUSTER_UP:
 		mark_up(h, cmd->value);
@@ -190,11 +211,11 @@ static void node_command(struct harbor *h, wisp_handle source, int session,
 		drop_name(h, cmd->name);
 		break;
 	case WISP_CLUSTER_REGISTER: /* from a local service: to the root */
-		if (!h->joined)
-			wisp_bounce(wisp_self(h->ctx), source, session, "no root is "
-				"reachable to register the cluster-wide name '%s'", cmd->name);
-		else
+		if (h->joined)
 			send_cmd(h, h->root, source, session, cmd);
+		else /* until a root welcomes this node; the caller's timeout
+		      * bounds the wait */
+			hold_claim(h, source, session, cmd->name);
 		break;
 	}
 }
@@ -291,6 +312,7 @@ void wisp_directory_free(struct harbor *h)
 {
 	wisp_free(h->names);
 	wisp_free(h->monitors);
+	wisp_free(h->held);
 	h->names = NULL;
 	h->monitors = NULL;
 	h->name_count = h->monitor_count = 0;

@@ -39,6 +39,7 @@ struct link {
 	struct wisp_harbor_encoder enc; /* frames waiting for the out conn */
 	struct wisp_keyset pending;     /* calls sent: source << 32 | session */
 	int up;                         /* the directory says it is up */
+	int was_up;                     /* the out conn got up since the last loss */
 	uint64_t retry_ms;              /* no dial before this */
 	uint32_t backoff_ms;
 	uint64_t bytes_out, bytes_in, frames_out, frames_in;
@@ -50,6 +51,13 @@ struct link {
 struct global_name {
 	char name[WISP_NAME_MAX + 1];
 	wisp_handle handle;
+};
+
+/* A claim of a cluster-wide name made before this node joined a root. */
+struct held_claim {
+	wisp_handle source;
+	int session;
+	char name[WISP_NAME_MAX + 1];
 };
 
 struct harbor {
@@ -72,6 +80,8 @@ struct harbor {
 	size_t name_count;
 	wisp_handle *monitors;     /* services told of nodes going up/down */
 	size_t monitor_count;
+	struct held_claim *held;
+	size_t held_count;
 };
 
 /* service.c */

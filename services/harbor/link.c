@@ -87,6 +87,7 @@ void wisp_link_up(struct harbor *h, struct link *l)
 {
 	l->backoff_ms = FIRST_BACKOFF_MS;
 	l->retry_ms = 0;
+	l->was_up = 1;
 	wisp_log(h->ctx, WISP_LOG_INFO, "link to node %s is up", l->peer->name);
 	mark_dirty(h, l);
 }
@@ -111,8 +112,10 @@ void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
 	l->retry_ms = wisp_harbor_now() + l->backoff_ms;
 	l->backoff_ms = l->backoff_ms * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS
 		: l->backoff_ms * 2;
-	wisp_log(h->ctx, WISP_LOG_WARN, "link to node %s lost: %s",
-		l->peer->name, why);
+	/* a peer that stays away is said once, not at every redial */
+	wisp_log(h->ctx, l->was_up ? WISP_LOG_WARN : WISP_LOG_DEBUG,
+		"link to node %s lost: %s", l->peer->name, why);
+	l->was_up = 0;
 	struct lost_call lc = { h, l->peer->name, why };
 	wisp_keyset_drain(&l->pending, fail_call, &lc);
 	wisp_directory_node_down(h, l->peer->id);
@@ -128,8 +131,8 @@ void wisp_link_received(struct harbor *h, struct link *l,
 	if (m->name[0] && (dest = wisp_names_find(m->name)) == 0) {
 		wisp_free(m->payload);
 		if (wisp_is_request(m->type))
-			wisp_bounce(0, m->source, m->session, "no service named '%s' on "
-				"node %s", m->name, h->self->name);
+			wisp_bounce(wisp_self(h->ctx), m->source, m->session, "no service "
+				"named '%s' on node %s", m->name, h->self->name);
 		return;
 	}
 	wisp_deliver(m->source, dest, m->type, m->session, m->payload, m->size);

@@ -43,7 +43,10 @@ int wisp_remote_send(wisp_handle source, wisp_handle dest, int type,
 			WISP_HANDLE_NODE(dest));
 		return refuse(source, session, type, data, why);
 	}
-	struct wisp_harbor_msg m = { .dest = dest, .source = source,
+	/* a message from nobody (an error reply of the runtime's) goes out
+	 * as the harbor's, since a peer accepts only sources of this node */
+	struct wisp_harbor_msg m = { .dest = dest,
+		.source = source ? source : wisp_self(h->ctx),
 		.session = session, .type = (uint8_t)type };
 	return send_msg(h, WISP_HANDLE_NODE(dest), &m, data, sz);
 }
@@ -59,8 +62,8 @@ int wisp_remote_send_named(wisp_handle source, const char *node,
 			: "node '%s' is not reachable", node);
 		return refuse(source, session, type, data, why);
 	}
-	struct wisp_harbor_msg m = { .source = source, .session = session,
-		.type = (uint8_t)type };
+	struct wisp_harbor_msg m = { .source = source ? source
+		: wisp_self(h->ctx), .session = session, .type = (uint8_t)type };
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	return send_msg(h, p->id, &m, data, sz);
 }
@@ -82,6 +85,11 @@ void wisp_remote_gone(wisp_handle handle)
 			wisp_directory_gone(h, handle);
 			return;
 		}
+}
+
+int wisp_remote_active(void)
+{
+	return wisp_harbor_active != NULL;
 }
 
 void wisp_remote_flush(void)

@@ -30,6 +30,24 @@ static int lua_entry(lua_State *L)
 	return handler_done(L, LUA_OK, 0);
 }
 
+/* "up game1 3" as ("up", "game1", 3). */
+static int push_node_event(lua_State *co, const char *text, size_t sz)
+{
+	const char *end = text + sz, *p = text;
+	for (int i = 0; i < 2; i++) {
+		const char *space = memchr(p, ' ', (size_t)(end - p));
+		if (space == NULL)
+			space = end;
+		lua_pushlstring(co, p, (size_t)(space - p));
+		p = space < end ? space + 1 : end;
+	}
+	lua_Integer id = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		id = id * 10 + (*p - '0');
+	lua_pushinteger(co, id);
+	return 3;
+}
+
 /* Pushes onto co the function a message of this type starts, and its
  * arguments; returns their count (the function not counted). */
 static int push_call(lua_State *co, int type, wisp_handle source, void *msg,
@@ -45,6 +63,8 @@ static int push_call(lua_State *co, int type, wisp_handle source, void *msg,
 	}
 	if (type == WISP_MSG_EXIT)
 		return 0;
+	if (type == WISP_MSG_NODE)
+		return push_node_event(co, msg, sz);
 	if (type == WISP_MSG_LUA) {
 		lua_pushcfunction(co, lua_entry);
 		lua_insert(co, -2);
@@ -261,7 +281,9 @@ int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
 		on_boot(h, source, session, msg, sz);
 		break;
 	default:
-		if (!h->started)
+		/* requests wait for the start; events (sockets, nodes) may be
+		 * what the start itself waits for */
+		if (!h->started && type != WISP_MSG_SOCKET && type != WISP_MSG_NODE)
 			return defer(h, type, session, source, msg, sz);
 		on_request(h, type, session, source, msg, sz);
 	}

@@ -109,10 +109,18 @@ void wisp_lua_drop_deferred(struct host *h);
 /* lsocket.c: the `wisp.socket.core` Lua module */
 int wisp_lua_open_socket(lua_State *L);
 
+/* lcluster.c: the cluster part of the `wisp` module */
+extern const struct luaL_Reg wisp_lua_cluster_funcs[];
+
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);
 /* A message type by name ("lua", "text", "exit", "socket") or number. */
 int wisp_lua_type(lua_State *L, int idx);
+/* Suspends task t until the answer to session, for at most ms (0: no
+ * timer). kind: 0 a call, 1 a spawn, 2 a name claim (for the error). */
+int wisp_lua_await(lua_State *L, struct task *t, int session, uint32_t ms,
+	int kind);
+struct task *wisp_lua_need_task(lua_State *L, const char *what);
 /* Sends from the running service to addr: a handle, ":hex" or a name. */
 int wisp_lua_send(struct host *h, lua_State *L, int addr_idx, int type,
 	int session, void *msg, size_t sz);

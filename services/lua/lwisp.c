@@ -89,13 +89,16 @@ static int l_rawsend(lua_State *L)
 	return 1;
 }
 
+/* What a suspended call was, for the error it raises. */
+enum { AWAIT_CALL, AWAIT_SPAWN, AWAIT_REGISTER };
+
 /* Resumed with (true, payload, size) or (false, reason) on top of the
- * stack the call left; k is that stack's height, doubled, plus 1 for a
- * spawn. The payload is still valid here: this runs as the task resumes. */
+ * stack the call left; k is that stack's height times 4 plus the kind.
+ * The payload is still valid here: this runs as the task resumes. */
 static int call_done(lua_State *L, int status, lua_KContext k)
 {
 	(void)status;
-	int base = (int)(k >> 1);
+	int base = (int)(k >> 2);
 	if (lua_toboolean(L, base + 1)) {
 		const void *msg = lua_touserdata(L, base + 2);
 		size_t sz = (size_t)lua_tointeger(L, base + 3);
@@ -103,15 +106,20 @@ static int call_done(lua_State *L, int status, lua_KContext k)
 		return wisp_value_unpack(L, msg, sz);
 	}
 	const char *why = lua_tostring(L, base + 2);
-	if (k & 1)
+	switch (k & 3) {
+	case AWAIT_SPAWN:
 		return luaL_error(L, "service %s failed to start: %s",
 			lua_tostring(L, 1), why);
-	return luaL_error(L, "call to %s %s", addr_text(L, 1), why);
+	case AWAIT_REGISTER:
+		return luaL_error(L, "cannot register the cluster-wide name '%s': %s",
+			lua_tostring(L, 1), why);
+	default:
+		return luaL_error(L, "call to %s %s", addr_text(L, 1), why);
+	}
 }
 
-/* Waits for the answer to session, for at most ms (0: no timer). */
-static int await(lua_State *L, struct task *t, int session, uint32_t ms,
-	int spawn)
+int wisp_lua_await(lua_State *L, struct task *t, int session, uint32_t ms,
+	int kind)
 {
 	struct host *h = t->host;
 	t->wait = WAIT_CALL;
@@ -123,7 +131,7 @@ static int await(lua_State *L, struct task *t, int session, uint32_t ms,
 		wisp_timeout(h->ctx, ms, t->timer_session);
 		wisp_task_wait(h, t->timer_session, t);
 	}
-	lua_KContext k = ((lua_KContext)lua_gettop(L) << 1) | spawn;
+	lua_KContext k = ((lua_KContext)lua_gettop(L) << 2) | kind;
 	return lua_yieldk(L, 0, k, call_done);
 }
 
@@ -136,7 +144,7 @@ static int call(lua_State *L, uint32_t ms)
 	int session = wisp_new_session(t->host->ctx);
 	/* a failure to send comes back as an ERROR answer, like any other */
 	wisp_lua_send(t->host, L, 1, WISP_MSG_LUA, session, msg, sz);
-	return await(L, t, session, ms, 0);
+	return wisp_lua_await(L, t, session, ms, AWAIT_CALL);
 }
 
 static int l_call(lua_State *L)
@@ -271,7 +279,8 @@ static int spawn(lua_State *L, const char *unique_name)
 		return luaL_error(L, "service %s failed to start: %s", name, err);
 	if (unique_name) /* named before anyone can look again */
 		wisp_register(wisp_handle_grab(started), unique_name);
-	return await(L, t, session, t->host->call_timeout_ms, 1);
+	return wisp_lua_await(L, t, session, t->host->call_timeout_ms,
+		AWAIT_SPAWN);
 }
 
 static int l_newservice(lua_State *L)

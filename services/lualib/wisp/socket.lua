@@ -4,15 +4,17 @@
 -- socket, the bytes received but not yet read and the task waiting on it.
 --
 -- Ownership: the service that listens or connects owns the socket. An
--- accepted socket is owned by the accepting service but stays paused (the
--- kernel holds its bytes) until it is first read here or someone calls
--- socket.start(id); so a listener can hand an id to an agent service,
--- which calls socket.start and reads, without a byte being left behind.
--- Hand an id over before reading it: bytes already read here stay here.
+-- accepted socket belongs to the accepting service but stays paused (the
+-- kernel holds its bytes) until its first read here starts it, or another
+-- service takes it with socket.start(id). So a listener can hand an id to
+-- an agent, which calls socket.start and reads, with no byte left behind
+-- in the listener. Hand an id over before reading it: bytes read here
+-- stay here. (A read of any id unknown here starts it, taking it over.)
 --
 -- A socket's state lives until socket.close(id), even after the peer
 -- closed it, so that what arrived first can still be read: always close.
--- Bytes that arrive with no reader are buffered without bound.
+-- Bytes that arrive with no reader, and connections nobody accepts, are
+-- queued without bound.
 local wisp = require "wisp"
 local core = require "wisp.socket.core"
 
@@ -136,7 +138,7 @@ end
 -- Events. Each runs in a task of its own: they only record and wake.
 
 local function wake(s)
-	if false then
+	if s.reader then
 		wisp.wakeup(s.reader) -- a no-op unless it is in wisp.wait
 	end
 end
@@ -219,7 +221,7 @@ local function claim(id, what, want_listener)
 		error(string.format("socket.%s: socket %d is %s", what, id,
 			s.listener and "a listener" or "not a listener"), 3)
 	end
-	if false then
+	if s.reader then
 		error(string.format("socket.%s: socket %d is already waited on by "
 			.. "another task", what, id), 3)
 	end
@@ -263,6 +265,9 @@ local function accept_wait(s)
 	local conn = q[q.head]
 	q[q.head] = nil
 	q.head = q.head + 1
+	if q.head > q.tail then -- empty: start the indices over
+		q.head, q.tail = 1, 0
+	end
 	return conn[1], conn[2]
 end
 
@@ -293,7 +298,12 @@ function socket.connect(host, port)
 	local s = new_stream(id)
 	s.connecting = true
 	s.reader = coroutine.running()
-	local failed = as_reader(s, connect_wait)
+	local ok, failed = pcall(connect_wait, s)
+	s.reader = nil
+	if not ok then -- not in a wisp task: nobody will ever wait for it
+		socket.close(id)
+		error(failed, 0)
+	end
 	if failed then
 		if sockets[id] == s then
 			sockets[id] = nil -- the runtime has freed it already

@@ -1,0 +1,92 @@
+/* lcluster.c: the `wisp` functions about the cluster: claiming a
+ * cluster-wide name, the nodes this node knows, and being told when one
+ * goes up or down. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+#include "harbor_service.h"
+#include "host.h"
+#include "names.h"
+
+/* register_global(name): claims name at the root; an error if another
+ * service holds it. */
+static int l_register_global(lua_State *L)
+{
+	struct task *t = wisp_lua_need_task(L, "wisp.register_global");
+	const char *name = luaL_checkstring(L, 1);
+	if (!wisp_name_valid(name))
+		return luaL_error(L, "cannot register the cluster-wide name '%s': "
+			"names are 1 to 63 characters of A-Z a-z 0-9 _ . -", name);
+	if (wisp_harbor_active == NULL)
+		return luaL_error(L, "cannot register the cluster-wide name '%s': "
+			"this node runs no harbor", name);
+	char text[96];
+	int n = snprintf(text, sizeof(text), "register %s", name);
+	struct wisp_context *ctx = t->host->ctx;
+	int session = wisp_new_session(ctx);
+	wisp_send_name(ctx, "wisp.harbor", WISP_MSG_CLUSTER, session,
+		memcpy(wisp_malloc((size_t)n), text, (size_t)n), (size_t)n);
+	return wisp_lua_await(L, t, session, t->host->call_timeout_ms, 2);
+}
+
+static void set_field(lua_State *L, const char *key, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, key);
+}
+
+/* nodes(): { { name, id, up, self, linked, bytes_in, bytes_out,
+ * frames_in, frames_out }, ... } for every node of the config. */
+static int l_nodes(lua_State *L)
+{
+	struct harbor *h = wisp_harbor_active;
+	lua_newtable(L);
+	for (size_t i = 0; h && i < h->cfg->peer_count; i++) {
+		const struct wisp_peer *p = &h->cfg->peers[i];
+		const struct link *l = &h->links[p->id];
+		int self = p == h->self;
+		lua_createtable(L, 0, 9);
+		lua_pushstring(L, p->name);
+		lua_setfield(L, -2, "name");
+		set_field(L, "id", p->id);
+		lua_pushboolean(L, self || l->up);
+		lua_setfield(L, -2, "up");
+		lua_pushboolean(L, self);
+		lua_setfield(L, -2, "self");
+		lua_pushboolean(L, l->out && l->out->state == CONN_UP);
+		lua_setfield(L, -2, "linked");
+		set_field(L, "bytes_in", (lua_Integer)l->bytes_in);
+		set_field(L, "bytes_out", (lua_Integer)l->bytes_out);
+		set_field(L, "frames_in", (lua_Integer)l->frames_in);
+		set_field(L, "frames_out", (lua_Integer)l->frames_out);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	return 1;
+}
+
+/* monitor_nodes(fn): fn(event, name, id) runs, in a task, whenever a node
+ * goes "up" or "down". */
+static int l_monitor_nodes(lua_State *L)
+{
+	struct host *host = wisp_lua_task(L)->host;
+	struct harbor *h = wisp_harbor_active;
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (h == NULL)
+		return luaL_error(L, "wisp.monitor_nodes: this node runs no harbor");
+	lua_rawgeti(L, LUA_REGISTRYINDEX, host->handlers_ref);
+	lua_pushvalue(L, 1);
+	lua_rawseti(L, -2, WISP_MSG_NODE);
+	wisp_handle self = wisp_self(host->ctx);
+	for (size_t i = 0; i < h->monitor_count; i++)
+		if (h->monitors[i] == self)
+			return 0;
+	h->monitors = wisp_realloc(h->monitors,
+		(h->monitor_count + 1) * sizeof(*h->monitors));
+	h->monitors[h->monitor_count++] = self;
+	return 0;
+}
+
+const luaL_Reg wisp_lua_cluster_funcs[] = {
+	{ "register_global", l_register_global }, { "nodes", l_nodes },
+	{ "monitor_nodes", l_monitor_nodes }, { NULL, NULL },
+};
