@@ -12,12 +12,18 @@
 
 /* The first function of a task serving a Lua message: unpacks the
  * message inside the task (so a bad one fails like a handler error) and
- * calls the handler with the source and the values. The payload stays
- * valid until the task first yields, which is after this. */
+ * calls the handler with the source and the values; the handler's results
+ * are the answer, packed here too, inside the task. The payload stays
+ * valid until the task first yields, which is after the unpacking. */
 static int handler_done(lua_State *L, int status, lua_KContext k)
 {
 	(void)status; (void)k;
-	return lua_gettop(L);
+	struct task *t = wisp_lua_task(L);
+	if (wisp_owed_pending(&t->answer)) {
+		wisp_task_answer(t->host, t->source, t->session, L, 1, lua_gettop(L));
+		wisp_owed_settle(&t->answer);
+	}
+	return 0;
 }
 
 static int lua_entry(lua_State *L)
@@ -48,9 +54,9 @@ static int push_node_event(lua_State *co, const char *text, size_t sz)
 	return 3;
 }
 
-/* Pushes onto co the function a message of this type starts, and its
- * arguments; returns their count (the function not counted). */
-static int push_call(lua_State *co, int type, wisp_handle source, void *msg,
+/* Pushes onto co the arguments of the handler a message of this type
+ * starts (for a Lua message, of lua_entry); returns their count. */
+static int push_args(lua_State *co, int type, wisp_handle source, void *msg,
 	size_t sz)
 {
 	if (type == WISP_MSG_SOCKET) {
@@ -65,15 +71,12 @@ static int push_call(lua_State *co, int type, wisp_handle source, void *msg,
 		return 0;
 	if (type == WISP_MSG_NODE)
 		return push_node_event(co, msg, sz);
-	if (type == WISP_MSG_LUA) {
-		lua_pushcfunction(co, lua_entry);
-		lua_insert(co, -2);
-		lua_pushinteger(co, source);
+	lua_pushinteger(co, source);
+	if (type == WISP_MSG_LUA) { /* lua_entry(handler, source, msg, sz) */
 		lua_pushlightuserdata(co, msg);
 		lua_pushinteger(co, (lua_Integer)sz);
 		return 4;
 	}
-	lua_pushinteger(co, source);
 	if (msg)
 		lua_pushlstring(co, msg, sz);
 	return msg ? 2 : 1;
@@ -121,13 +124,17 @@ static void on_request(struct host *h, int type, int session,
 	wisp_handle source, void *msg, size_t sz)
 {
 	struct task *t = start_task(h, session, source);
+	if (type == WISP_MSG_LUA)
+		lua_pushcfunction(t->co, lua_entry);
 	if (!push_handler(h, t->co, type)) {
+		lua_settop(t->co, 0);
 		wisp_owed_settle(&t->answer);
 		wisp_task_recycle(h, t);
 		unhandled(h, type, session, source);
 		return;
 	}
-	wisp_task_run(h, t, push_call(t->co, type, source, msg, sz));
+	/* for a Lua message the handler itself is an argument of lua_entry */
+	wisp_task_run(h, t, push_args(t->co, type, source, msg, sz));
 }
 
 /* Calls the main chunk with the arguments, then the function given to

@@ -1,22 +1,19 @@
 /* host.c: the Lua host module. Each service gets its own lua_State with
- * a counting allocator (for its memory limit and stats), a count hook that
- * interrupts a handler past its time budget, the standard libraries (the
- * rarely used ones loaded on first use, to keep idle services small), and
- * its script, compiled once per node and loaded from bytecode after. */
+ * a counting allocator (for its memory limit and stats), libraries and
+ * functions that appear on first use (to keep idle services small and
+ * quick to start), and its script, compiled once per node and loaded from
+ * bytecode after. watchdog.c interrupts handlers past their budget. */
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "config.h"
 #include "host.h"
 #include "module.h"
 #include "node.h"
 #include "service.h"
 #include "value.h"
-
-#define HOOK_EVERY 10000 /* instructions between budget checks */
 
 struct task *wisp_lua_task(lua_State *L)
 {
@@ -40,28 +37,6 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (p)
 		h->mem += nsize - osize;
 	return p;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Runs every HOOK_EVERY instructions. The first run within a resume notes
- * the time, so a handler costs no clock reads unless it runs long. */
-static void budget_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	struct host *h = wisp_lua_task(L)->host;
-	if (h->hook_seq != h->run_seq) {
-		h->hook_seq = h->run_seq;
-		h->hook_start_ms = now_ms();
-	} else if (now_ms() - h->hook_start_ms > h->budget_ms) {
-		luaL_error(L, "handler ran longer than %d ms and was interrupted",
-			(int)h->budget_ms);
-	}
 }
 
 /* Every standard library but the base one is opened the first time a
@@ -349,7 +324,6 @@ static void new_state(struct host *h)
 	h->main_task.co = h->L;
 	*(struct task **)lua_getextraspace(h->L) = &h->main_task;
 	h->current = &h->main_task;
-	lua_sethook(h->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	open_libs(h->L);
 	lua_newtable(h->L);
 	h->waits_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);

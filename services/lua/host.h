@@ -71,7 +71,6 @@ struct host {
 	size_t mem, mem_limit;
 	int enforce_limit;     /* only user code is held to the limit */
 	uint32_t budget_ms;
-	uint64_t run_seq, hook_seq, hook_start_ms;
 	uint32_t call_timeout_ms;
 	char script[64];
 };
@@ -83,6 +82,10 @@ void wisp_lua_lazy_table(lua_State *L, const struct luaL_Reg *const *lists);
 
 /* The host of any thread of a service's state. */
 struct task *wisp_lua_task(lua_State *L);
+
+/* watchdog.c: a handler of co runs from begin to end, for at most ms. */
+void wisp_watchdog_begin(lua_State *co, uint32_t ms);
+void wisp_watchdog_end(lua_State *co);
 
 /* task.c */
 void wisp_owed_add(struct host *h, struct owed *o, wisp_handle to,
@@ -98,7 +101,14 @@ void wisp_task_run(struct host *h, struct task *t, int nargs);
 void wisp_task_ready(struct host *h, struct task *t, int nargs);
 void wisp_task_wait(struct host *h, int session, struct task *t);
 struct task *wisp_task_waiting(struct host *h, int session);
+/* Answers (to, session) with L[from..to]; ok 0 sends the error text at
+ * from instead. Safe outside a coroutine: a value that cannot be packed
+ * turns the answer into an error. */
 void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
+	lua_State *L, int from, int to_index);
+/* The same for code running in a task: a value that cannot be packed
+ * raises a Lua error there, and nothing is sent. */
+void wisp_task_answer(struct host *h, wisp_handle to, int session,
 	lua_State *L, int from, int to_index);
 
 /* dispatch.c */

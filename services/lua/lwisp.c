@@ -160,7 +160,7 @@ static int l_call_timeout(lua_State *L)
 	return call(L, (uint32_t)ms);
 }
 
-/* The task whose answer is owed; it is no longer owed by the task. */
+/* The task whose answer is owed; raises if there is none. */
 static struct task *replying_task(lua_State *L, const char *what)
 {
 	struct task *t = wisp_lua_need_task(L, what);
@@ -168,14 +168,14 @@ static struct task *replying_task(lua_State *L, const char *what)
 		luaL_error(L, "%s: the message being handled wants no answer", what);
 	if (!wisp_owed_pending(&t->answer))
 		luaL_error(L, "%s: this message was answered already", what);
-	wisp_owed_settle(&t->answer);
 	return t;
 }
 
 static int l_ret(lua_State *L)
 {
 	struct task *t = replying_task(L, "wisp.ret");
-	wisp_task_reply(t->host, t->source, t->session, 1, L, 1, lua_gettop(L));
+	wisp_task_answer(t->host, t->source, t->session, L, 1, lua_gettop(L));
+	wisp_owed_settle(&t->answer);
 	return 0;
 }
 
@@ -201,19 +201,23 @@ static int respond(lua_State *L)
 	struct owed *o = lua_touserdata(L, lua_upvalueindex(1));
 	if (!wisp_owed_pending(o))
 		return luaL_error(L, "this response was sent already");
-	wisp_owed_settle(o);
-	int ok = lua_toboolean(L, 1);
-	if (!ok && !lua_isstring(L, 2)) {
-		lua_settop(L, 1);
-		lua_pushliteral(L, "error");
+	if (lua_toboolean(L, 1)) {
+		wisp_task_answer(h, o->to, o->session, L, 2, lua_gettop(L));
+	} else {
+		if (!lua_isstring(L, 2)) {
+			lua_settop(L, 1);
+			lua_pushliteral(L, "error");
+		}
+		wisp_task_reply(h, o->to, o->session, 0, L, 2, 2);
 	}
-	wisp_task_reply(h, o->to, o->session, ok, L, 2, ok ? lua_gettop(L) : 2);
+	wisp_owed_settle(o);
 	return 0;
 }
 
 static int l_response(lua_State *L)
 {
 	struct task *t = replying_task(L, "wisp.response");
+	wisp_owed_settle(&t->answer); /* the response owes it now */
 	struct owed *o = lua_newuserdatauv(L, sizeof(*o), 0);
 	memset(o, 0, sizeof(*o));
 	if (luaL_newmetatable(L, "wisp.response")) {

@@ -134,6 +134,14 @@ static void send_error(struct host *h, wisp_handle to, int session,
 		strlen(text));
 }
 
+void wisp_task_answer(struct host *h, wisp_handle to, int session,
+	lua_State *L, int from, int to_index)
+{
+	size_t sz;
+	void *msg = wisp_value_pack(L, from, to_index, &sz);
+	wisp_send(h->ctx, to, WISP_MSG_RESPONSE, session, msg, sz);
+}
+
 /* Answers a call with L[from..to] (ok) or with the error text at from. A
  * value that cannot be packed turns the answer into an error. */
 void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
@@ -192,9 +200,10 @@ static void resume(struct host *h, struct task *t, int nargs)
 	struct task *was = h->current;
 	int nres;
 	h->current = t;
-	h->run_seq++;
 	h->enforce_limit = 1;
+	wisp_watchdog_begin(t->co, h->budget_ms);
 	int status = lua_resume(t->co, h->L, nargs, &nres);
+	wisp_watchdog_end(t->co);
 	h->enforce_limit = 0;
 	h->current = was;
 	if (status == LUA_OK)
