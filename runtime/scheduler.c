@@ -89,6 +89,11 @@ int wisp_timeout(struct wisp_context *ctx, uint32_t ms, int session)
 	return wisp_wheel_add(S.wheel, ms, ctx->handle, session);
 }
 
+int wisp_timeout_cancel(struct wisp_context *ctx, int session)
+{
+	return wisp_wheel_cancel(S.wheel, ctx->handle, session);
+}
+
 static void dispatch(struct wisp_context *ctx, struct wisp_message *m)
 {
 	int kept = 0;

@@ -4,9 +4,9 @@
  * in the wheel picked by the highest bit where its expiry differs from the
  * wheel's time, and moves down (cascades) when time enters its slot. So two
  * timers with the same expiry always share a list, which keeps them in the
- * order they were added. A hash map from (owner, session) to each pending
- * timer lets a call's timeout be cancelled once it is answered, which is
- * what almost every timeout ends as. */
+ * order they were added. A hash table of pending timers by (owner, session)
+ * lets a call's timeout be cancelled once the call is answered, which is
+ * how almost every timeout ends. */
 #include <limits.h>
 #include <string.h>
 #include "timer.h"
@@ -20,8 +20,8 @@
 /* Nodes kept for reuse: enough for a busy service's steady churn without
  * holding on to the memory of a rare burst. */
 #define SPARE_MAX 1024
-/* The map never shrinks below 64 entries (1 KiB). */
-#define MAP_MIN_BITS 6
+/* The hash table never shrinks below 64 buckets (512 bytes). */
+#define HASH_MIN_BITS 6
 
 /* Slot lists are circular with the slot itself as the sentinel, so a node
  * unlinks from anywhere without knowing its slot, and an unlink that
@@ -30,18 +30,15 @@ struct link {
 	struct link *next, *prev;
 };
 
+/* Hash chains point back at whatever points to the node (a bucket or the
+ * previous node's hnext), so firing unlinks a node from its chain with two
+ * stores, without hashing or searching. */
 struct node {
 	struct link link; /* first, so a link is its node */
+	struct node *hnext, **hprev;
 	uint64_t expiry;
 	wisp_handle owner;
 	int session;
-};
-
-/* The key is kept beside the node so a probe reads only the table. An
- * entry with node NULL is free. */
-struct entry {
-	uint64_t key;
-	struct node *node;
 };
 
 /* A run of slots: the near wheel is region 0, level i is region i + 1.
@@ -58,13 +55,13 @@ static const struct region regions[LEVELS + 1] = {
 
 struct wisp_wheel {
 	uint64_t now;
-	size_t count; /* pending timers: the nodes in slots and in the map */
+	size_t count; /* pending timers: the nodes in slots and in the table */
 	struct link slot[SLOTS];
 	/* A bit per non-empty slot, so finding the next one is a few word
 	 * scans; each region fills whole words. */
 	uint64_t busy[SLOTS / 64];
-	/* Open addressing with linear probing: 2^bits entries. */
-	struct entry *map;
+	/* 2^bits chains, newest node first. */
+	struct node **bucket;
 	unsigned bits;
 	struct link *spare;
 	size_t nspare;
@@ -199,104 +196,76 @@ static void cascade(struct wisp_wheel *w)
 	}
 }
 
-static uint64_t key_of(wisp_handle owner, int session)
-{
-	return (uint64_t)owner << 32 | (uint32_t)session;
-}
-
-static size_t map_mask(const struct wisp_wheel *w)
-{
-	return ((size_t)1 << w->bits) - 1;
-}
-
 /* Fibonacci hashing: sessions count up, and the multiply spreads
- * neighbours over the whole table; the top bits are the best mixed. */
-static size_t map_home(const struct wisp_wheel *w, uint64_t key)
+ * neighbours over the whole table; its top bits are the best mixed. */
+static size_t bucket_of(const struct wisp_wheel *w, wisp_handle owner,
+	int session)
 {
+	uint64_t key = (uint64_t)owner << 32 | (uint32_t)session;
 	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - w->bits));
 }
 
-/* Linear probing puts a key after every earlier entry with the same key,
- * and deleting by shifting back keeps that order, so a lookup finds the
- * one added first. */
-static void map_insert(struct wisp_wheel *w, uint64_t key, struct node *n)
+static struct node **buckets_new(unsigned bits)
 {
-	size_t mask = map_mask(w), i = map_home(w, key);
-	while (w->map[i].node)
-		i = (i + 1) & mask;
-	w->map[i].key = key;
-	w->map[i].node = n;
-}
-
-static struct entry *map_alloc(unsigned bits)
-{
-	size_t size = sizeof(struct entry) << bits;
+	size_t size = sizeof(struct node *) << bits;
 	return memset(wisp_malloc(size), 0, size);
 }
 
-/* Reinserting from the start of a cluster, never its middle (the table
- * always has a free entry), keeps equal keys in the order they were
- * added. */
-static void map_resize(struct wisp_wheel *w, unsigned bits)
+/* Rehashes into 2^bits chains. Nodes are appended in the order their old
+ * chains hold them (equal keys share a chain), so twins stay newest
+ * first. */
+static void rehash(struct wisp_wheel *w, unsigned bits)
 {
-	struct entry *old = w->map;
-	size_t mask = map_mask(w), start = 0;
-	while (old[start].node)
-		start++;
-	w->map = map_alloc(bits);
+	struct node **old = w->bucket;
+	size_t nold = (size_t)1 << w->bits, nnew = (size_t)1 << bits;
+	struct node ***tail = wisp_malloc(sizeof *tail * nnew);
+	w->bucket = buckets_new(bits);
 	w->bits = bits;
-	for (size_t k = 0; k <= mask; k++) {
-		struct entry *e = &old[(start + k) & mask];
-		if (e->node)
-			map_insert(w, e->key, e->node);
+	for (size_t b = 0; b < nnew; b++)
+		tail[b] = &w->bucket[b];
+	for (size_t i = 0; i < nold; i++) {
+		struct node *n, *next;
+		for (n = old[i]; n; n = next) {
+			size_t b = bucket_of(w, n->owner, n->session);
+			next = n->hnext;
+			n->hprev = tail[b];
+			*tail[b] = n;
+			tail[b] = &n->hnext;
+		}
 	}
+	for (size_t b = 0; b < nnew; b++)
+		*tail[b] = NULL;
+	wisp_free(tail);
 	wisp_free(old);
 }
 
-/* Grows past 3/4 full, for short probes. Called before count grows. */
-static void map_add(struct wisp_wheel *w, struct node *n)
+/* Doubles the table before it would hold more timers than buckets, so a
+ * chain averages at most one node. Called before the count goes up. */
+static void hash_add(struct wisp_wheel *w, struct node *n)
 {
-	if ((w->count + 1) * 4 > (size_t)3 << w->bits)
-		map_resize(w, w->bits + 1);
-	map_insert(w, key_of(n->owner, n->session), n);
+	if (w->count >= (size_t)1 << w->bits)
+		rehash(w, w->bits + 1);
+	struct node **head = &w->bucket[bucket_of(w, n->owner, n->session)];
+	n->hnext = *head;
+	n->hprev = head;
+	if (*head)
+		(*head)->hprev = &n->hnext;
+	*head = n;
 }
 
-/* Backward-shift deletion: later entries of the cluster that may sit
- * earlier move into the gap, so no tombstones pile up and a probe stops
- * at the first free entry. */
-static void map_remove_at(struct wisp_wheel *w, size_t i)
+/* Takes a timer leaving the wheel out of the table. Halving it once under
+ * 1/4 full lets a burst's table go when the burst has passed; a resize
+ * leaves it 1/2 full, so the next one waits until the count has halved or
+ * doubled, and rehashing costs O(1) per timer even for a count hovering
+ * around a threshold. */
+static void forget(struct wisp_wheel *w, struct node *n)
 {
-	size_t mask = map_mask(w);
-	for (size_t j = (i + 1) & mask; w->map[j].node; j = (j + 1) & mask) {
-		size_t home = map_home(w, w->map[j].key);
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			w->map[i] = w->map[j];
-			i = j;
-		}
-	}
-	w->map[i].node = NULL;
-}
-
-/* The map's entry for pending timer n (it has one). */
-static size_t map_slot_of(const struct wisp_wheel *w, const struct node *n)
-{
-	size_t mask = map_mask(w);
-	size_t i = map_home(w, key_of(n->owner, n->session));
-	while (w->map[i].node != n)
-		i = (i + 1) & mask;
-	return i;
-}
-
-/* Drops the map entry at i of a timer leaving the wheel. Shrinking below
- * 1/8 full to 1/4 full means a burst's table goes once it has passed,
- * and a size is only left again after the count doubles or halves, so
- * resizing costs O(1) per timer even for a count that hovers. */
-static void forget(struct wisp_wheel *w, size_t i)
-{
-	map_remove_at(w, i);
+	*n->hprev = n->hnext;
+	if (n->hnext)
+		n->hnext->hprev = n->hprev;
 	w->count--;
-	if (w->bits > MAP_MIN_BITS && w->count * 8 < (size_t)1 << w->bits)
-		map_resize(w, w->bits - 1);
+	if (w->bits > HASH_MIN_BITS && w->count < (size_t)1 << (w->bits - 2))
+		rehash(w, w->bits - 1);
 }
 
 static struct node *node_new(struct wisp_wheel *w)
@@ -340,7 +309,7 @@ static struct node *pop(struct wisp_wheel *w, unsigned s)
 	return n;
 }
 
-/* Each node leaves the slot and the map and is recycled before its
+/* Each node leaves the slot and the table and is recycled before its
  * callback, so fire may add timers and cancel any, itself included (a
  * no-op then): one added with delay 0 joins the slot being fired and
  * fires in this same pass, after the others of its millisecond. */
@@ -351,7 +320,7 @@ static void fire_slot(struct wisp_wheel *w, unsigned s, wisp_wheel_fire fire,
 	while ((n = pop(w, s)) != NULL) {
 		wisp_handle owner = n->owner;
 		int session = n->session;
-		forget(w, map_slot_of(w, n));
+		forget(w, n);
 		node_drop(w, n);
 		fire(ud, owner, session);
 	}
@@ -364,8 +333,8 @@ struct wisp_wheel *wisp_wheel_new(uint64_t now_ms)
 	w->now = now_ms;
 	for (unsigned s = 0; s < SLOTS; s++)
 		w->slot[s].next = w->slot[s].prev = &w->slot[s];
-	w->bits = MAP_MIN_BITS;
-	w->map = map_alloc(w->bits);
+	w->bits = HASH_MIN_BITS;
+	w->bucket = buckets_new(w->bits);
 	return w;
 }
 
@@ -374,7 +343,7 @@ void wisp_wheel_free(struct wisp_wheel *w)
 	for (unsigned s = 0; s < SLOTS; s++)
 		free_nodes(w->slot[s].next, &w->slot[s]);
 	free_nodes(w->spare, NULL);
-	wisp_free(w->map);
+	wisp_free(w->bucket);
 	wisp_free(w);
 }
 
@@ -385,7 +354,7 @@ int wisp_wheel_add(struct wisp_wheel *w, uint32_t delay_ms, wisp_handle owner,
 	n->expiry = w->now + delay_ms;
 	n->owner = owner;
 	n->session = session;
-	map_add(w, n);
+	hash_add(w, n);
 	place(w, n);
 	w->count++;
 	return 0;
@@ -393,13 +362,11 @@ int wisp_wheel_add(struct wisp_wheel *w, uint32_t delay_ms, wisp_handle owner,
 
 int wisp_wheel_cancel(struct wisp_wheel *w, wisp_handle owner, int session)
 {
-	uint64_t key = key_of(owner, session);
-	size_t mask = map_mask(w), i = map_home(w, key);
-	for (; w->map[i].node; i = (i + 1) & mask) {
-		if (w->map[i].key == key) {
-			struct node *n = w->map[i].node;
+	struct node *n = w->bucket[bucket_of(w, owner, session)];
+	for (; n; n = n->hnext) {
+		if (n->owner == owner && n->session == session) {
 			unlink_node(w, n);
-			forget(w, i);
+			forget(w, n);
 			node_drop(w, n);
 			return 1;
 		}

@@ -21,7 +21,7 @@ int wisp_wheel_add(struct wisp_wheel *w, uint32_t delay_ms, wisp_handle owner,
 /* Removes the pending timer of owner with this session, if any: 1 if one
  * was removed, 0 if none was pending (already fired or never added).
  * Sessions are normally unique per owner; if the same owner and session
- * are pending more than once, this removes the one added first. */
+ * are pending more than once, this removes the one added last. */
 int wisp_wheel_cancel(struct wisp_wheel *w, wisp_handle owner, int session);
 /* Moves the wheel to now_ms, firing every due timer in expiry order
  * (ties in the order they were added). A clock that goes back is ignored.

@@ -75,6 +75,8 @@ int wisp_fail(struct wisp_context *ctx, const char *fmt, ...)
  * carrying session after ms milliseconds. */
 uint64_t wisp_now(void);
 int wisp_timeout(struct wisp_context *ctx, uint32_t ms, int session);
+/* Drops the pending timeout with this session: 1 if there was one. */
+int wisp_timeout_cancel(struct wisp_context *ctx, int session);
 
 /* Logging goes through the logger service; lines carry node and service. */
 enum { WISP_LOG_DEBUG, WISP_LOG_INFO, WISP_LOG_WARN, WISP_LOG_ERROR };

@@ -194,8 +194,10 @@ static void on_answer(struct host *h, int session, int ok, void *msg,
 	if (t == NULL)
 		return;
 	wisp_task_wait(h, session, NULL);
-	if (t->timer_session)
+	if (t->timer_session) { /* answered in time: its timeout goes */
 		wisp_task_wait(h, t->timer_session, NULL);
+		wisp_timeout_cancel(h->ctx, t->timer_session);
+	}
 	t->timer_session = 0;
 	lua_State *co = t->co;
 	lua_pushboolean(co, ok);
