@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "harbor.h"
-#include "keyset.h"
+#include "keymap.h"
 #include "wisp.h"
 
 enum conn_state {
@@ -37,7 +37,7 @@ struct link {
 	const struct wisp_peer *peer;
 	struct conn *out, *in;
 	struct wisp_harbor_encoder enc; /* frames waiting for the out conn */
-	struct wisp_keyset pending;     /* calls sent: source << 32 | session */
+	struct wisp_keymap pending;      /* calls sent: source << 32 | session */
 	int up;                         /* the directory says it is up */
 	int was_up;                     /* the out conn got up since the last loss */
 	uint64_t retry_ms;              /* no dial before this */

@@ -63,7 +63,7 @@ int wisp_link_send(struct harbor *h, struct link *l,
 		return refuse(m, "the message cannot go to node %s (larger than "
 			"harbor.max_frame, or a bad name)", l->peer->name);
 	if (wisp_is_request(m->type) && m->session > 0)
-		wisp_keyset_add(&l->pending, call_key(m->source, m->session));
+		wisp_keymap_put(&l->pending, call_key(m->source, m->session), l);
 	l->frames_out++;
 	if (l->out->state == CONN_UP)
 		mark_dirty(h, l);
@@ -98,8 +98,9 @@ struct lost_call {
 	const char *why;
 };
 
-static void fail_call(uint64_t key, void *ud)
+static void fail_call(uint64_t key, void *value, void *ud)
 {
+	(void)value;
 	struct lost_call *lc = ud;
 	wisp_bounce(0, (wisp_handle)(key >> 32), (int)(uint32_t)key,
 		"node %s is down (%s)", lc->node, lc->why);
@@ -117,7 +118,7 @@ void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
 		"link to node %s lost: %s", l->peer->name, why);
 	l->was_up = 0;
 	struct lost_call lc = { h, l->peer->name, why };
-	wisp_keyset_drain(&l->pending, fail_call, &lc);
+	wisp_keymap_drain(&l->pending, fail_call, &lc);
 	wisp_directory_node_down(h, l->peer->id);
 }
 
@@ -126,7 +127,7 @@ void wisp_link_received(struct harbor *h, struct link *l,
 {
 	l->frames_in++;
 	if (m->type == WISP_MSG_RESPONSE || m->type == WISP_MSG_ERROR)
-		wisp_keyset_remove(&l->pending, call_key(m->dest, m->session));
+		wisp_keymap_remove(&l->pending, call_key(m->dest, m->session));
 	wisp_handle dest = m->dest;
 	if (m->name[0] && (dest = wisp_names_find(m->name)) == 0) {
 		wisp_free(m->payload);

@@ -123,7 +123,7 @@ static void harbor_release(void *inst)
 		wisp_conn_close(h, h->conns[0], 1, "the node is stopping");
 	for (size_t i = 0; h->links && i <= WISP_MAX_NODE; i++) {
 		wisp_harbor_encoder_free(&h->links[i].enc);
-		wisp_keyset_free(&h->links[i].pending);
+		wisp_keymap_free(&h->links[i].pending);
 	}
 	wisp_directory_free(h);
 	wisp_free(h->links);

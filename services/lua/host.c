@@ -326,8 +326,6 @@ static void new_state(struct host *h)
 	h->current = &h->main_task;
 	open_libs(h->L);
 	lua_newtable(h->L);
-	h->waits_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
-	lua_newtable(h->L);
 	h->handlers_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
 	h->start_ref = LUA_NOREF;
 	h->deferred_tail = &h->deferred;
@@ -428,6 +426,7 @@ static void lua_release(void *inst)
 		wisp_owed_fail_all(h);
 		lua_close(h->L);
 	}
+	wisp_keymap_free(&h->waits);
 	wisp_free(h);
 }
 

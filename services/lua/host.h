@@ -7,6 +7,7 @@
 #include <lua.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "keymap.h"
 #include "wisp.h"
 
 /* What a suspended task waits for. */
@@ -62,7 +63,7 @@ struct host {
 	struct task *free_tasks;
 	int free_count;
 	struct task *ready_head, *ready_tail;
-	int waits_ref;         /* registry: session -> task userdata */
+	struct wisp_keymap waits; /* session -> the task waiting for it */
 	int handlers_ref;      /* registry: message type -> function */
 	int start_ref;         /* the function given to wisp.start */
 	int started;

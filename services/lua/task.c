@@ -85,22 +85,15 @@ void wisp_task_recycle(struct host *h, struct task *t)
 
 void wisp_task_wait(struct host *h, int session, struct task *t)
 {
-	lua_rawgeti(h->L, LUA_REGISTRYINDEX, h->waits_ref);
 	if (t)
-		lua_pushlightuserdata(h->L, t);
+		wisp_keymap_put(&h->waits, (uint32_t)session, t);
 	else
-		lua_pushnil(h->L);
-	lua_rawseti(h->L, -2, session);
-	lua_pop(h->L, 1);
+		wisp_keymap_remove(&h->waits, (uint32_t)session);
 }
 
 struct task *wisp_task_waiting(struct host *h, int session)
 {
-	lua_rawgeti(h->L, LUA_REGISTRYINDEX, h->waits_ref);
-	lua_rawgeti(h->L, -1, session);
-	struct task *t = lua_touserdata(h->L, -1);
-	lua_pop(h->L, 2);
-	return t;
+	return wisp_keymap_get(&h->waits, (uint32_t)session);
 }
 
 void wisp_task_ready(struct host *h, struct task *t, int nargs)

@@ -1,13 +1,13 @@
-/* keyset.c: the key set. Removal shifts later keys of the same probe run
+/* keymap.c: the key map. Removal shifts later keys of the same probe run
  * back, so there are no tombstones and lookups stay short. The table is
  * kept at most half full, and shrinks again after a burst. */
 #include <string.h>
-#include "keyset.h"
+#include "keymap.h"
 #include "wisp.h"
 
 #define MIN_CAP 16
 
-static size_t home(const struct wisp_keyset *s, uint64_t key)
+static size_t home(const struct wisp_keymap *s, uint64_t key)
 {
 	key ^= key >> 33; /* mix: sessions are small consecutive numbers */
 	key *= 0xff51afd7ed558ccdull;
@@ -15,73 +15,75 @@ static size_t home(const struct wisp_keyset *s, uint64_t key)
 	return (size_t)key & (s->cap - 1);
 }
 
-static void put(struct wisp_keyset *s, uint64_t key)
+static void put(struct wisp_keymap *s, uint64_t key, void *value)
 {
 	size_t i = home(s, key);
-	while (s->slots[i] != 0 && s->slots[i] != key)
+	while (s->slots[i].key != 0 && s->slots[i].key != key)
 		i = (i + 1) & (s->cap - 1);
-	if (s->slots[i] == 0)
+	if (s->slots[i].key == 0)
 		s->count++;
-	s->slots[i] = key;
+	s->slots[i].key = key;
+	s->slots[i].value = value;
 }
 
-static void resize(struct wisp_keyset *s, size_t cap)
+static void resize(struct wisp_keymap *s, size_t cap)
 {
-	uint64_t *old = s->slots;
+	struct wisp_keymap_slot *old = s->slots;
 	size_t old_cap = s->cap;
 	s->slots = wisp_malloc(cap * sizeof(*s->slots));
 	memset(s->slots, 0, cap * sizeof(*s->slots));
 	s->cap = cap;
 	s->count = 0;
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i])
-			put(s, old[i]);
+		if (old[i].key)
+			put(s, old[i].key, old[i].value);
 	wisp_free(old);
 }
 
-void wisp_keyset_add(struct wisp_keyset *s, uint64_t key)
+void wisp_keymap_put(struct wisp_keymap *s, uint64_t key, void *value)
 {
 	if ((s->count + 1) * 2 > s->cap)
 		resize(s, s->cap ? s->cap * 2 : MIN_CAP);
-	put(s, key);
+	put(s, key, value);
 }
 
-static size_t find(const struct wisp_keyset *s, uint64_t key)
+static size_t find(const struct wisp_keymap *s, uint64_t key)
 {
 	if (s->cap == 0)
 		return SIZE_MAX;
-	for (size_t i = home(s, key); s->slots[i]; i = (i + 1) & (s->cap - 1))
-		if (s->slots[i] == key)
+	for (size_t i = home(s, key); s->slots[i].key; i = (i + 1) & (s->cap - 1))
+		if (s->slots[i].key == key)
 			return i;
 	return SIZE_MAX;
 }
 
-int wisp_keyset_has(const struct wisp_keyset *s, uint64_t key)
+void *wisp_keymap_get(const struct wisp_keymap *s, uint64_t key)
 {
-	return find(s, key) != SIZE_MAX;
+	size_t i = find(s, key);
+	return i == SIZE_MAX ? NULL : s->slots[i].value;
 }
 
 /* Fills the hole at i with a later key of the run that may move there. */
-static void close_hole(struct wisp_keyset *s, size_t i)
+static void close_hole(struct wisp_keymap *s, size_t i)
 {
 	size_t mask = s->cap - 1;
-	for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
-		size_t h = home(s, s->slots[j]);
+	for (size_t j = (i + 1) & mask; s->slots[j].key; j = (j + 1) & mask) {
+		size_t h = home(s, s->slots[j].key);
 		/* j's key may move back to i if its home is not in (i, j] */
 		if (((j - h) & mask) >= ((j - i) & mask)) {
 			s->slots[i] = s->slots[j];
-			s->slots[j] = 0;
+			s->slots[j].key = 0;
 			i = j;
 		}
 	}
 }
 
-int wisp_keyset_remove(struct wisp_keyset *s, uint64_t key)
+int wisp_keymap_remove(struct wisp_keymap *s, uint64_t key)
 {
 	size_t i = find(s, key);
 	if (i == SIZE_MAX)
 		return 0;
-	s->slots[i] = 0;
+	s->slots[i].key = 0;
 	s->count--;
 	close_hole(s, i);
 	if (s->cap > MIN_CAP && s->count * 8 < s->cap)
@@ -89,19 +91,19 @@ int wisp_keyset_remove(struct wisp_keyset *s, uint64_t key)
 	return 1;
 }
 
-void wisp_keyset_drain(struct wisp_keyset *s, void (*fn)(uint64_t key,
-	void *ud), void *ud)
+void wisp_keymap_drain(struct wisp_keymap *s, void (*fn)(uint64_t key,
+	void *value, void *ud), void *ud)
 {
-	uint64_t *slots = s->slots;
+	struct wisp_keymap_slot *slots = s->slots;
 	size_t cap = s->cap;
 	memset(s, 0, sizeof(*s)); /* fn may add to the set again */
 	for (size_t i = 0; i < cap; i++)
-		if (slots[i])
-			fn(slots[i], ud);
+		if (slots[i].key)
+			fn(slots[i].key, slots[i].value, ud);
 	wisp_free(slots);
 }
 
-void wisp_keyset_free(struct wisp_keyset *s)
+void wisp_keymap_free(struct wisp_keymap *s)
 {
 	wisp_free(s->slots);
 	memset(s, 0, sizeof(*s));

@@ -1,0 +1,321 @@
+/* test_cluster.c: a real cluster on loopback (test/cluster/cluster.lua): a
+ * root and nodes game1..game3, each its own `wisp` process. game1 runs
+ * the Lua cases (test/cluster/game1.lua); this driver plays the outside
+ * world around them, following the markers the nodes log: it writes
+ * random bytes to game2's harbor port, kills game3 with -9 while a call
+ * to it is pending and starts it again, and starts a node that holds the
+ * wrong secret. Every wait is bounded and every child is killed at the
+ * end, whatever happened. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "proc.h"
+#include "testlib.h"
+
+#define NODE_PORTS 5  /* root, game1, game2, game3, rogue */
+#define GAME2_OFFSET 2
+#define GAME1_CASES 7 /* the cases of game1.lua */
+#define MAX_PROCS 8
+
+static const char *wisp_exe;
+static int base_port;
+static char conf[512], port_base[64], gate[64], gate_env[96];
+static struct proc procs[MAX_PROCS];
+static int running[MAX_PROCS]; /* started and not waited for */
+static const char *labels[MAX_PROCS];
+static int proc_count;
+
+/* Kills every child still running; also runs on a deadline or a signal. */
+static void kill_all(void)
+{
+	for (int i = 0; i < proc_count; i++)
+		if (running[i]) {
+			kill(procs[i].pid, SIGKILL);
+			waitpid(procs[i].pid, NULL, 0);
+			running[i] = 0;
+		}
+}
+
+static void on_fatal_signal(int sig)
+{
+	kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void guard_children(void)
+{
+	signal(SIGALRM, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGINT, on_fatal_signal);
+	alarm(100); /* under meson's timeout of 120 s */
+}
+
+static int port_free(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* NODE_PORTS free ports in a row, below the usual ephemeral range so that
+ * the nodes' own outgoing connections do not take them. */
+static int pick_port_base(void)
+{
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (int tries = 0; tries < 200; tries++) {
+		int base = 20000 + rand() % 12000, ok = 1;
+		for (int i = 0; ok && i < NODE_PORTS; i++)
+			ok = port_free(base + i);
+		if (ok)
+			return base;
+	}
+	return -1;
+}
+
+/* Starts `wisp cluster.lua NODE` running SCRIPT (NULL: none). */
+static struct proc *start_node(const char *node, const char *script,
+	const char *secret)
+{
+	static char scripts[MAX_PROCS][96], secrets[MAX_PROCS][96];
+	int i = proc_count;
+	if (i == MAX_PROCS)
+		return NULL;
+	char *env[5] = { port_base, gate_env };
+	int n = 2;
+	if (script) {
+		snprintf(scripts[i], sizeof(scripts[i]), "WISP_SCRIPT=%s", script);
+		env[n++] = scripts[i];
+	}
+	if (secret) {
+		snprintf(secrets[i], sizeof(secrets[i]), "WISP_SECRET=%s", secret);
+		env[n++] = secrets[i];
+	}
+	char *args[] = { (char *)wisp_exe, conf, (char *)node, NULL };
+	if (proc_start(&procs[i], args, env) < 0)
+		return NULL;
+	labels[i] = node;
+	running[i] = 1;
+	proc_count++;
+	return &procs[i];
+}
+
+static int index_of(const struct proc *p)
+{
+	return (int)(p - procs);
+}
+
+/* Waits up to ms for the exit (then kills it); as proc_wait. */
+static int wait_exit(struct proc *p, int ms)
+{
+	int code = proc_wait(p, ms);
+	running[index_of(p)] = 0;
+	return code;
+}
+
+static int stop_node(struct proc *p)
+{
+	kill(p->pid, SIGTERM);
+	return wait_exit(p, 5000);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int has_output(const struct proc *p, const char *text)
+{
+	char *out = proc_output(p, 0);
+	int found = strstr(out, text) != NULL;
+	free(out);
+	return found;
+}
+
+/* Polls p's stdout for text for up to ms; says so if it never came. */
+static int wait_output(const struct proc *p, const char *text, int ms)
+{
+	long long deadline = now_ms() + ms;
+	for (;;) {
+		if (has_output(p, text))
+			return 1;
+		if (now_ms() > deadline)
+			break;
+		usleep(20000);
+	}
+	fprintf(stderr, "no \"%s\" in the log of %s after %d ms\n", text,
+		labels[index_of(p)], ms);
+	test_failures++;
+	return 0;
+}
+
+/* 4 KiB from a fixed-seed xorshift, written to the harbor port: the
+ * node must close that connection within a second. */
+static void random_bytes_to(int port)
+{
+	unsigned char junk[4096];
+	uint32_t x = 0x9e3779b9;
+	for (size_t i = 0; i < sizeof(junk); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		junk[i] = (unsigned char)x;
+	}
+	int fd = tcp_connect(port, 2000);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	long long started = now_ms();
+	tcp_write_all(fd, junk, sizeof(junk)); /* may fail: closed already */
+	int closed = 0;
+	for (;;) {
+		int left = (int)(started + 1000 - now_ms());
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			break;
+		char buf[256];
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r <= 0) {
+			closed = 1;
+			break;
+		}
+	}
+	if (!closed)
+		fprintf(stderr, "game2 kept a connection that sent random bytes\n");
+	CHECK(closed);
+	close(fd);
+}
+
+static void open_gate(const char *file)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", gate, file);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void remove_gate(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/garbage.done", gate);
+	unlink(path);
+	rmdir(gate);
+}
+
+static void dump_logs(void)
+{
+	for (int i = 0; i < proc_count; i++) {
+		char *out = proc_output(&procs[i], 0), *err = proc_output(&procs[i], 1);
+		fprintf(stderr, "==== %s (pid %d) stdout:\n%s==== %s stderr:\n%s\n",
+			labels[i], (int)procs[i].pid, out, labels[i], err);
+		free(out);
+		free(err);
+	}
+}
+
+/* A node with another secret is refused: its call fails, and the node
+ * it called or the root says why. */
+static void wrong_secret(struct proc *root, struct proc *game2)
+{
+	struct proc *rogue = start_node("rogue", "rogue", "not the secret");
+	CHECK(rogue != NULL);
+	if (rogue == NULL)
+		return;
+	CHECK_INT(wait_exit(rogue, 10000), 0);
+	CHECK(has_output(rogue, "ROGUE CALL FAILED"));
+	CHECK(!has_output(rogue, "ROGUE CALL ANSWERED"));
+	int said = has_output(root, "wrong proof") || has_output(game2, "wrong proof");
+	if (!said)
+		fprintf(stderr, "neither the root nor game2 logged that the rogue "
+			"node sent a wrong proof\n");
+	CHECK(said);
+}
+
+/* The cluster from start to stop; a missing marker skips the rest. */
+static void run_cluster(void)
+{
+	struct proc *root = start_node("root", NULL, NULL);
+	struct proc *game2 = start_node("game2", "peer pong2", NULL);
+	struct proc *game3 = start_node("game3", "peer pong3", NULL);
+	CHECK(root && game2 && game3);
+	if (!root || !game2 || !game3
+		|| !wait_output(game2, "READY pong2", 10000)
+		|| !wait_output(game3, "READY pong3", 10000))
+		return;
+	struct proc *game1 = start_node("game1", "game1", NULL);
+	CHECK(game1 != NULL);
+	if (game1 == NULL || !wait_output(game1, "GARBAGE NOW", 20000))
+		return;
+
+	random_bytes_to(base_port + GAME2_OFFSET);
+	open_gate("garbage.done");
+	wait_output(game2, "refused a link", 2000);
+
+	if (!wait_output(game3, "SLOW STARTED pong3", 20000))
+		return;
+	kill(game3->pid, SIGKILL);
+	CHECK_INT(wait_exit(game3, 5000), 128 + SIGKILL);
+
+	if (!wait_output(game1, "RESTART game3", 10000))
+		return;
+	game3 = start_node("game3", "peer pong3", NULL);
+	CHECK(game3 != NULL);
+
+	CHECK_INT(wait_exit(game1, 40000), 0);
+	char done[64];
+	snprintf(done, sizeof(done), "lua tests: %d passed, 0 failed", GAME1_CASES);
+	CHECK(has_output(game1, done));
+	char *err = proc_output(game1, 1);
+	CHECK_STR(err, "");
+	free(err);
+
+	wrong_secret(root, game2);
+	CHECK_INT(stop_node(game2), 0);
+	CHECK_INT(stop_node(root), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: test_cluster WISP SOURCE_ROOT\n");
+		return 2;
+	}
+	wisp_exe = argv[1];
+	snprintf(conf, sizeof(conf), "%s/test/cluster/cluster.lua", argv[2]);
+	base_port = pick_port_base();
+	CHECK(base_port > 0);
+	snprintf(port_base, sizeof(port_base), "WISP_PORT_BASE=%d", base_port);
+	snprintf(gate, sizeof(gate), "/tmp/wisp_cluster_%d", (int)getpid());
+	snprintf(gate_env, sizeof(gate_env), "WISP_GATE=%s", gate);
+	CHECK(mkdir(gate, 0700) == 0 || errno == EEXIST);
+	guard_children();
+
+	if (base_port > 0)
+		run_cluster();
+	kill_all();
+	if (test_failures)
+		dump_logs();
+	for (int i = 0; i < proc_count; i++)
+		proc_cleanup(&procs[i]);
+	remove_gate();
+	return TEST_END();
+}
