@@ -85,8 +85,12 @@ static void tick(void)
 
 int wisp_timeout(struct wisp_context *ctx, uint32_t ms, int session)
 {
-	tick(); /* count ms from now, not from the start of this round */
-	return wisp_wheel_add(S.wheel, ms, ctx->handle, session);
+	/* count ms from now, not from the wheel's last tick, without the cost
+	 * of advancing the wheel on every timeout */
+	uint64_t late = wisp_now() - wisp_wheel_time(S.wheel);
+	uint64_t delay = ms + late;
+	return wisp_wheel_add(S.wheel, delay > UINT32_MAX ? UINT32_MAX
+		: (uint32_t)delay, ctx->handle, session);
 }
 
 int wisp_timeout_cancel(struct wisp_context *ctx, int session)

@@ -402,6 +402,11 @@ int wisp_wheel_next(const struct wisp_wheel *w)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+uint64_t wisp_wheel_time(const struct wisp_wheel *w)
+{
+	return w->now;
+}
+
 size_t wisp_wheel_count(const struct wisp_wheel *w)
 {
 	return w->count;

@@ -34,5 +34,7 @@ void wisp_wheel_advance(struct wisp_wheel *w, uint64_t now_ms,
  * true expiry (never later), so a poll can sleep that long. */
 int wisp_wheel_next(const struct wisp_wheel *w);
 size_t wisp_wheel_count(const struct wisp_wheel *w);
+/* The time the wheel has advanced to. */
+uint64_t wisp_wheel_time(const struct wisp_wheel *w);
 
 #endif
