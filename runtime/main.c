@@ -6,9 +6,10 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: wisp CONFIG NODE\n"
-		"  CONFIG  a Lua config file (see conf/)\n"
-		"  NODE    the name of the node in it to start\n");
+	fprintf(stderr, "usage: wisp [--check] CONFIG NODE\n"
+		"  CONFIG   a Lua config file (see conf/)\n"
+		"  NODE     the name of the node in it to start\n"
+		"  --check  only read the config: exit 0 if it is right\n");
 	return 2;
 }
 
@@ -16,15 +17,17 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return usage(), 0;
-	if (argc != 3)
+	int check = argc == 4 && strcmp(argv[1], "--check") == 0;
+	if (argc != 3 + check)
 		return usage();
 	struct wisp_config cfg;
 	char err[1024];
-	if (wisp_config_load(argv[1], argv[2], &cfg, err, sizeof(err)) < 0) {
+	if (wisp_config_load(argv[1 + check], argv[2 + check], &cfg, err,
+			sizeof(err)) < 0) {
 		fprintf(stderr, "wisp: config error: %s\n", err);
 		return 1;
 	}
-	int code = wisp_node_run(&cfg);
+	int code = check ? 0 : wisp_node_run(&cfg);
 	wisp_config_free(&cfg);
 	return code;
 }

@@ -83,6 +83,34 @@ static void missing_file(void)
 	expect_failure("a", "cannot open");
 }
 
+/* Every config that ships is right for every node it names. */
+static void shipped_configs(const char *root)
+{
+	static const char *const cases[][2] = {
+		{ "conf/echo.lua", "main" }, { "conf/single.lua", "main" },
+		{ "conf/demo.lua", "root" }, { "conf/demo.lua", "net" },
+		{ "conf/demo.lua", "game1" }, { "conf/demo.lua", "game2" },
+		{ "conf/demo.lua", "db" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", root, cases[i][0]);
+		char *args[] = { (char *)wisp, "--check", path, (char *)cases[i][1],
+			NULL };
+		struct proc p;
+		CHECK_INT(proc_start(&p, args, NULL), 0);
+		int code = proc_wait(&p, 10000);
+		if (code != 0) {
+			char *err = proc_output(&p, 1);
+			fprintf(stderr, "%s %s: exit %d: %s\n", cases[i][0], cases[i][1],
+				code, err);
+			free(err);
+			test_failures++;
+		}
+		proc_cleanup(&p);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -97,5 +125,6 @@ int main(int argc, char **argv)
 	RUN(unknown_key);
 	RUN(unknown_node);
 	RUN(missing_file);
+	shipped_configs(argv[2]);
 	return TEST_END();
 }

@@ -1,0 +1,16 @@
+-- single.lua: the embedded default: one process that holds every role,
+-- with no harbor (nothing to link to) and the in-process defaults.
+-- Start it with: build/wisp conf/single.lua main
+return {
+	cluster = "single",
+	log_level = "info",
+	nodes = {
+		main = {
+			id = 1,
+			roles = { "root", "node", "net", "db" },
+			services = {
+				{ "echo", os.getenv("WISP_ECHO_ADDR") or "127.0.0.1:9000" },
+			},
+		},
+	},
+}
