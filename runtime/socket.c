@@ -341,6 +341,23 @@ static void connect_ready(struct sock *s)
 	emit(s->owner, WISP_SOCKET_CONNECT, s->id, 0, NULL, 0);
 }
 
+/* The peer has closed its side. What we still have to write for it (the
+ * end of an answer to a client that sent its request and shut down its
+ * writing half) is flushed before the socket goes; the owner hears of the
+ * close now either way. */
+static void peer_closed(struct sock *s)
+{
+	if (s->queued == 0) {
+		drop(s, WISP_SOCKET_CLOSE, NULL);
+		return;
+	}
+	wisp_handle owner = s->owner;
+	int id = s->id;
+	s->state = S_CLOSING;
+	update_events(s);
+	emit(owner, WISP_SOCKET_CLOSE, id, 0, NULL, 0);
+}
+
 static void read_ready(struct sock *s)
 {
 	char buf[READ_SIZE];
@@ -355,7 +372,7 @@ static void read_ready(struct sock *s)
 				s->state != S_OPEN)
 				return;
 		} else if (n == 0) {
-			drop(s, WISP_SOCKET_CLOSE, NULL);
+			peer_closed(s);
 			return;
 		} else if (errno != EINTR) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK)

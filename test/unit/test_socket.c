@@ -361,6 +361,48 @@ static void test_peer_close(void)
 	cleanup();
 }
 
+/* A client that sends its request and shuts down its writing half still
+ * gets the whole answer, even what was queued when its EOF came. */
+static void test_half_close_flushes(void)
+{
+	int port;
+	int l = listen_any(LISTENER, &port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
+	int srv = m ? m->ud : -1;
+	wisp_free(m);
+	CHECK_INT(write(fd, "req", 3), 3);
+	CHECK_INT(shutdown(fd, SHUT_WR), 0);
+	CHECK_INT(wisp_sock_start(SERVER, srv), 0);
+	expect_text(srv, "req");
+	size_t n = 8 * 1024 * 1024;
+	unsigned char *out = malloc(n), *in = malloc(n);
+	fill(out, n);
+	CHECK_INT(wisp_sock_set_limit(srv, n), 0);
+	CHECK_INT(wisp_sock_write(srv, out, n), 0);
+	expect(WISP_SOCKET_CLOSE, srv, SERVER);
+	size_t got = 0;
+	uint64_t deadline = now_ms() + WAIT_MS;
+	while (got < n && now_ms() < deadline) {
+		wisp_sockets_poll(0);
+		ssize_t r = recv(fd, in + got, n - got, MSG_DONTWAIT);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0)
+			break;
+	}
+	CHECK_INT(got, n);
+	CHECK(memcmp(in, out, n) == 0);
+	close(fd);
+	free(out);
+	free(in);
+	cleanup();
+}
+
 /* A reset before start still reaches the listener's service. */
 static void test_reset_before_start(void)
 {
@@ -603,6 +645,7 @@ int main(void)
 	RUN(test_set_limit);
 	RUN(test_close_flushes);
 	RUN(test_peer_close);
+	RUN(test_half_close_flushes);
 	RUN(test_reset_before_start);
 	RUN(test_write_to_closed_peer);
 	RUN(test_drop_owner);
