@@ -147,10 +147,12 @@ void wisp_config_defaults(struct wisp_config *cfg, const char *node)
 	cfg->socket_write_limit = 4u << 20;
 	cfg->stop_timeout_ms = 5000;
 	cfg->call_timeout_ms = 10000;
-	cfg->lua_budget_ms = 5000;
+	/* shorter than the harbor's timeout: a node busy in one handler must
+	 * not look dead to its peers */
+	cfg->lua_budget_ms = 2000;
 	cfg->harbor = (struct wisp_harbor_settings){
 		.heartbeat_ms = 1000,
-		.timeout_ms = 3000,
+		.timeout_ms = 5000,
 		.max_frame = 64u << 20,
 		.compress_threshold = 4096,
 		.buffer_limit = 64u << 20,

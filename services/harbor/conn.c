@@ -157,8 +157,11 @@ static const char *on_proof(struct harbor *h, struct conn *c,
 {
 	if (f->kind != WISP_HARBOR_PROOF)
 		return "no PROOF after HELLO";
-	if (!proof_ok(h, c, f->proof))
+	if (!proof_ok(h, c, f->proof)) {
+		if (c->out) /* so that the acceptor can say why, too */
+			send_proof(h, c, WISP_HARBOR_CONNECTOR);
 		return "a wrong proof (is the cluster secret the same?)";
+	}
 	c->state = CONN_UP;
 	if (c->out) {
 		send_proof(h, c, WISP_HARBOR_CONNECTOR);

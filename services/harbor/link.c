@@ -119,7 +119,8 @@ void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
 	l->was_up = 0;
 	struct lost_call lc = { h, l->peer->name, why };
 	wisp_keymap_drain(&l->pending, fail_call, &lc);
-	wisp_directory_node_down(h, l->peer->id);
+	if (h->is_root || l->peer->id == h->root)
+		wisp_directory_node_down(h, l->peer->id);
 }
 
 void wisp_link_received(struct harbor *h, struct link *l,
@@ -152,7 +153,8 @@ void wisp_links_tick(struct harbor *h)
 				c->state == CONN_UP ? "silent" : "no handshake", s->timeout_ms);
 			wisp_conn_close(h, c, 1, why);
 		} else if (c->out && c->state == CONN_UP
-			&& now - c->sent_ms >= s->heartbeat_ms) {
+			&& (now - c->sent_ms >= s->heartbeat_ms
+				|| now - c->heard_ms >= s->heartbeat_ms)) {
 			struct wisp_harbor_frame ping = { .kind = WISP_HARBOR_PING,
 				.token = now };
 			struct link *l = &h->links[c->peer];

@@ -29,6 +29,8 @@ return {
 	secret = os.getenv("WISP_SECRET") or "loopback cluster secret",
 	env = { gate = os.getenv("WISP_GATE") or "" },
 	harbor = {
+		heartbeat = 250,
+		timeout = 1500, -- game1.lua keeps a link busy for longer
 		max_frame = 16 * 1024 * 1024,
 		compress = 4096,
 	},

@@ -7,6 +7,7 @@ local wisp = require "wisp"
 local t = require "testing"
 
 local GAME2_ID, GAME3_ID = 3, 4
+local BUSY_MS = 2500 -- longer than harbor.timeout in cluster.lua
 
 local events = {} -- "up game2", "down game3", ... in the order seen
 wisp.monitor_nodes(function(event, name)
@@ -114,6 +115,22 @@ end)
 t.case("calls by every kind of name, game1 -> game2", check_game1_to_game2)
 
 t.case("calls by every kind of name, game2 -> game1", check_game2_to_game1)
+
+-- the harbor's heartbeat must keep a link up while calls stream over it:
+-- each direction's connection then only ever carries one way
+t.case("a link busy with calls outlives harbor.timeout", function()
+	local handle = wisp.call("pong2", "whoami")
+	local started, n = wisp.now(), 0
+	while wisp.now() - started < BUSY_MS do
+		n = n + 1
+		local _, _, back = wisp.call(handle, "ping", n)
+		if back ~= n then
+			error("call " .. n .. " answered " .. tostring(back))
+		end
+	end
+	wisp.log(n .. " calls in " .. BUSY_MS .. " ms")
+	t.ok(node_info("game2").linked, "the link to game2 is still up")
+end)
 
 t.case("a 10 MB payload arrives intact, compressed on the wire", function()
 	-- 320 blocks of 32 KiB, each with its own number, built fast so that

@@ -25,7 +25,7 @@
 
 #define NODE_PORTS 5  /* root, game1, game2, game3, rogue */
 #define GAME2_OFFSET 2
-#define GAME1_CASES 7 /* the cases of game1.lua */
+#define GAME1_CASES 8 /* the cases of game1.lua */
 #define MAX_PROCS 8
 
 static const char *wisp_exe;
