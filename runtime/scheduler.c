@@ -231,15 +231,30 @@ static void retire_all(void)
 	}
 }
 
+/* While services have mail, sockets are polled (without waiting) at most
+ * this often: a poll is a system call, and a busy node may run thousands
+ * of rounds a millisecond. Socket events wait at most this long. */
+#define BUSY_POLL_NS 100000
+
+/* Polls sockets: waits until the next timer when idle. 0, or -1 when the
+ * poll failed. */
+static int poll_sockets(uint64_t *last_poll_ns)
+{
+	uint64_t now = clock_ns();
+	if (S.head && now - *last_poll_ns < BUSY_POLL_NS)
+		return 0;
+	*last_poll_ns = now;
+	return wisp_sockets_poll(poll_timeout()) < 0 ? -1 : 0;
+}
+
 int wisp_scheduler_run(void)
 {
+	uint64_t last_poll_ns = 0;
 	for (;;) {
 		tick();
 		run_round();
 		wisp_remote_flush();
-		if (finished())
-			break;
-		if (wisp_sockets_poll(poll_timeout()) < 0)
+		if (finished() || poll_sockets(&last_poll_ns) < 0)
 			break;
 	}
 	retire_all();
