@@ -108,14 +108,16 @@ void wisp_task_ready(struct host *h, struct task *t, int nargs)
 	h->ready_tail = t;
 }
 
-/* Packs L[from..to] and sends it as the answer to (to, session). */
+/* Called as send_reply(to, session, values...): packs the values and
+ * sends them as the answer. A plain C function, so a reply allocates no
+ * closure. */
 static int send_reply(lua_State *L)
 {
 	struct host *h = wisp_lua_task(L)->host;
-	wisp_handle to = (wisp_handle)lua_tointeger(L, lua_upvalueindex(1));
-	int session = (int)lua_tointeger(L, lua_upvalueindex(2));
+	wisp_handle to = (wisp_handle)lua_tointeger(L, 1);
+	int session = (int)lua_tointeger(L, 2);
 	size_t sz;
-	void *msg = wisp_value_pack(L, 1, lua_gettop(L), &sz);
+	void *msg = wisp_value_pack(L, 3, lua_gettop(L), &sz);
 	wisp_send(h->ctx, to, WISP_MSG_RESPONSE, session, msg, sz);
 	return 0;
 }
@@ -146,11 +148,11 @@ void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
 		return;
 	}
 	int n = to_index - from + 1;
+	lua_pushcfunction(L, send_reply);
 	lua_pushinteger(L, to);
 	lua_pushinteger(L, session);
-	lua_pushcclosure(L, send_reply, 2);
-	lua_insert(L, from);
-	if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+	lua_rotate(L, from, 3); /* under the values */
+	if (lua_pcall(L, n + 2, 0, 0) != LUA_OK) {
 		wisp_log(h->ctx, WISP_LOG_ERROR, "cannot send the reply: %s",
 			lua_tostring(L, -1));
 		send_error(h, to, session, lua_tostring(L, -1));
