@@ -3,9 +3,12 @@
 #include "mailbox.h"
 
 #define FIRST_CAP 8
-/* A drained ring larger than this is given back: one burst should not pin
- * its memory for the life of the service. */
+/* A ring larger than this is given back once it has been drained at the
+ * end of IDLE_TURNS turns without growing: one burst should not pin its
+ * memory for the life of the service, and a service that gets a burst
+ * every turn should not regrow its ring every turn. */
 #define KEEP_CAP 1024
+#define IDLE_TURNS 64
 
 void wisp_mailbox_grow(struct wisp_mailbox *mb)
 {
@@ -23,11 +26,12 @@ void wisp_mailbox_grow(struct wisp_mailbox *mb)
 	mb->ring = ring;
 	mb->cap = cap;
 	mb->head = 0;
+	mb->idle = 0;
 }
 
 void wisp_mailbox_shrink(struct wisp_mailbox *mb)
 {
-	if (mb->count == 0 && mb->cap > KEEP_CAP)
+	if (mb->count == 0 && mb->cap > KEEP_CAP && ++mb->idle >= IDLE_TURNS)
 		wisp_mailbox_free(mb);
 }
 
@@ -35,5 +39,5 @@ void wisp_mailbox_free(struct wisp_mailbox *mb)
 {
 	wisp_free(mb->ring);
 	mb->ring = NULL;
-	mb->cap = mb->head = mb->count = 0;
+	mb->cap = mb->head = mb->count = mb->idle = 0;
 }

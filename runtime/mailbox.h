@@ -21,6 +21,7 @@ struct wisp_mailbox {
 	uint32_t cap;  /* power of two, 0 before the first message */
 	uint32_t head; /* index of the oldest message */
 	uint32_t count;
+	uint32_t idle;  /* drained turns since the ring last had to grow */
 };
 
 void wisp_mailbox_grow(struct wisp_mailbox *mb);
