@@ -235,26 +235,43 @@ static void retire_all(void)
  * this often: a poll is a system call, and a busy node may run thousands
  * of rounds a millisecond. Socket events wait at most this long. */
 #define BUSY_POLL_NS 100000
+/* After work, the loop keeps polling without sleeping this long before it
+ * blocks: waking a sleeping process costs more than the round trip of a
+ * call to another node, and work tends to come in runs. */
+#define SPIN_NS 50000
 
-/* Polls sockets: waits until the next timer when idle. 0, or -1 when the
- * poll failed. */
-static int poll_sockets(uint64_t *last_poll_ns)
+struct poller {
+	uint64_t last_poll_ns;
+	uint64_t last_work_ns;
+};
+
+/* Polls sockets: waits until the next timer when idle for a while. 0, or
+ * -1 when the poll failed. */
+static int poll_sockets(struct poller *p, int worked)
 {
 	uint64_t now = clock_ns();
-	if (S.head && now - *last_poll_ns < BUSY_POLL_NS)
+	if (worked)
+		p->last_work_ns = now;
+	if (S.head && now - p->last_poll_ns < BUSY_POLL_NS)
 		return 0;
-	*last_poll_ns = now;
-	return wisp_sockets_poll(poll_timeout()) < 0 ? -1 : 0;
+	p->last_poll_ns = now;
+	int spin = now - p->last_work_ns < SPIN_NS;
+	int timeout = poll_timeout();
+	int events = wisp_sockets_poll(spin && timeout != 0 ? 0 : timeout);
+	if (events > 0 || S.head)
+		p->last_work_ns = clock_ns();
+	return events < 0 ? -1 : 0;
 }
 
 int wisp_scheduler_run(void)
 {
-	uint64_t last_poll_ns = 0;
+	struct poller p = { 0, 0 };
 	for (;;) {
 		tick();
+		int worked = S.head != NULL;
 		run_round();
 		wisp_remote_flush();
-		if (finished() || poll_sockets(&last_poll_ns) < 0)
+		if (finished() || poll_sockets(&p, worked) < 0)
 			break;
 	}
 	retire_all();

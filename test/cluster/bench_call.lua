@@ -1,17 +1,14 @@
 -- bench_call.lua: node A of harbor_call: serial call round trips from a
--- service on A to the counter on node B and back. Any failure stops the
+-- service on A to the counter on node B and back; the best of three
+-- rounds (the machine's speed varies run to run). Any failure stops the
 -- node with exit code 1.
 local wisp = require "wisp"
 local bench = require "bench"
 
-local TOTAL = 200000
+local TOTAL, ROUNDS = 100000, 3
 
-local function run()
-	local counter = wisp.call("counter@game2", "whoami")
+local function round(counter)
 	local call = wisp.call
-	for i = 1, 1000 do -- warm up
-		call(counter, "echo", i)
-	end
 	local started = wisp.now()
 	for i = 1, TOTAL do
 		local got = call(counter, "echo", i)
@@ -19,7 +16,19 @@ local function run()
 			error("call " .. i .. " answered " .. tostring(got))
 		end
 	end
-	bench.rate("harbor_call", TOTAL, started, "calls/s")
+	return TOTAL / (math.max(wisp.now() - started, 1) / 1000)
+end
+
+local function run()
+	local counter = wisp.call("counter@game2", "whoami")
+	for i = 1, 1000 do -- warm up
+		wisp.call(counter, "echo", i)
+	end
+	local best = 0
+	for _ = 1, ROUNDS do
+		best = math.max(best, round(counter))
+	end
+	bench.report("harbor_call", best, "calls/s")
 end
 
 wisp.start(function()
