@@ -41,7 +41,7 @@ struct task {
 	uint8_t boot;         /* runs the script's main chunk and start */
 	uint8_t wait;         /* enum task_wait */
 	int wait_session;
-	int timer_session;    /* the timeout of a call, 0 if none */
+	int timer_session;    /* the timeout of a call (-its session), or 0 */
 	uint32_t timeout_ms;
 	int nargs;            /* values to resume a ready task with */
 };
