@@ -30,6 +30,10 @@ enum {
 	WISP_MSG_BOOT = 7,     /* a Lua service's start: its packed arguments */
 	WISP_MSG_CLUSTER = 8,  /* the cluster directory's requests (text) */
 	WISP_MSG_NODE = 9,     /* "up NAME ID" or "down NAME ID", to monitors */
+	WISP_MSG_LUA_PACKED = 10, /* as WISP_MSG_LUA, from a service of this
+	                         * process, so known well formed (other nodes
+	                         * get it as WISP_MSG_LUA); C services treat the
+	                         * two alike */
 	WISP_MSG_USER = 16,    /* the first type free for applications */
 };
 

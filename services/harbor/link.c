@@ -127,6 +127,8 @@ void wisp_link_received(struct harbor *h, struct link *l,
 	struct wisp_harbor_msg *m)
 {
 	l->frames_in++;
+	if (m->type == WISP_MSG_LUA_PACKED) /* packed elsewhere: check it here */
+		m->type = WISP_MSG_LUA;
 	if (m->type == WISP_MSG_RESPONSE || m->type == WISP_MSG_ERROR)
 		wisp_keymap_remove(&l->pending, call_key(m->dest, m->session));
 	wisp_handle dest = m->dest;

@@ -120,10 +120,40 @@ static int push_handler(struct host *h, lua_State *co, int type)
 	return found;
 }
 
+/* A message packed in this process is well formed, so its values can go
+ * straight onto the task's stack and the handler be the task's function,
+ * with no lua_entry between; above this size it takes the general path,
+ * which also bounds how many values (and stack slots) one can carry. */
+#define PACKED_FAST_MAX 65536
+
+static int run_packed(struct host *h, struct task *t, wisp_handle source,
+	const void *msg, size_t sz)
+{
+	lua_State *co = t->co;
+	const unsigned char *head = msg;
+	/* the value count leads the message; a count of 128 or more takes
+	 * more than a byte, and is bounded by the size */
+	int count = sz && head[0] < 0x80 ? head[0] : (int)sz;
+	if (sz > PACKED_FAST_MAX || !lua_checkstack(co, count + LUA_MINSTACK)
+		|| !push_handler(h, co, WISP_MSG_LUA))
+		return 0;
+	lua_pushinteger(co, source);
+	int n = wisp_value_unpack(co, msg, sz); /* raises nothing: see above */
+	wisp_task_run(h, t, n + 1);
+	return 1;
+}
+
 static void on_request(struct host *h, int type, int session,
 	wisp_handle source, void *msg, size_t sz)
 {
 	struct task *t = start_task(h, session, source);
+	if (type == WISP_MSG_LUA_PACKED) {
+		/* a call goes through lua_entry, which packs the answer inside
+		 * the task, cheaper than doing it after the task returns */
+		if (session == 0 && run_packed(h, t, source, msg, sz))
+			return;
+		type = WISP_MSG_LUA;
+	}
 	if (type == WISP_MSG_LUA)
 		lua_pushcfunction(t->co, lua_entry);
 	if (!push_handler(h, t->co, type)) {

@@ -72,7 +72,8 @@ static int l_send(lua_State *L)
 	check_addr(L, 1);
 	size_t sz;
 	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
-	lua_pushboolean(L, wisp_lua_send(h, L, 1, WISP_MSG_LUA, 0, msg, sz) == 0);
+	lua_pushboolean(L, wisp_lua_send(h, L, 1, WISP_MSG_LUA_PACKED, 0, msg,
+		sz) == 0);
 	return 1;
 }
 
@@ -143,7 +144,7 @@ static int call(lua_State *L, uint32_t ms)
 	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
 	int session = wisp_new_session(t->host->ctx);
 	/* a failure to send comes back as an ERROR answer, like any other */
-	wisp_lua_send(t->host, L, 1, WISP_MSG_LUA, session, msg, sz);
+	wisp_lua_send(t->host, L, 1, WISP_MSG_LUA_PACKED, session, msg, sz);
 	return wisp_lua_await(L, t, session, ms, AWAIT_CALL);
 }
 

@@ -107,6 +107,13 @@ t.case("text and user types reach their handlers", function()
 	t.raises("invalid option 'bogus'", wisp.dispatch, "bogus", print)
 end)
 
+t.case("a malformed Lua message fails only itself", function()
+	local h = wisp.newservice("pong")
+	t.ok(wisp.rawsend(h, "lua", "\x02\xff\xfe"), "rawsend")
+	t.eq(wisp.call(h, "ping"), "pong", "the service goes on")
+	t.eq(wisp.stats(h).handled >= 2, true)
+end)
+
 t.case("a type nobody handles is answered with an error", function()
 	local h = wisp.newservice("pong")
 	wisp.rawsend(h, 30, "x")
