@@ -35,31 +35,6 @@ static void on_fatal_signal(int sig)
 	raise(sig);
 }
 
-static int port_free(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Free ports in a row, below the usual ephemeral range. */
-static int pick_port_base(void)
-{
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	for (int tries = 0; tries < 200; tries++) {
-		int base = 20000 + rand() % 12000, ok = 1;
-		for (int i = 0; ok && i < NODE_PORTS; i++)
-			ok = port_free(base + i);
-		if (ok)
-			return base;
-	}
-	return -1;
-}
-
 static int start(int i, const char *wisp, const char *conf, const char *node,
 	char *script_env, char *port_env)
 {
@@ -69,35 +44,6 @@ static int start(int i, const char *wisp, const char *conf, const char *node,
 		return -1;
 	running[i] = 1;
 	return 0;
-}
-
-/* Polls p's stdout for text for up to ms. */
-static int wait_output(const struct proc *p, const char *text, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 20) {
-		char *out = proc_output(p, 0);
-		int found = strstr(out, text) != NULL;
-		free(out);
-		if (found)
-			return 1;
-		usleep(20000);
-	}
-	return 0;
-}
-
-static int print_bench_lines(const struct proc *p)
-{
-	char *out = proc_output(p, 0);
-	int found = 0;
-	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *bench = strstr(line, "BENCH ");
-		if (bench) {
-			puts(bench);
-			found++;
-		}
-	}
-	free(out);
-	return found;
 }
 
 static void dump(const char *name, const struct proc *p)
@@ -119,7 +65,7 @@ int main(int argc, char **argv)
 	}
 	char conf[512], port_env[64], counter_env[64], bench_env[64];
 	snprintf(conf, sizeof(conf), "%s/test/cluster/cluster.lua", argv[2]);
-	int base = pick_port_base();
+	int base = free_port_run(NODE_PORTS);
 	if (base < 0) {
 		fprintf(stderr, "no free ports for the cluster\n");
 		return 1;
@@ -134,11 +80,11 @@ int main(int argc, char **argv)
 	int code = -1, found = 0;
 	if (start(0, argv[1], conf, "root", NULL, port_env) == 0
 		&& start(1, argv[1], conf, "game2", counter_env, port_env) == 0
-		&& wait_output(&procs[1], "READY counter", 10000)
+		&& proc_wait_output(&procs[1], "READY counter", 10000)
 		&& start(2, argv[1], conf, "game1", bench_env, port_env) == 0) {
 		code = proc_wait(&procs[2], 550000);
 		running[2] = 0;
-		found = print_bench_lines(&procs[2]);
+		found = proc_print_bench(&procs[2]);
 	}
 	if (code != 0 || found == 0) {
 		fprintf(stderr, "benchmark %s failed (exit %d)\n", argv[3], code);

@@ -20,22 +20,13 @@ int main(int argc, char **argv)
 	if (proc_start(&p, args, env) < 0)
 		return 1;
 	int code = proc_wait(&p, 550000);
-	char *out = proc_output(&p, 0);
-	int found = 0;
-	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *bench = strstr(line, "BENCH ");
-		if (bench) {
-			puts(bench);
-			found++;
-		}
-	}
+	int found = proc_print_bench(&p);
 	if (code != 0 || found == 0) {
 		char *err = proc_output(&p, 1);
 		fprintf(stderr, "benchmark %s failed (exit %d):\n%s\n", argv[3], code,
 			err);
 		free(err);
 	}
-	free(out);
 	proc_cleanup(&p);
 	return code == 0 && found ? 0 : 1;
 }

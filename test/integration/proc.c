@@ -88,6 +88,34 @@ char *proc_output(const struct proc *p, int which_err)
 	return text;
 }
 
+int proc_wait_output(const struct proc *p, const char *text, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		char *out = proc_output(p, 0);
+		int found = strstr(out, text) != NULL;
+		free(out);
+		if (found)
+			return 1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+int proc_print_bench(const struct proc *p)
+{
+	char *out = proc_output(p, 0);
+	int found = 0;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		char *bench = strstr(line, "BENCH ");
+		if (bench) {
+			puts(bench);
+			found++;
+		}
+	}
+	free(out);
+	return found;
+}
+
 int proc_count_lines(const char *text)
 {
 	int n = 0;
@@ -124,6 +152,28 @@ int free_port(void)
 	}
 	close(fd);
 	return ntohs(a.sin_port);
+}
+
+static int port_is_free(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = loopback(port);
+	int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+int free_port_run(int count)
+{
+	srand((unsigned)getpid() ^ (unsigned)time(NULL));
+	for (int tries = 0; tries < 200; tries++) {
+		int base = 20000 + rand() % 12000, ok = 1;
+		for (int i = 0; ok && i < count; i++)
+			ok = port_is_free(base + i);
+		if (ok)
+			return base;
+	}
+	return -1;
 }
 
 int tcp_connect(int port, int ms)

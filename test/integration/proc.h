@@ -24,8 +24,18 @@ char *proc_output(const struct proc *p, int which_err);
 int proc_count_lines(const char *text);
 void proc_cleanup(struct proc *p);
 
+/* Waits up to ms for p's stdout to contain text: 1, or 0 if it did not. */
+int proc_wait_output(const struct proc *p, const char *text, int ms);
+/* Prints the BENCH lines of p's stdout without their log prefix; returns
+ * how many there were. */
+int proc_print_bench(const struct proc *p);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int free_port(void);
+/* The first of count consecutive free ports, below the usual ephemeral
+ * range (so that the nodes' own outgoing connections do not take them);
+ * -1 if none was found. */
+int free_port_run(int count);
 /* Connects to 127.0.0.1:port, retrying up to ms while nothing listens. */
 int tcp_connect(int port, int ms);
 /* Reads exactly n bytes within ms; 0 or -1. */

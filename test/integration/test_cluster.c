@@ -62,32 +62,6 @@ static void guard_children(void)
 	alarm(100); /* under meson's timeout of 120 s */
 }
 
-static int port_free(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* NODE_PORTS free ports in a row, below the usual ephemeral range so that
- * the nodes' own outgoing connections do not take them. */
-static int pick_port_base(void)
-{
-	srand((unsigned)getpid() ^ (unsigned)time(NULL));
-	for (int tries = 0; tries < 200; tries++) {
-		int base = 20000 + rand() % 12000, ok = 1;
-		for (int i = 0; ok && i < NODE_PORTS; i++)
-			ok = port_free(base + i);
-		if (ok)
-			return base;
-	}
-	return -1;
-}
-
 /* Starts `wisp cluster.lua NODE` running SCRIPT (NULL: none). */
 static struct proc *start_node(const char *node, const char *script,
 	const char *secret)
@@ -147,23 +121,6 @@ static int has_output(const struct proc *p, const char *text)
 	int found = strstr(out, text) != NULL;
 	free(out);
 	return found;
-}
-
-/* Polls p's stdout for text for up to ms; says so if it never came. */
-static int wait_output(const struct proc *p, const char *text, int ms)
-{
-	long long deadline = now_ms() + ms;
-	for (;;) {
-		if (has_output(p, text))
-			return 1;
-		if (now_ms() > deadline)
-			break;
-		usleep(20000);
-	}
-	fprintf(stderr, "no \"%s\" in the log of %s after %d ms\n", text,
-		labels[index_of(p)], ms);
-	test_failures++;
-	return 0;
 }
 
 /* 4 KiB from a fixed-seed xorshift, written to the harbor port: the
@@ -258,24 +215,24 @@ static void run_cluster(void)
 	struct proc *game3 = start_node("game3", "peer pong3", NULL);
 	CHECK(root && game2 && game3);
 	if (!root || !game2 || !game3
-		|| !wait_output(game2, "READY pong2", 10000)
-		|| !wait_output(game3, "READY pong3", 10000))
+		|| !proc_wait_output(game2, "READY pong2", 10000)
+		|| !proc_wait_output(game3, "READY pong3", 10000))
 		return;
 	struct proc *game1 = start_node("game1", "game1", NULL);
 	CHECK(game1 != NULL);
-	if (game1 == NULL || !wait_output(game1, "GARBAGE NOW", 20000))
+	if (game1 == NULL || !proc_wait_output(game1, "GARBAGE NOW", 20000))
 		return;
 
 	random_bytes_to(base_port + GAME2_OFFSET);
 	open_gate("garbage.done");
-	wait_output(game2, "refused a link", 2000);
+	proc_wait_output(game2, "refused a link", 2000);
 
-	if (!wait_output(game3, "SLOW STARTED pong3", 20000))
+	if (!proc_wait_output(game3, "SLOW STARTED pong3", 20000))
 		return;
 	kill(game3->pid, SIGKILL);
 	CHECK_INT(wait_exit(game3, 5000), 128 + SIGKILL);
 
-	if (!wait_output(game1, "RESTART game3", 10000))
+	if (!proc_wait_output(game1, "RESTART game3", 10000))
 		return;
 	game3 = start_node("game3", "peer pong3", NULL);
 	CHECK(game3 != NULL);
@@ -301,7 +258,7 @@ int main(int argc, char **argv)
 	}
 	wisp_exe = argv[1];
 	snprintf(conf, sizeof(conf), "%s/test/cluster/cluster.lua", argv[2]);
-	base_port = pick_port_base();
+	base_port = free_port_run(NODE_PORTS);
 	CHECK(base_port > 0);
 	snprintf(port_base, sizeof(port_base), "WISP_PORT_BASE=%d", base_port);
 	snprintf(gate, sizeof(gate), "/tmp/wisp_cluster_%d", (int)getpid());
