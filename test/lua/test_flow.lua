@@ -108,6 +108,26 @@ t.case("exit and kill end a service", function()
 	t.raises("no service", wisp.call, h, "ping")
 end)
 
+t.case("the exit handler runs when the node stops a service", function()
+	local seen
+	wisp.dispatch("lua", function(source, what, who)
+		if what == "exit seen" then
+			seen = who
+		end
+	end)
+	local probe = wisp.newservice("exit_probe", wisp.self())
+	wisp.rawsend(probe, "exit", "") -- what a stopping node sends everyone
+	for _ = 1, 100 do
+		if seen then
+			break
+		end
+		wisp.sleep(5)
+	end
+	t.eq(seen, probe)
+	wisp.sleep(5)
+	t.eq(wisp.stats(probe), nil, "it exited")
+end)
+
 t.case("messages sent before start are served after it", function()
 	local h = wisp.newservice("slow_start")
 	t.eq(wisp.call(h, "ready"), true)
