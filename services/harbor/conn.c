@@ -41,6 +41,9 @@ struct conn *wisp_conn_dial(struct harbor *h, struct link *l)
 		l->peer->port);
 	if (id < 0)
 		return NULL;
+	/* a link may hold more than an ordinary socket: a large frame is
+	 * written whole, and a slow peer's output waits up to this */
+	wisp_sock_set_limit(id, h->cfg->harbor.buffer_limit);
 	struct conn *c = new_conn(h, id, 1);
 	c->state = CONN_CONNECTING;
 	c->peer = l->peer->id;

@@ -7,8 +7,6 @@
 #include "host.h"
 #include "service.h"
 
-struct task *wisp_lua_need_task(lua_State *L, const char *what);
-
 static uint32_t check_ms(lua_State *L, int idx)
 {
 	lua_Integer ms = luaL_checkinteger(L, idx);

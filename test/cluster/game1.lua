@@ -2,12 +2,15 @@
 -- harness while test_cluster.c drives the other processes. It answers as
 -- "pong" (and "pong1" cluster-wide) for game2's calls back, logs the
 -- markers the driver waits for ("GARBAGE NOW", "RESTART game3") and waits
--- for the driver's moves through node events and a gate file.
+-- for the driver's moves through node events and a gate file. Its order
+-- checks send numbered streams to game2 (sequence.lua, sender.lua).
 local wisp = require "wisp"
 local t = require "testing"
+local sequence = require "sequence"
 
 local GAME2_ID, GAME3_ID = 3, 4
 local BUSY_MS = 2500 -- longer than harbor.timeout in cluster.lua
+local SEQ_COUNT = 10000 -- numbered messages per sender in the order checks
 
 local events = {} -- "up game2", "down game3", ... in the order seen
 wisp.monitor_nodes(function(event, name)
@@ -116,6 +119,38 @@ t.case("calls by every kind of name, game1 -> game2", check_game1_to_game2)
 
 t.case("calls by every kind of name, game2 -> game1", check_game2_to_game1)
 
+-- game2's pong by each kind of address: one receiver all the same
+local function game2_addresses()
+	return { wisp.call("pong2", "whoami"), "pong@game2", "pong2" }
+end
+
+t.case("10,000 sends game1 -> game2 arrive in order, calls between",
+	function()
+		sequence.send(game2_addresses(), "solo", SEQ_COUNT, 1000)
+	end)
+
+t.case("two senders on game1 to one receiver: each in its own order",
+	function()
+		local addrs = game2_addresses()
+		local senders = { wisp.newservice("sender"), wisp.newservice("sender") }
+		local results = {}
+		for i, sender in ipairs(senders) do
+			wisp.fork(function()
+				-- the same stream name: game2 must tell them by sender
+				results[i] = { pcall(wisp.call, sender, "run", addrs, "pair",
+					SEQ_COUNT, 250) }
+			end)
+		end
+		wait_for("both senders", 20000, function()
+			return results[1] and results[2]
+		end)
+		for i, sender in ipairs(senders) do
+			t.ok(results[i][1], "sender " .. i .. ": " .. tostring(results[i][2]))
+			t.eq(results[i][2], sender, "sender " .. i .. " ran as itself")
+			wisp.kill(sender)
+		end
+	end)
+
 -- the harbor's heartbeat must keep a link up while calls stream over it:
 -- each direction's connection then only ever carries one way
 t.case("a link busy with calls outlives harbor.timeout", function()
@@ -160,6 +195,21 @@ t.case("a 10 MB payload arrives intact, compressed on the wire", function()
 		.. " far below 10 MB")
 	t.ok(received > 0 and received < 2 * 1024 * 1024, "bytes in " .. received
 		.. " far below 10 MB")
+end)
+
+t.case("an incompressible 12 MB payload, more than a socket may buffer", function()
+	-- pseudo-random bytes do not compress: the link must hold the whole
+	-- frame (socket_write_limit is 4 MB; a link's limit is harbor.buffer)
+	local parts, x = {}, 12345
+	for i = 1, 12 * 1024 * 1024 / 8 do
+		x = (x * 1103515245 + 12345) & 0x7fffffff
+		parts[i] = string.pack("<i8", x * 2654435761)
+	end
+	local payload = table.concat(parts)
+	local back, size = wisp.call("pong@game2", "echo", payload)
+	t.eq(size, #payload, "size game2 received")
+	t.ok(back == payload, "the payload came back the same")
+	t.ok(node_info("game2").linked, "the link to game2 is still up")
 end)
 
 t.case("random bytes to game2's harbor close only their connection",

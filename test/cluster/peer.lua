@@ -1,10 +1,49 @@
 -- peer.lua: the service game2 and game3 run in the cluster tests. It takes
 -- the local name "pong" and the cluster-wide name given as its argument,
 -- and answers pings, echoes payloads, holds slow calls and calls onward.
+-- It also receives the numbered streams of the order checks
+-- (sequence.lua) and keeps, per sender and stream, what arrived.
 local wisp = require "wisp"
 local global_name = assert(..., "peer.lua wants its cluster-wide name")
 
 local commands = {}
+
+-- "source/stream" -> { received, last, errors, first_error }: the number
+-- each message carried must be one more than the last one's
+local streams = {}
+
+local function stream_of(source, stream)
+	local key = source .. "/" .. tostring(stream)
+	local s = streams[key]
+	if s == nil then
+		s = { received = 0, last = 0, errors = 0 }
+		streams[key] = s
+	end
+	return s
+end
+
+-- Commands that want the sender's handle first.
+local sourced = {}
+
+function sourced.seq(source, stream, n)
+	local s = stream_of(source, stream)
+	s.received = s.received + 1
+	if n ~= s.last + 1 then
+		s.errors = s.errors + 1
+		if s.first_error == nil then
+			s.first_error = string.format("message %s after %d (%s)",
+				tostring(n), s.last, n == s.last and "a duplicate"
+				or type(n) == "number" and n > s.last and "a gap"
+				or "going back")
+		end
+	end
+	s.last = type(n) == "number" and n or s.last
+end
+
+function sourced.seq_count(source, stream)
+	local s = stream_of(source, stream)
+	return s.received, s.last, s.errors, s.first_error
+end
 
 function commands.ping(...)
 	return "pong", global_name, ...
@@ -37,12 +76,16 @@ function commands.relay(addr, ...)
 end
 
 wisp.start(function()
-	wisp.dispatch("lua", function(_, cmd, ...)
+	wisp.dispatch("lua", function(source, cmd, ...)
 		local f = commands[cmd]
-		if not f then
-			error("peer: unknown command " .. tostring(cmd))
+		if f then
+			return f(...)
 		end
-		return f(...)
+		f = sourced[cmd]
+		if f then
+			return f(source, ...)
+		end
+		error("peer: unknown command " .. tostring(cmd))
 	end)
 	wisp.register("pong")
 	wisp.register_global(global_name)

@@ -25,7 +25,7 @@
 
 #define NODE_PORTS 5  /* root, game1, game2, game3, rogue */
 #define GAME2_OFFSET 2
-#define GAME1_CASES 8 /* the cases of game1.lua */
+#define GAME1_CASES 11 /* the cases of game1.lua */
 #define MAX_PROCS 8
 
 static const char *wisp_exe;
@@ -178,6 +178,17 @@ static void remove_gate(void)
 	rmdir(gate);
 }
 
+/* Waits up to ms for a marker in p's log; a missing one is a failure. */
+static int wait_marker(const struct proc *p, const char *text, int ms)
+{
+	if (proc_wait_output(p, text, ms))
+		return 1;
+	fprintf(stderr, "no \"%s\" from %s within %d ms\n", text,
+		labels[index_of(p)], ms);
+	test_failures++;
+	return 0;
+}
+
 static void dump_logs(void)
 {
 	for (int i = 0; i < proc_count; i++) {
@@ -207,7 +218,8 @@ static void wrong_secret(struct proc *root, struct proc *game2)
 	CHECK(said);
 }
 
-/* The cluster from start to stop; a missing marker skips the rest. */
+/* The cluster from start to stop; a missing marker fails the test and
+ * skips the rest. */
 static void run_cluster(void)
 {
 	struct proc *root = start_node("root", NULL, NULL);
@@ -215,24 +227,24 @@ static void run_cluster(void)
 	struct proc *game3 = start_node("game3", "peer pong3", NULL);
 	CHECK(root && game2 && game3);
 	if (!root || !game2 || !game3
-		|| !proc_wait_output(game2, "READY pong2", 10000)
-		|| !proc_wait_output(game3, "READY pong3", 10000))
+		|| !wait_marker(game2, "READY pong2", 10000)
+		|| !wait_marker(game3, "READY pong3", 10000))
 		return;
 	struct proc *game1 = start_node("game1", "game1", NULL);
 	CHECK(game1 != NULL);
-	if (game1 == NULL || !proc_wait_output(game1, "GARBAGE NOW", 20000))
+	if (game1 == NULL || !wait_marker(game1, "GARBAGE NOW", 20000))
 		return;
 
 	random_bytes_to(base_port + GAME2_OFFSET);
 	open_gate("garbage.done");
 	proc_wait_output(game2, "refused a link", 2000);
 
-	if (!proc_wait_output(game3, "SLOW STARTED pong3", 20000))
+	if (!wait_marker(game3, "SLOW STARTED pong3", 20000))
 		return;
 	kill(game3->pid, SIGKILL);
 	CHECK_INT(wait_exit(game3, 5000), 128 + SIGKILL);
 
-	if (!proc_wait_output(game1, "RESTART game3", 10000))
+	if (!wait_marker(game1, "RESTART game3", 10000))
 		return;
 	game3 = start_node("game3", "peer pong3", NULL);
 	CHECK(game3 != NULL);
