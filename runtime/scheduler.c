@@ -15,6 +15,7 @@ static struct {
 	struct wisp_context *head, *tail;
 	struct wisp_wheel *wheel;
 	uint64_t start_ns;
+	uint64_t start_ticks;
 	uint32_t stop_timeout_ms;
 	uint64_t stop_deadline;
 	int stopping;
@@ -28,6 +29,26 @@ static uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+uint64_t wisp_ticks(void)
+{
+	return __rdtsc();
+}
+#else
+uint64_t wisp_ticks(void)
+{
+	return clock_ns();
+}
+#endif
+
+/* The rate is read off the run so far: ticks and ns since the start. */
+uint64_t wisp_ticks_ns(uint64_t ticks)
+{
+	uint64_t ns = clock_ns() - S.start_ns, span = wisp_ticks() - S.start_ticks;
+	return span ? (uint64_t)((double)ticks * (double)ns / (double)span) : 0;
+}
+
 uint64_t wisp_now(void)
 {
 	return (clock_ns() - S.start_ns) / 1000000u;
@@ -36,6 +57,7 @@ uint64_t wisp_now(void)
 void wisp_scheduler_init(uint32_t stop_timeout_ms)
 {
 	S.start_ns = clock_ns();
+	S.start_ticks = wisp_ticks();
 	S.wheel = wisp_wheel_new(0);
 	S.stop_timeout_ms = stop_timeout_ms;
 	S.head = S.tail = NULL;
@@ -115,7 +137,7 @@ static void run_turn(struct wisp_context *ctx)
 		wisp_service_retire(ctx);
 		return;
 	}
-	uint64_t t0 = clock_ns();
+	uint64_t t0 = wisp_ticks();
 	struct wisp_message m;
 	/* only mail that was there when the turn began: a service that mails
 	 * itself yields to the others between rounds */
@@ -126,7 +148,7 @@ static void run_turn(struct wisp_context *ctx)
 			break;
 		dispatch(ctx, &m);
 	}
-	ctx->busy_ns += clock_ns() - t0;
+	ctx->busy += wisp_ticks() - t0;
 	if (ctx->dead)
 		return; /* dooming queued it again: retired on that turn */
 	if (ctx->mailbox.count)

@@ -25,7 +25,7 @@ struct wisp_context {
 	uint8_t lasting; /* infrastructure: stopped after the others */
 	char *fail_reason;
 	uint64_t handled; /* messages handled */
-	uint64_t busy_ns; /* time spent in its callback */
+	uint64_t busy;    /* time spent in its callback, in wisp_ticks() */
 	size_t memory;    /* bytes, as its host reports them (Lua services) */
 };
 

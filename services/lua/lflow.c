@@ -5,6 +5,7 @@
 #include <string.h>
 #include "handle.h"
 #include "host.h"
+#include "scheduler.h"
 #include "service.h"
 
 static uint32_t check_ms(lua_State *L, int idx)
@@ -150,7 +151,7 @@ static int l_stats(lua_State *L)
 	lua_createtable(L, 0, 4);
 	set_int(L, "handled", (lua_Integer)ctx->handled);
 	set_int(L, "mailbox", ctx->mailbox.count);
-	lua_pushnumber(L, (double)ctx->busy_ns / 1e6);
+	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
 	lua_setfield(L, -2, "cpu_ms");
 	set_int(L, "memory", (lua_Integer)(ctx == h->ctx ? h->mem : ctx->memory));
 	return 1;

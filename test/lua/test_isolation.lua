@@ -14,6 +14,8 @@ t.case("a runaway handler is interrupted; the node goes on", function()
 	local took = wisp.now() - a
 	t.ok(took >= 300 and took < 1500, "interrupted after " .. took .. " ms")
 	t.eq(wisp.call(pong, "ping"), "pong", "the same service still answers")
+	local cpu = wisp.stats(pong).cpu_ms
+	t.ok(cpu >= 250 and cpu < 5000, "its CPU time shows the spin: " .. cpu)
 	t.eq(wisp.call(other, "ping"), "pong", "others answer")
 end)
 
