@@ -2,7 +2,7 @@
  * that had mail at its start one turn of up to WISP_QUOTA messages; then
  * timers advance and sockets are polled, sleeping until the next timer
  * when nothing is ready. No locks: everything runs on this one thread. */
-#include <time.h>
+#include "clock.h"
 #include "handle.h"
 #include "log.h"
 #include "remote.h"
@@ -14,50 +14,15 @@
 static struct {
 	struct wisp_context *head, *tail;
 	struct wisp_wheel *wheel;
-	uint64_t start_ns;
-	uint64_t start_ticks;
 	uint32_t stop_timeout_ms;
 	uint64_t stop_deadline;
 	int stopping;
 	int exit_code;
 } S;
 
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-uint64_t wisp_ticks(void)
-{
-	return __rdtsc();
-}
-#else
-uint64_t wisp_ticks(void)
-{
-	return clock_ns();
-}
-#endif
-
-/* The rate is read off the run so far: ticks and ns since the start. */
-uint64_t wisp_ticks_ns(uint64_t ticks)
-{
-	uint64_t ns = clock_ns() - S.start_ns, span = wisp_ticks() - S.start_ticks;
-	return span ? (uint64_t)((double)ticks * (double)ns / (double)span) : 0;
-}
-
-uint64_t wisp_now(void)
-{
-	return (clock_ns() - S.start_ns) / 1000000u;
-}
-
 void wisp_scheduler_init(uint32_t stop_timeout_ms)
 {
-	S.start_ns = clock_ns();
-	S.start_ticks = wisp_ticks();
+	wisp_clock_start();
 	S.wheel = wisp_wheel_new(0);
 	S.stop_timeout_ms = stop_timeout_ms;
 	S.head = S.tail = NULL;
@@ -271,7 +236,7 @@ struct poller {
  * -1 when the poll failed. */
 static int poll_sockets(struct poller *p, int worked)
 {
-	uint64_t now = clock_ns();
+	uint64_t now = wisp_clock_ns();
 	if (worked)
 		p->last_work_ns = now;
 	if (S.head && now - p->last_poll_ns < BUSY_POLL_NS)
@@ -281,7 +246,7 @@ static int poll_sockets(struct poller *p, int worked)
 	int timeout = poll_timeout();
 	int events = wisp_sockets_poll(spin && timeout != 0 ? 0 : timeout);
 	if (events > 0 || S.head)
-		p->last_work_ns = clock_ns();
+		p->last_work_ns = wisp_clock_ns();
 	return events < 0 ? -1 : 0;
 }
 

@@ -16,11 +16,6 @@ void wisp_scheduler_init(uint32_t stop_timeout_ms);
 void wisp_scheduler_exit(void);
 /* Puts a service with mail (or a dead one) on the ready queue. */
 void wisp_schedule(struct wisp_context *ctx);
-/* A cheap clock for timing turns: the CPU's time stamp counter where
- * there is one (a clock read on every turn shows in every message's
- * cost), else nanoseconds. wisp_ticks_ns turns a span of ticks into ns. */
-uint64_t wisp_ticks(void);
-uint64_t wisp_ticks_ns(uint64_t ticks);
 /* Runs until the node stops; returns the node's exit code. */
 int wisp_scheduler_run(void);
 /* Runs every ready service until none is left; for tests and start-up. */

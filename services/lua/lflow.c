@@ -5,7 +5,7 @@
 #include <string.h>
 #include "handle.h"
 #include "host.h"
-#include "scheduler.h"
+#include "clock.h"
 #include "service.h"
 
 static uint32_t check_ms(lua_State *L, int idx)
