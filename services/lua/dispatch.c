@@ -224,9 +224,7 @@ static void on_answer(struct host *h, int session, int ok, void *msg,
 	if (t == NULL)
 		return;
 	wisp_task_wait(h, session, NULL);
-	if (t->timer_session) /* answered in time: its timeout goes */
-		wisp_timeout_cancel(h->ctx, t->timer_session);
-	t->timer_session = 0;
+	wisp_calls_remove(h, t); /* answered in time */
 	lua_State *co = t->co;
 	lua_pushboolean(co, ok);
 	if (ok) {
@@ -240,25 +238,10 @@ static void on_answer(struct host *h, int session, int ok, void *msg,
 	wisp_task_run(h, t, ok ? 3 : 2);
 }
 
-/* A call's timeout: the task is found by the call's session. */
-static void on_call_timeout(struct host *h, int session)
-{
-	struct task *t = wisp_task_waiting(h, -session);
-	if (t == NULL || t->timer_session != session)
-		return;
-	wisp_task_wait(h, -session, NULL);
-	t->timer_session = 0;
-	lua_pushboolean(t->co, 0);
-	lua_pushfstring(t->co, "timed out after %d ms", (int)t->timeout_ms);
-	wisp_task_run(h, t, 2);
-}
-
 static void on_timer(struct host *h, int session)
 {
-	if (session < 0) {
-		on_call_timeout(h, session);
+	if (wisp_calls_sweep(h, session))
 		return;
-	}
 	struct task *t = wisp_task_waiting(h, session);
 	if (t == NULL)
 		return;

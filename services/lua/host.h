@@ -4,6 +4,7 @@
 #ifndef WISP_LUA_HOST_H
 #define WISP_LUA_HOST_H
 
+#include <lauxlib.h>
 #include <lua.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,8 +42,9 @@ struct task {
 	uint8_t boot;         /* runs the script's main chunk and start */
 	uint8_t wait;         /* enum task_wait */
 	int wait_session;
-	int timer_session;    /* the timeout of a call (-its session), or 0 */
+	uint64_t deadline_ms; /* when its call times out (wisp_now), 0: never */
 	uint32_t timeout_ms;
+	struct task *call_prev, *call_next; /* on the host's timed calls */
 	int nargs;            /* values to resume a ready task with */
 };
 
@@ -73,13 +75,14 @@ struct host {
 	int enforce_limit;     /* only user code is held to the limit */
 	uint32_t budget_ms;
 	uint32_t call_timeout_ms;
+	struct task *calls;    /* tasks waiting for a call that can time out */
+	int sweep_session;     /* the armed sweep's timer, 0 if none */
 	char script[64];
 };
 
 /* Pushes a table whose functions, found in lists (NULL-terminated), are
  * put in it when first looked up (pairs sees only those). */
-struct luaL_Reg;
-void wisp_lua_lazy_table(lua_State *L, const struct luaL_Reg *const *lists);
+void wisp_lua_lazy_table(lua_State *L, const luaL_Reg *const *lists);
 
 /* The host of any thread of a service's state. */
 struct task *wisp_lua_task(lua_State *L);
@@ -112,6 +115,12 @@ void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
 void wisp_task_answer(struct host *h, wisp_handle to, int session,
 	lua_State *L, int from, int to_index);
 
+/* calls.c: call timeouts, swept by one timer per service */
+void wisp_calls_add(struct host *h, struct task *t, uint32_t ms);
+void wisp_calls_remove(struct host *h, struct task *t);
+/* The sweep's timer came: times out the calls past their deadline. */
+int wisp_calls_sweep(struct host *h, int session);
+
 /* dispatch.c */
 int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
 	int session, wisp_handle source, void *msg, size_t sz);
@@ -121,7 +130,7 @@ void wisp_lua_drop_deferred(struct host *h);
 int wisp_lua_open_socket(lua_State *L);
 
 /* lcluster.c: the cluster part of the `wisp` module */
-extern const struct luaL_Reg wisp_lua_cluster_funcs[];
+extern const luaL_Reg wisp_lua_cluster_funcs[];
 
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);

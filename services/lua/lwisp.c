@@ -126,12 +126,8 @@ int wisp_lua_await(lua_State *L, struct task *t, int session, uint32_t ms,
 	t->wait = WAIT_CALL;
 	t->wait_session = session;
 	wisp_task_wait(h, session, t);
-	if (ms) { /* the timeout's session is the call's, negated: no second
-	           * entry in the waits map, no second session number */
-		t->timer_session = -session;
-		t->timeout_ms = ms;
-		wisp_timeout(h->ctx, ms, t->timer_session);
-	}
+	if (ms)
+		wisp_calls_add(h, t, ms);
 	lua_KContext k = ((lua_KContext)lua_gettop(L) << 2) | kind;
 	return lua_yieldk(L, 0, k, call_done);
 }

@@ -67,7 +67,8 @@ struct task *wisp_task_new(struct host *h)
 	t->answer.next = t->answer.prev = NULL;
 	t->boot = 0;
 	t->wait = WAIT_NONE;
-	t->wait_session = t->timer_session = 0;
+	t->wait_session = 0;
+	t->deadline_ms = 0;
 	return t;
 }
 

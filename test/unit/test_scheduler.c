@@ -243,6 +243,9 @@ static int timer_init(void *inst, struct wisp_context *ctx, const char *a)
 	wisp_set_callback(ctx, &fired_at, timer_cb);
 	wisp_timeout(ctx, 50, 2);
 	wisp_timeout(ctx, 10, 1);
+	wisp_timeout(ctx, 20, 3);
+	CHECK_INT(wisp_timeout_cancel(ctx, 3), 1); /* never arrives */
+	CHECK_INT(wisp_timeout_cancel(ctx, 3), 0);
 	return 0;
 }
 
