@@ -148,9 +148,7 @@ static void on_request(struct host *h, int type, int session,
 {
 	struct task *t = start_task(h, session, source);
 	if (type == WISP_MSG_LUA_PACKED) {
-		/* a call goes through lua_entry, which packs the answer inside
-		 * the task, cheaper than doing it after the task returns */
-		if (session == 0 && run_packed(h, t, source, msg, sz))
+		if (run_packed(h, t, source, msg, sz))
 			return;
 		type = WISP_MSG_LUA;
 	}

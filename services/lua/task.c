@@ -161,13 +161,34 @@ void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
 	}
 }
 
+/* Whether L[from..to] are all nil, booleans, numbers or strings: values
+ * that pack without any chance of an error. */
+static int all_scalars(lua_State *L, int from, int to)
+{
+	for (int i = from; i <= to; i++) {
+		int type = lua_type(L, i);
+		if (type > LUA_TSTRING || type == LUA_TLIGHTUSERDATA)
+			return 0;
+	}
+	return 1;
+}
+
+/* The handler's results answer the call. Scalars are packed at once; other
+ * values go through a protected pack, as one of them may not pack. */
+static void answer_results(struct host *h, struct task *t, int nres)
+{
+	int top = lua_gettop(t->co), from = top - nres + 1;
+	wisp_owed_settle(&t->answer);
+	if (all_scalars(t->co, from, top))
+		wisp_task_answer(h, t->source, t->session, t->co, from, top);
+	else
+		wisp_task_reply(h, t->source, t->session, 1, t->co, from, top);
+}
+
 static void finished(struct host *h, struct task *t, int nres)
 {
-	if (wisp_owed_pending(&t->answer)) {
-		wisp_owed_settle(&t->answer);
-		int top = lua_gettop(t->co);
-		wisp_task_reply(h, t->source, t->session, 1, t->co, top - nres + 1, top);
-	}
+	if (wisp_owed_pending(&t->answer))
+		answer_results(h, t, nres);
 	if (t->boot)
 		h->started = 1;
 	wisp_task_recycle(h, t);

@@ -64,6 +64,10 @@ function commands.memory()
 	return wisp.stats().memory
 end
 
+function commands.unpackable()
+	return 1, print -- a function cannot be an answer
+end
+
 function commands.quit()
 	wisp.exit()
 end

@@ -37,6 +37,11 @@ t.case("an error in a handler reaches the caller; the service goes on", function
 	t.eq(wisp.call(pong, "ping"), "pong")
 end)
 
+t.case("an answer that cannot be packed reaches the caller as an error", function()
+	t.raises("cannot serialize a function", wisp.call, pong, "unpackable")
+	t.eq(wisp.call(pong, "ping"), "pong", "the service goes on")
+end)
+
 t.case("call timeout", function()
 	local started = wisp.now()
 	t.raises("call to pong timed out after 100 ms",
