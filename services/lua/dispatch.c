@@ -112,9 +112,15 @@ static void unhandled(struct host *h, int type, int session,
 /* Pushes the handler for type onto co; 0 if there is none. */
 static int push_handler(struct host *h, lua_State *co, int type)
 {
-	lua_rawgeti(co, LUA_REGISTRYINDEX, h->handlers_ref);
-	int found = lua_rawgeti(co, -1, type) == LUA_TFUNCTION;
-	lua_remove(co, -2);
+	int found;
+	if (type == WISP_MSG_LUA) {
+		found = lua_rawgeti(co, LUA_REGISTRYINDEX, h->lua_handler_ref)
+			== LUA_TFUNCTION;
+	} else {
+		lua_rawgeti(co, LUA_REGISTRYINDEX, h->handlers_ref);
+		found = lua_rawgeti(co, -1, type) == LUA_TFUNCTION;
+		lua_remove(co, -2);
+	}
 	if (!found)
 		lua_pop(co, 1);
 	return found;

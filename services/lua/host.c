@@ -327,6 +327,7 @@ static void new_state(struct host *h)
 	open_libs(h->L);
 	lua_newtable(h->L);
 	h->handlers_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
+	h->lua_handler_ref = LUA_NOREF;
 	h->start_ref = LUA_NOREF;
 	h->deferred_tail = &h->deferred;
 	h->owed.next = h->owed.prev = &h->owed;

@@ -67,6 +67,7 @@ struct host {
 	struct task *ready_head, *ready_tail;
 	struct wisp_keymap waits; /* session -> the task waiting for it */
 	int handlers_ref;      /* registry: message type -> function */
+	int lua_handler_ref;   /* the "lua" one again, for the common case */
 	int start_ref;         /* the function given to wisp.start */
 	int started;
 	struct deferred *deferred, **deferred_tail;

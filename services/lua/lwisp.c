@@ -251,6 +251,11 @@ static int l_dispatch(lua_State *L)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, h->handlers_ref);
 	lua_pushvalue(L, 2);
 	lua_rawseti(L, -2, type);
+	if (type == WISP_MSG_LUA) {
+		luaL_unref(L, LUA_REGISTRYINDEX, h->lua_handler_ref);
+		lua_pushvalue(L, 2);
+		h->lua_handler_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* nil: NOREF */
+	}
 	return 0;
 }
 
