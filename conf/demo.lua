@@ -1,5 +1,7 @@
 -- demo.lua: the demo cluster: a root, a net node for clients, two game
--- nodes and a db node, each its own process on this machine.
+-- nodes and a db node, each its own process on this machine. game2 runs
+-- a greeter, game1 a visitor that calls it across the nodes
+-- (services/demo/); tools/demo.sh runs root, game1 and game2.
 -- Start each node with: build/wisp conf/demo.lua NODE
 -- (root first is not required: nodes join the root when it comes).
 local base = tonumber(os.getenv("WISP_DEMO_PORT_BASE") or "7000")
@@ -16,8 +18,10 @@ return {
 	nodes = {
 		root = { id = 1, roles = { "root" }, harbor = harbor(1) },
 		net = { id = 2, roles = { "net" }, harbor = harbor(2) },
-		game1 = { id = 3, roles = { "node" }, harbor = harbor(3) },
-		game2 = { id = 4, roles = { "node" }, harbor = harbor(4) },
+		game1 = { id = 3, roles = { "node" }, harbor = harbor(3),
+			services = { "lua demo.visitor" } },
+		game2 = { id = 4, roles = { "node" }, harbor = harbor(4),
+			services = { "lua demo.greeter" } },
 		db = { id = 5, roles = { "db" }, harbor = harbor(5) },
 	},
 }

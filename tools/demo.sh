@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
-# demo.sh: the main job on the embedded defaults: starts a node running
-# the echo service, talks to it over TCP, and stops it with SIGTERM.
+# demo.sh: the main job on the embedded defaults: a small cluster of three
+# processes from conf/demo.lua (root, game1, game2). game1's visitor calls
+# game2's greeter across the harbor; the script shows what they logged and
+# stops the cluster with SIGTERM. WISP names the wisp binary (default
+# build/wisp); WISP_DEMO_PORT_BASE moves the harbor ports (default 7000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port=${WISP_DEMO_PORT:-9000}
-export WISP_ECHO_ADDR="127.0.0.1:$port"
-build/wisp conf/echo.lua main &
-node=$!
-trap 'kill $node 2>/dev/null || true' EXIT
+wisp=${WISP:-build/wisp}
+logs=$(mktemp -d)
+pids=()
+stop_all() {
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+}
+trap stop_all EXIT
 
-for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-	sleep 0.05
+for node in root game2 game1; do
+	"$wisp" conf/demo.lua "$node" > "$logs/$node.log" 2>&1 &
+	pids+=($!)
 done
 
-exec 3<>"/dev/tcp/127.0.0.1/$port"
-for line in "hello, wisp" "one thread, many services" "bye"; do
-	printf '%s\n' "$line" >&3
-	read -r -t 5 reply <&3
-	echo "demo: sent '$line', echoed '$reply'"
+for _ in $(seq 300); do
+	grep -q "demo: done\|demo: failed" "$logs/game1.log" && break
+	sleep 0.1
 done
-exec 3<&-
+grep -h "demo:" "$logs/game1.log" | sed 's/.*demo:/demo:/'
 
-kill -TERM "$node"
-wait "$node" && echo "demo: node stopped cleanly"
+status=0
+grep -q "demo: done" "$logs/game1.log" || status=1
+stop_all
+for pid in "${pids[@]}"; do
+	wait "$pid" || status=1
+done
+trap - EXIT
+if [ "$status" -eq 0 ]; then
+	echo "demo: the cluster stopped cleanly"
+	rm -rf "$logs"
+else
+	echo "demo: something went wrong; the nodes' logs are in $logs"
+fi
+exit "$status"
