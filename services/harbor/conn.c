@@ -13,6 +13,7 @@ static void add_conn(struct harbor *h, struct conn *c)
 {
 	h->conns = wisp_realloc(h->conns, (h->conn_count + 1) * sizeof(*h->conns));
 	h->conns[h->conn_count++] = c;
+	wisp_keymap_put(&h->conn_by_socket, (uint32_t)c->id, c);
 }
 
 static struct conn *new_conn(struct harbor *h, int id, int out)
@@ -29,10 +30,7 @@ static struct conn *new_conn(struct harbor *h, int id, int out)
 
 struct conn *wisp_conn_find(struct harbor *h, int id)
 {
-	for (size_t i = 0; i < h->conn_count; i++)
-		if (h->conns[i]->id == id)
-			return h->conns[i];
-	return NULL;
+	return id > 0 ? wisp_keymap_get(&h->conn_by_socket, (uint32_t)id) : NULL;
 }
 
 struct conn *wisp_conn_dial(struct harbor *h, struct link *l)
@@ -251,6 +249,7 @@ void wisp_conn_data(struct harbor *h, struct conn *c, const void *data,
 
 static void unlist(struct harbor *h, struct conn *c)
 {
+	wisp_keymap_remove(&h->conn_by_socket, (uint32_t)c->id);
 	for (size_t i = 0; i < h->conn_count; i++)
 		if (h->conns[i] == c) {
 			h->conns[i] = h->conns[--h->conn_count];

@@ -66,8 +66,9 @@ struct harbor {
 	const struct wisp_peer *self;
 	int listener;
 	struct link *links;        /* by node id, WISP_MAX_NODE + 1 of them */
-	struct conn **conns;       /* every open conn */
+	struct conn **conns;       /* every open conn, for the heartbeat tick */
 	size_t conn_count;
+	struct wisp_keymap conn_by_socket; /* socket id -> conn, for events */
 	int tick_session;
 	struct link *dirty;        /* links with frames to write */
 	/* directory */

@@ -128,6 +128,7 @@ static void harbor_release(void *inst)
 	wisp_directory_free(h);
 	wisp_free(h->links);
 	wisp_free(h->conns);
+	wisp_keymap_free(&h->conn_by_socket);
 	wisp_free(h);
 }
 
