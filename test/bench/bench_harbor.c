@@ -16,24 +16,6 @@
 #define NODE_PORTS 5 /* root, game1, game2, game3, rogue */
 
 static struct proc procs[3];
-static int running[3];
-
-static void kill_all(void)
-{
-	for (int i = 0; i < 3; i++)
-		if (running[i]) {
-			kill(procs[i].pid, SIGKILL);
-			waitpid(procs[i].pid, NULL, 0);
-			running[i] = 0;
-		}
-}
-
-static void on_fatal_signal(int sig)
-{
-	kill_all();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 static int start(int i, const char *wisp, const char *conf, const char *node,
 	char *script_env, char *port_env)
@@ -42,7 +24,6 @@ static int start(int i, const char *wisp, const char *conf, const char *node,
 	char *env[] = { port_env, script_env, NULL };
 	if (proc_start(&procs[i], args, env) < 0)
 		return -1;
-	running[i] = 1;
 	return 0;
 }
 
@@ -74,8 +55,7 @@ int main(int argc, char **argv)
 	snprintf(counter_env, sizeof(counter_env), "WISP_SCRIPT=bench_counter");
 	snprintf(bench_env, sizeof(bench_env), "WISP_SCRIPT=bench_%s",
 		argv[3] + strlen("harbor_"));
-	signal(SIGTERM, on_fatal_signal);
-	signal(SIGINT, on_fatal_signal);
+	proc_guard(procs, 3, 0);
 
 	int code = -1, found = 0;
 	if (start(0, argv[1], conf, "root", NULL, port_env) == 0
@@ -83,7 +63,6 @@ int main(int argc, char **argv)
 		&& proc_wait_output(&procs[1], "READY counter", 10000)
 		&& start(2, argv[1], conf, "game1", bench_env, port_env) == 0) {
 		code = proc_wait(&procs[2], 550000);
-		running[2] = 0;
 		found = proc_print_bench(&procs[2]);
 	}
 	if (code != 0 || found == 0) {
@@ -92,7 +71,7 @@ int main(int argc, char **argv)
 		dump("game2 (B)", &procs[1]);
 		dump("game1 (A)", &procs[2]);
 	}
-	kill_all();
+	proc_kill_all();
 	for (int i = 0; i < 3; i++)
 		proc_cleanup(&procs[i]);
 	return code == 0 && found ? 0 : 1;

@@ -50,6 +50,7 @@ int proc_start(struct proc *p, char *const argv[], char *const env[])
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	p->running = 1;
 	return 0;
 }
 
@@ -64,13 +65,45 @@ int proc_wait(struct proc *p, int ms)
 		if (now_ms() > deadline) {
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &status, 0);
+			p->running = 0;
 			return -1;
 		}
 		usleep(5000);
 	}
+	p->running = 0;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+static struct proc *guarded;
+static int guarded_count;
+
+void proc_kill_all(void)
+{
+	for (int i = 0; i < guarded_count; i++)
+		if (guarded[i].running) {
+			kill(guarded[i].pid, SIGKILL);
+			waitpid(guarded[i].pid, NULL, 0);
+			guarded[i].running = 0;
+		}
+}
+
+static void on_fatal_signal(int sig)
+{
+	proc_kill_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void proc_guard(struct proc *procs, int count, unsigned seconds)
+{
+	guarded = procs;
+	guarded_count = count;
+	signal(SIGALRM, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGINT, on_fatal_signal);
+	alarm(seconds);
 }
 
 char *proc_output(const struct proc *p, int which_err)

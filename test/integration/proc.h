@@ -9,6 +9,7 @@
 
 struct proc {
 	pid_t pid;
+	int running;   /* started and not yet waited for */
 	char out[128]; /* file holding its stdout */
 	char err[128]; /* file holding its stderr */
 };
@@ -19,6 +20,11 @@ int proc_start(struct proc *p, char *const argv[], char *const env[]);
 /* Waits up to ms for the exit; returns the exit code, 128+signal if it
  * was killed, or -1 on timeout (the process is then killed). */
 int proc_wait(struct proc *p, int ms);
+/* Guards the count processes of procs: on a signal or after seconds
+ * (alarm; 0 for no deadline), or at proc_kill_all, every one still running is killed, so a
+ * failing test leaves no node behind. */
+void proc_guard(struct proc *procs, int count, unsigned seconds);
+void proc_kill_all(void);
 /* The whole content of its stdout or stderr, malloc'd. */
 char *proc_output(const struct proc *p, int which_err);
 int proc_count_lines(const char *text);

@@ -32,35 +32,8 @@ static const char *wisp_exe;
 static int base_port;
 static char conf[512], port_base[64], gate[64], gate_env[96];
 static struct proc procs[MAX_PROCS];
-static int running[MAX_PROCS]; /* started and not waited for */
 static const char *labels[MAX_PROCS];
 static int proc_count;
-
-/* Kills every child still running; also runs on a deadline or a signal. */
-static void kill_all(void)
-{
-	for (int i = 0; i < proc_count; i++)
-		if (running[i]) {
-			kill(procs[i].pid, SIGKILL);
-			waitpid(procs[i].pid, NULL, 0);
-			running[i] = 0;
-		}
-}
-
-static void on_fatal_signal(int sig)
-{
-	kill_all();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void guard_children(void)
-{
-	signal(SIGALRM, on_fatal_signal);
-	signal(SIGTERM, on_fatal_signal);
-	signal(SIGINT, on_fatal_signal);
-	alarm(100); /* under meson's timeout of 120 s */
-}
 
 /* Starts `wisp cluster.lua NODE` running SCRIPT (NULL: none). */
 static struct proc *start_node(const char *node, const char *script,
@@ -84,7 +57,6 @@ static struct proc *start_node(const char *node, const char *script,
 	if (proc_start(&procs[i], args, env) < 0)
 		return NULL;
 	labels[i] = node;
-	running[i] = 1;
 	proc_count++;
 	return &procs[i];
 }
@@ -94,18 +66,10 @@ static int index_of(const struct proc *p)
 	return (int)(p - procs);
 }
 
-/* Waits up to ms for the exit (then kills it); as proc_wait. */
-static int wait_exit(struct proc *p, int ms)
-{
-	int code = proc_wait(p, ms);
-	running[index_of(p)] = 0;
-	return code;
-}
-
 static int stop_node(struct proc *p)
 {
 	kill(p->pid, SIGTERM);
-	return wait_exit(p, 5000);
+	return proc_wait(p, 5000);
 }
 
 static long long now_ms(void)
@@ -208,7 +172,7 @@ static void wrong_secret(struct proc *root, struct proc *game2)
 	CHECK(rogue != NULL);
 	if (rogue == NULL)
 		return;
-	CHECK_INT(wait_exit(rogue, 10000), 0);
+	CHECK_INT(proc_wait(rogue, 10000), 0);
 	CHECK(has_output(rogue, "ROGUE CALL FAILED"));
 	CHECK(!has_output(rogue, "ROGUE CALL ANSWERED"));
 	int said = has_output(root, "wrong proof") || has_output(game2, "wrong proof");
@@ -242,14 +206,14 @@ static void run_cluster(void)
 	if (!wait_marker(game3, "SLOW STARTED pong3", 20000))
 		return;
 	kill(game3->pid, SIGKILL);
-	CHECK_INT(wait_exit(game3, 5000), 128 + SIGKILL);
+	CHECK_INT(proc_wait(game3, 5000), 128 + SIGKILL);
 
 	if (!wait_marker(game1, "RESTART game3", 10000))
 		return;
 	game3 = start_node("game3", "peer pong3", NULL);
 	CHECK(game3 != NULL);
 
-	CHECK_INT(wait_exit(game1, 40000), 0);
+	CHECK_INT(proc_wait(game1, 40000), 0);
 	char done[64];
 	snprintf(done, sizeof(done), "lua tests: %d passed, 0 failed", GAME1_CASES);
 	CHECK(has_output(game1, done));
@@ -276,11 +240,11 @@ int main(int argc, char **argv)
 	snprintf(gate, sizeof(gate), "/tmp/wisp_cluster_%d", (int)getpid());
 	snprintf(gate_env, sizeof(gate_env), "WISP_GATE=%s", gate);
 	CHECK(mkdir(gate, 0700) == 0 || errno == EEXIST);
-	guard_children();
+	proc_guard(procs, MAX_PROCS, 100); /* under meson's timeout of 120 s */
 
 	if (base_port > 0)
 		run_cluster();
-	kill_all();
+	proc_kill_all();
 	if (test_failures)
 		dump_logs();
 	for (int i = 0; i < proc_count; i++)

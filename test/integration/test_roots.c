@@ -24,35 +24,8 @@
 static const char *wisp_exe;
 static char conf[512], port_base[64], gate[64], gate_env[96];
 static struct proc procs[MAX_PROCS];
-static int running[MAX_PROCS]; /* started and not waited for */
 static const char *labels[MAX_PROCS];
 static int proc_count;
-
-/* Kills every child still running; also runs on a deadline or a signal. */
-static void kill_all(void)
-{
-	for (int i = 0; i < proc_count; i++)
-		if (running[i]) {
-			kill(procs[i].pid, SIGKILL);
-			waitpid(procs[i].pid, NULL, 0);
-			running[i] = 0;
-		}
-}
-
-static void on_fatal_signal(int sig)
-{
-	kill_all();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void guard_children(void)
-{
-	signal(SIGALRM, on_fatal_signal);
-	signal(SIGTERM, on_fatal_signal);
-	signal(SIGINT, on_fatal_signal);
-	alarm(60); /* the test takes about 10 s; meson's timeout is 120 s */
-}
 
 /* Starts `wisp roots.lua NODE`; its services come from the config. */
 static struct proc *start_node(const char *node)
@@ -65,23 +38,14 @@ static struct proc *start_node(const char *node)
 	if (proc_start(&procs[i], args, env) < 0)
 		return NULL;
 	labels[i] = node;
-	running[i] = 1;
 	proc_count++;
 	return &procs[i];
-}
-
-/* Waits up to ms for the exit (then kills it); as proc_wait. */
-static int wait_exit(struct proc *p, int ms)
-{
-	int code = proc_wait(p, ms);
-	running[p - procs] = 0;
-	return code;
 }
 
 static int stop_node(struct proc *p)
 {
 	kill(p->pid, SIGTERM);
-	return wait_exit(p, 5000);
+	return proc_wait(p, 5000);
 }
 
 static int has_output(const struct proc *p, const char *text)
@@ -168,7 +132,7 @@ static void run_failover(void)
 		return;
 
 	kill(r1->pid, SIGKILL);
-	CHECK_INT(wait_exit(r1, 5000), 128 + SIGKILL);
+	CHECK_INT(proc_wait(r1, 5000), 128 + SIGKILL);
 	if (!wait_marker(b, "b", "RESTART r1", 20000))
 		return;
 	r1 = start_node("r1");
@@ -176,7 +140,7 @@ static void run_failover(void)
 		return;
 	open_gate();
 
-	CHECK_INT(wait_exit(b, 30000), 0);
+	CHECK_INT(proc_wait(b, 30000), 0);
 	char done[64];
 	snprintf(done, sizeof(done), "lua tests: %d passed, 0 failed", B_CASES);
 	CHECK(has_output(b, done));
@@ -212,11 +176,11 @@ int main(int argc, char **argv)
 	snprintf(gate, sizeof(gate), "/tmp/wisp_roots_%d", (int)getpid());
 	snprintf(gate_env, sizeof(gate_env), "WISP_GATE=%s", gate);
 	CHECK(mkdir(gate, 0700) == 0 || errno == EEXIST);
-	guard_children();
+	proc_guard(procs, MAX_PROCS, 60); /* the test takes about 10 s; meson's timeout is 120 s */
 
 	if (base_port > 0)
 		run_failover();
-	kill_all();
+	proc_kill_all();
 	if (test_failures)
 		dump_logs();
 	for (int i = 0; i < proc_count; i++)
