@@ -27,20 +27,7 @@ wisp.dispatch("lua", function(_, cmd, ...)
 end)
 wisp.register("pong")
 
--- Polls fn until it returns a true value, for at most ms.
-local function wait_for(what, ms, fn)
-	local deadline = wisp.now() + ms
-	while true do
-		local v = fn()
-		if v then
-			return v
-		end
-		if wisp.now() > deadline then
-			error("timed out after " .. ms .. " ms waiting for " .. what, 2)
-		end
-		wisp.sleep(20)
-	end
-end
+local wait_for = t.wait_for
 
 local function event_after(first, want)
 	return function()

@@ -24,20 +24,7 @@ wisp.monitor_nodes(function(event, name)
 	events[#events + 1] = event .. " " .. name
 end)
 
--- Polls fn until it returns a true value, for at most ms.
-local function wait_for(what, ms, fn)
-	local deadline = wisp.now() + ms
-	while true do
-		local v = fn()
-		if v then
-			return v
-		end
-		if wisp.now() > deadline then
-			error("timed out after " .. ms .. " ms waiting for " .. what, 2)
-		end
-		wisp.sleep(20)
-	end
-end
+local wait_for = t.wait_for
 
 -- True once `list` has, after index `from`, each of `want` in that order.
 local function seen_in_order(list, from, want)

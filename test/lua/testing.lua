@@ -44,6 +44,22 @@ function testing.raises(pattern, fn, ...)
 	return err
 end
 
+-- Polls fn until it returns a true value (which it returns), for at most
+-- ms; then raises, naming what it waited for.
+function testing.wait_for(what, ms, fn)
+	local deadline = wisp.now() + ms
+	while true do
+		local v = fn()
+		if v then
+			return v
+		end
+		if wisp.now() > deadline then
+			error("timed out after " .. ms .. " ms waiting for " .. what, 2)
+		end
+		wisp.sleep(20)
+	end
+end
+
 local function run_cases()
 	local passed, failed = 0, 0
 	for _, c in ipairs(cases) do
