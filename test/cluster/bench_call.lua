@@ -16,7 +16,7 @@ local function round(counter)
 			error("call " .. i .. " answered " .. tostring(got))
 		end
 	end
-	return TOTAL / (math.max(wisp.now() - started, 1) / 1000)
+	return bench.per_second(TOTAL, started)
 end
 
 local function run()
@@ -24,11 +24,7 @@ local function run()
 	for i = 1, 1000 do -- warm up
 		wisp.call(counter, "echo", i)
 	end
-	local best = 0
-	for _ = 1, ROUNDS do
-		best = math.max(best, round(counter))
-	end
-	bench.report("harbor_call", best, "calls/s")
+	bench.report("harbor_call", bench.best(ROUNDS, round, counter), "calls/s")
 end
 
 wisp.start(function()

@@ -10,9 +10,23 @@ function bench.report(name, value, unit)
 	return value
 end
 
+-- count things done since started_ms, per second.
+function bench.per_second(count, started_ms)
+	return count / (math.max(wisp.now() - started_ms, 1) / 1000)
+end
+
 function bench.rate(name, count, started_ms, unit)
-	local secs = math.max(wisp.now() - started_ms, 1) / 1000
-	return bench.report(name, count / secs, unit)
+	return bench.report(name, bench.per_second(count, started_ms), unit)
+end
+
+-- The best of rounds runs of fn(...), which returns a rate: this machine
+-- shares its cores, and the best round is the one least disturbed.
+function bench.best(rounds, fn, ...)
+	local best = 0
+	for _ = 1, rounds do
+		best = math.max(best, fn(...))
+	end
+	return best
 end
 
 function bench.rss_kb()

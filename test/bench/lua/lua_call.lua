@@ -11,15 +11,11 @@ local function round(counter)
 	for i = 1, TOTAL do
 		call(counter, "echo", i)
 	end
-	return TOTAL / (math.max(wisp.now() - started, 1) / 1000)
+	return bench.per_second(TOTAL, started)
 end
 
 wisp.start(function()
 	local counter = wisp.newservice("counter")
-	local best = 0
-	for _ = 1, ROUNDS do
-		best = math.max(best, round(counter))
-	end
-	bench.report("lua_call", best, "calls/s")
+	bench.report("lua_call", bench.best(ROUNDS, round, counter), "calls/s")
 	bench.done()
 end)

@@ -1,6 +1,5 @@
 -- lua_send.lua: one service sends 1,000,000 small messages to another,
--- which counts them. The best of three rounds is reported: this machine
--- shares its cores, and the best round is the one least disturbed.
+-- which counts them; the best of three rounds.
 local wisp = require "wisp"
 local bench = require "bench"
 
@@ -17,15 +16,11 @@ local function round(counter)
 		end
 	end
 	assert(wisp.call(counter, "count") == before + TOTAL)
-	return TOTAL / (math.max(wisp.now() - started, 1) / 1000)
+	return bench.per_second(TOTAL, started)
 end
 
 wisp.start(function()
 	local counter = wisp.newservice("counter")
-	local best = 0
-	for _ = 1, ROUNDS do
-		best = math.max(best, round(counter))
-	end
-	bench.report("lua_send", best, "msg/s")
+	bench.report("lua_send", bench.best(ROUNDS, round, counter), "msg/s")
 	bench.done()
 end)

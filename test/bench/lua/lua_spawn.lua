@@ -14,7 +14,7 @@ local function round()
 	for i = 1, ALIVE do
 		handles[i] = wisp.newservice("idle")
 	end
-	local rate = ALIVE / (math.max(wisp.now() - started, 1) / 1000)
+	local rate = bench.per_second(ALIVE, started)
 	local kb = (bench.rss_kb() - before) / ALIVE
 	for i = 1, ALIVE do
 		wisp.kill(handles[i])
