@@ -22,18 +22,8 @@ static int start(int i, const char *wisp, const char *conf, const char *node,
 {
 	char *args[] = { (char *)wisp, (char *)conf, (char *)node, NULL };
 	char *env[] = { port_env, script_env, NULL };
-	if (proc_start(&procs[i], args, env) < 0)
-		return -1;
-	return 0;
-}
-
-static void dump(const char *name, const struct proc *p)
-{
-	char *out = proc_output(p, 0), *err = proc_output(p, 1);
-	fprintf(stderr, "==== %s stdout:\n%s==== %s stderr:\n%s\n", name, out, name,
-		err);
-	free(out);
-	free(err);
+	procs[i].label = node;
+	return proc_start(&procs[i], args, env) < 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -67,9 +57,8 @@ int main(int argc, char **argv)
 	}
 	if (code != 0 || found == 0) {
 		fprintf(stderr, "benchmark %s failed (exit %d)\n", argv[3], code);
-		dump("root", &procs[0]);
-		dump("game2 (B)", &procs[1]);
-		dump("game1 (A)", &procs[2]);
+		for (int i = 0; i < 3; i++)
+			proc_dump(&procs[i]);
 	}
 	proc_kill_all();
 	for (int i = 0; i < 3; i++)

@@ -76,6 +76,12 @@ int proc_wait(struct proc *p, int ms)
 	return WEXITSTATUS(status);
 }
 
+int proc_stop(struct proc *p, int ms)
+{
+	kill(p->pid, SIGTERM);
+	return proc_wait(p, ms);
+}
+
 static struct proc *guarded;
 static int guarded_count;
 
@@ -147,6 +153,16 @@ int proc_print_bench(const struct proc *p)
 	}
 	free(out);
 	return found;
+}
+
+void proc_dump(const struct proc *p)
+{
+	const char *name = p->label ? p->label : "?";
+	char *out = proc_output(p, 0), *err = proc_output(p, 1);
+	fprintf(stderr, "==== %s (pid %d) stdout:\n%s==== %s stderr:\n%s\n", name,
+		(int)p->pid, out, name, err);
+	free(out);
+	free(err);
 }
 
 int proc_count_lines(const char *text)

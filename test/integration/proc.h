@@ -10,6 +10,7 @@
 struct proc {
 	pid_t pid;
 	int running;   /* started and not yet waited for */
+	const char *label; /* its name in failure reports (set by the caller) */
 	char out[128]; /* file holding its stdout */
 	char err[128]; /* file holding its stderr */
 };
@@ -25,6 +26,10 @@ int proc_wait(struct proc *p, int ms);
  * failing test leaves no node behind. */
 void proc_guard(struct proc *procs, int count, unsigned seconds);
 void proc_kill_all(void);
+/* Sends SIGTERM, then waits as proc_wait. */
+int proc_stop(struct proc *p, int ms);
+/* Writes its stdout and stderr to our stderr, under its label. */
+void proc_dump(const struct proc *p);
 /* The whole content of its stdout or stderr, malloc'd. */
 char *proc_output(const struct proc *p, int which_err);
 int proc_count_lines(const char *text);

@@ -32,7 +32,6 @@ static const char *wisp_exe;
 static int base_port;
 static char conf[512], port_base[64], gate[64], gate_env[96];
 static struct proc procs[MAX_PROCS];
-static const char *labels[MAX_PROCS];
 static int proc_count;
 
 /* Starts `wisp cluster.lua NODE` running SCRIPT (NULL: none). */
@@ -56,20 +55,9 @@ static struct proc *start_node(const char *node, const char *script,
 	char *args[] = { (char *)wisp_exe, conf, (char *)node, NULL };
 	if (proc_start(&procs[i], args, env) < 0)
 		return NULL;
-	labels[i] = node;
+	procs[i].label = node;
 	proc_count++;
 	return &procs[i];
-}
-
-static int index_of(const struct proc *p)
-{
-	return (int)(p - procs);
-}
-
-static int stop_node(struct proc *p)
-{
-	kill(p->pid, SIGTERM);
-	return proc_wait(p, 5000);
 }
 
 static long long now_ms(void)
@@ -148,20 +136,15 @@ static int wait_marker(const struct proc *p, const char *text, int ms)
 	if (proc_wait_output(p, text, ms))
 		return 1;
 	fprintf(stderr, "no \"%s\" from %s within %d ms\n", text,
-		labels[index_of(p)], ms);
+		p->label, ms);
 	test_failures++;
 	return 0;
 }
 
 static void dump_logs(void)
 {
-	for (int i = 0; i < proc_count; i++) {
-		char *out = proc_output(&procs[i], 0), *err = proc_output(&procs[i], 1);
-		fprintf(stderr, "==== %s (pid %d) stdout:\n%s==== %s stderr:\n%s\n",
-			labels[i], (int)procs[i].pid, out, labels[i], err);
-		free(out);
-		free(err);
-	}
+	for (int i = 0; i < proc_count; i++)
+		proc_dump(&procs[i]);
 }
 
 /* A node with another secret is refused: its call fails, and the node
@@ -222,8 +205,8 @@ static void run_cluster(void)
 	free(err);
 
 	wrong_secret(root, game2);
-	CHECK_INT(stop_node(game2), 0);
-	CHECK_INT(stop_node(root), 0);
+	CHECK_INT(proc_stop(game2, 5000), 0);
+	CHECK_INT(proc_stop(root, 5000), 0);
 }
 
 int main(int argc, char **argv)

@@ -24,7 +24,6 @@
 static const char *wisp_exe;
 static char conf[512], port_base[64], gate[64], gate_env[96];
 static struct proc procs[MAX_PROCS];
-static const char *labels[MAX_PROCS];
 static int proc_count;
 
 /* Starts `wisp roots.lua NODE`; its services come from the config. */
@@ -37,15 +36,9 @@ static struct proc *start_node(const char *node)
 	char *args[] = { (char *)wisp_exe, conf, (char *)node, NULL };
 	if (proc_start(&procs[i], args, env) < 0)
 		return NULL;
-	labels[i] = node;
+	procs[i].label = node;
 	proc_count++;
 	return &procs[i];
-}
-
-static int stop_node(struct proc *p)
-{
-	kill(p->pid, SIGTERM);
-	return proc_wait(p, 5000);
 }
 
 static int has_output(const struct proc *p, const char *text)
@@ -106,13 +99,8 @@ static void remove_gate(void)
 
 static void dump_logs(void)
 {
-	for (int i = 0; i < proc_count; i++) {
-		char *out = proc_output(&procs[i], 0), *err = proc_output(&procs[i], 1);
-		fprintf(stderr, "==== %s (pid %d) stdout:\n%s==== %s stderr:\n%s\n",
-			labels[i], (int)procs[i].pid, out, labels[i], err);
-		free(out);
-		free(err);
-	}
+	for (int i = 0; i < proc_count; i++)
+		proc_dump(&procs[i]);
 }
 
 /* Both roots first, so that a and b join r1, the first of `roots`; then
@@ -155,7 +143,7 @@ static void run_failover(void)
 
 	struct proc *rest[] = { a, r2, r1 };
 	for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++) {
-		CHECK_INT(stop_node(rest[i]), 0);
+		CHECK_INT(proc_stop(rest[i], 5000), 0);
 		err = proc_output(rest[i], 1); /* the sanitizers' reports, too */
 		CHECK_STR(err, "");
 		free(err);
