@@ -206,12 +206,7 @@ end)
 
 t.case("random bytes to game2's harbor close only their connection",
 	function()
-		local gate = wisp.getenv("gate") .. "/garbage.done"
-		wisp.log("GARBAGE NOW")
-		wait_for("the driver's " .. gate, 10000, function()
-			local f = io.open(gate)
-			return f and f:close()
-		end)
+		t.ask_driver("GARBAGE NOW", "garbage.done")
 		t.ok(node_info("game2").linked, "the link to game2 is still up")
 		check_game1_to_game2()
 		check_game2_to_game1()

@@ -126,12 +126,7 @@ t.case("a name claimed on b after the failover is callable from a",
 
 t.case("r1 restarted: the nodes stay on r2 and calls still work", function()
 	local b_seen, a_seen = #events, select(2, a_events())
-	local gate = wisp.getenv("gate") .. "/r1.restarted"
-	wisp.log("RESTART r1")
-	wait_for("the driver's " .. gate, 10000, function()
-		local f = io.open(gate)
-		return f and f:close()
-	end)
+	t.ask_driver("RESTART r1", "r1.restarted")
 	-- r1 answers again, but knows no node and no name
 	wait_for("r1's probe to answer", 5000, function()
 		return pcall(wisp.call, "probe@r1", "joined")

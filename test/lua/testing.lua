@@ -60,6 +60,18 @@ function testing.wait_for(what, ms, fn)
 	end
 end
 
+-- For multi-node tests: logs marker for the test driver, then waits up
+-- to 10 s for the driver to answer by creating file in the directory
+-- that the config's env calls "gate".
+function testing.ask_driver(marker, file)
+	local path = wisp.getenv("gate") .. "/" .. file
+	wisp.log(marker)
+	testing.wait_for("the driver's " .. path, 10000, function()
+		local f = io.open(path)
+		return f and f:close()
+	end)
+end
+
 local function run_cases()
 	local passed, failed = 0, 0
 	for _, c in ipairs(cases) do
