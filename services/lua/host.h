@@ -137,8 +137,10 @@ extern const luaL_Reg wisp_lua_cluster_funcs[];
 int wisp_lua_open(lua_State *L);
 /* A message type by name ("lua", "text", "exit", "socket") or number. */
 int wisp_lua_type(lua_State *L, int idx);
+/* What a suspended call was, for the error it raises. */
+enum { AWAIT_CALL, AWAIT_SPAWN, AWAIT_REGISTER };
 /* Suspends task t until the answer to session, for at most ms (0: no
- * timer). kind: 0 a call, 1 a spawn, 2 a name claim (for the error). */
+ * timer). */
 int wisp_lua_await(lua_State *L, struct task *t, int session, uint32_t ms,
 	int kind);
 struct task *wisp_lua_need_task(lua_State *L, const char *what);

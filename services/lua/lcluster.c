@@ -26,7 +26,8 @@ static int l_register_global(lua_State *L)
 	int session = wisp_new_session(ctx);
 	wisp_send_name(ctx, "wisp.harbor", WISP_MSG_CLUSTER, session,
 		memcpy(wisp_malloc((size_t)n), text, (size_t)n), (size_t)n);
-	return wisp_lua_await(L, t, session, t->host->call_timeout_ms, 2);
+	return wisp_lua_await(L, t, session, t->host->call_timeout_ms,
+		AWAIT_REGISTER);
 }
 
 static void set_field(lua_State *L, const char *key, lua_Integer v)

@@ -90,9 +90,6 @@ static int l_rawsend(lua_State *L)
 	return 1;
 }
 
-/* What a suspended call was, for the error it raises. */
-enum { AWAIT_CALL, AWAIT_SPAWN, AWAIT_REGISTER };
-
 /* Resumed with (true, payload, size) or (false, reason) on top of the
  * stack the call left; k is that stack's height times 4 plus the kind.
  * The payload is still valid here: this runs as the task resumes. */
