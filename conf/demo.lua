@@ -2,6 +2,7 @@
 -- nodes and a db node, each its own process on this machine. game2 runs
 -- a greeter, game1 a visitor that calls it across the nodes
 -- (services/demo/); tools/demo.sh runs root, game1 and game2.
+-- Clients connect to the net node's gate at base + 100 (7100 by default).
 -- Start each node with: build/wisp conf/demo.lua NODE
 -- (root first is not required: nodes join the root when it comes).
 local base = tonumber(os.getenv("WISP_DEMO_PORT_BASE") or "7000")
@@ -17,7 +18,8 @@ return {
 	harbor = { heartbeat = 1000, timeout = 3000 },
 	nodes = {
 		root = { id = 1, roles = { "root" }, harbor = harbor(1) },
-		net = { id = 2, roles = { "net" }, harbor = harbor(2) },
+		net = { id = 2, roles = { "net" }, harbor = harbor(2),
+			gate = { listen = "127.0.0.1:" .. (base + 100) } },
 		game1 = { id = 3, roles = { "node" }, harbor = harbor(3),
 			services = { "lua demo.visitor" } },
 		game2 = { id = 4, roles = { "node" }, harbor = harbor(4),

@@ -1,5 +1,6 @@
 -- single.lua: the embedded default: one process that holds every role,
 -- with no harbor (nothing to link to) and the in-process defaults.
+-- Clients connect to the gate at WISP_GATE_ADDR (127.0.0.1:7100 unless set).
 -- Start it with: build/wisp conf/single.lua main
 return {
 	cluster = "single",
@@ -10,6 +11,9 @@ return {
 			roles = { "root", "node", "net", "db" },
 			services = {
 				{ "echo", os.getenv("WISP_ECHO_ADDR") or "127.0.0.1:9000" },
+			},
+			gate = {
+				listen = os.getenv("WISP_GATE_ADDR") or "127.0.0.1:7100",
 			},
 		},
 	},

@@ -40,6 +40,33 @@ struct wisp_harbor_settings {
 	size_t buffer_limit;       /* output a link may hold */
 };
 
+/* Client frames with a command id in [first, last] go to service, a name
+ * or "name@node". */
+struct wisp_command_route {
+	uint32_t first, last;
+	char *service;
+};
+
+/* The gate of a net node: the client protocol (which clients must match),
+ * where it listens, its limits and where frames go. Set by a top-level
+ * `gate` table and, key by key over it, the node's own. */
+struct wisp_gate_settings {
+	char *host;                /* NULL: no listen address given */
+	int port;
+	uint8_t magic[4];
+	uint8_t proto_version;
+	uint32_t server_version;
+	uint32_t max_body;         /* largest frame body, both directions */
+	uint32_t max_connections;
+	size_t output_limit;       /* bytes queued for one client at most */
+	uint32_t idle_timeout_ms;  /* a client silent this long is closed; 0 */
+	uint32_t rate_limit;       /* frames/s per client, 0 for none */
+	uint32_t rate_burst;       /* frames a client may send at once */
+	char *events;              /* told of connects and disconnects, or NULL */
+	struct wisp_command_route *routes; /* sorted, not overlapping */
+	size_t route_count;
+};
+
 struct wisp_config {
 	char *node;
 	uint32_t node_id;
@@ -63,6 +90,7 @@ struct wisp_config {
 	uint32_t *roots;         /* ids of the root nodes, first choice first */
 	size_t root_count;
 	struct wisp_harbor_settings harbor;
+	struct wisp_gate_settings gate;
 };
 
 /* The settings of a config that names nothing: every default. */
@@ -74,6 +102,9 @@ void wisp_config_free(struct wisp_config *cfg);
 const char *wisp_config_env(const struct wisp_config *cfg, const char *key);
 const struct wisp_peer *wisp_config_peer(const struct wisp_config *cfg,
 	const char *name);
+/* The route of a command id, or NULL when none covers it. */
+const struct wisp_command_route *wisp_config_route(
+	const struct wisp_gate_settings *g, uint32_t command);
 const struct wisp_peer *wisp_config_peer_id(const struct wisp_config *cfg,
 	uint32_t id);
 

@@ -12,7 +12,7 @@
 #include "wisp.h"
 
 static const char *const node_keys[] = { "id", "roles", "services",
-	"harbor",
+	"harbor", "gate",
 	"log_level", "log_file", "env", NULL };
 static const char *const role_names[] = { "root", "node", "net", "db", NULL };
 
@@ -236,7 +236,8 @@ static int read_self(struct reader *r, const char *node,
 	cfg->roles = self->roles;
 	lua_getfield(r->L, -1, node);
 	if (read_services(r, where, cfg) < 0
-		|| wisp_cfg_read_common(r, where, cfg) < 0)
+		|| wisp_cfg_read_common(r, where, cfg) < 0
+		|| wisp_cfg_read_node_gate(r, node, cfg) < 0)
 		return -1;
 	lua_pop(r->L, 1);
 	return 0;

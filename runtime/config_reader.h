@@ -38,4 +38,16 @@ int wisp_cfg_read_nodes(struct reader *r, const char *node,
 int wisp_cfg_read_common(struct reader *r, const char *where,
 	struct wisp_config *cfg);
 
+struct wisp_gate_settings;
+/* config_gate.c: the gate settings. read_gate reads the `gate` field of
+ * the table on top (owner names that table, where the field); read_node_gate
+ * the one of the node table on top, and checks that a net node has a
+ * listen address and that only a net node has a gate table. */
+void wisp_cfg_gate_defaults(struct wisp_gate_settings *g);
+void wisp_cfg_gate_free(struct wisp_gate_settings *g);
+int wisp_cfg_read_gate(struct reader *r, const char *owner, const char *where,
+	struct wisp_gate_settings *g);
+int wisp_cfg_read_node_gate(struct reader *r, const char *node,
+	struct wisp_config *cfg);
+
 #endif

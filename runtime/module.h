@@ -27,6 +27,7 @@ const struct wisp_module *wisp_module_find(const char *name, char *err,
 extern const struct wisp_module wisp_logger_module; /* services/logger.c */
 extern const struct wisp_module wisp_lua_module;    /* services/lua/host.c */
 extern const struct wisp_module wisp_harbor_module; /* services/harbor/ */
+extern const struct wisp_module wisp_gate_module;   /* services/gate/ */
 
 /* Finds the first entry of path ("a/?.so;b/?.so") that names an existing
  * file once ? is replaced by name; 0 with it in file, or -1. */

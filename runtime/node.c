@@ -82,6 +82,20 @@ static int start_harbor(const struct wisp_config *cfg)
 	return 0;
 }
 
+/* A net node holds its clients from before its own services start, so
+ * that none of their pushes finds the gate missing. */
+static int start_gate(const struct wisp_config *cfg)
+{
+	if (!(cfg->roles & WISP_ROLE_NET))
+		return 0;
+	char err[512];
+	if (wisp_service_start("gate", "", err, sizeof(err)) == 0) {
+		fprintf(stderr, "wisp: cannot start the gate: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int start_services(const struct wisp_config *cfg)
 {
 	char err[512];
@@ -114,6 +128,7 @@ static int setup(const struct wisp_config *cfg)
 	wisp_module_builtin(&wisp_logger_module);
 	wisp_module_builtin(&wisp_lua_module);
 	wisp_module_builtin(&wisp_harbor_module);
+	wisp_module_builtin(&wisp_gate_module);
 	return start_logger(cfg);
 }
 
@@ -134,7 +149,8 @@ int wisp_node_run(const struct wisp_config *cfg)
 	if (setup(cfg) == 0) {
 		wisp_log(NULL, WISP_LOG_INFO, "node %s (id %u) starting; "
 			"allocator: %s", cfg->node, cfg->node_id, wisp_allocator());
-		if (start_harbor(cfg) < 0 || start_services(cfg) < 0)
+		if (start_harbor(cfg) < 0 || start_gate(cfg) < 0
+			|| start_services(cfg) < 0)
 			wisp_scheduler_stop(1); /* the started ones stop in order */
 		code = wisp_scheduler_run();
 	}

@@ -258,6 +258,7 @@ int wisp_scheduler_run(void)
 		int worked = S.head != NULL;
 		run_round();
 		wisp_remote_flush();
+		wisp_sockets_flush();
 		if (finished() || poll_sockets(&p, worked) < 0)
 			break;
 	}

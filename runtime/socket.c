@@ -55,6 +55,7 @@ struct sock {
 	wisp_handle owner;
 	size_t limit;
 	size_t queued;
+	int deferred; /* on net.dirty: has writes for the end of the round */
 	struct chunk *head, *tail;
 	char addr[ADDR_MAX]; /* the peer, or the listening address */
 };
@@ -76,6 +77,9 @@ static struct {
 	wisp_socket_deliver deliver;
 	struct watch *watches;
 	int nwatches;
+	/* ids of the sockets with deferred writes, sent by wisp_sockets_flush */
+	int *dirty;
+	size_t ndirty, dirty_cap;
 } net = { .epfd = -1, .reserve_fd = -1 };
 
 static struct sock *find(int id)
@@ -447,7 +451,6 @@ static void enqueue(struct sock *s, const char *p, size_t sz)
 	memcpy(t->data + t->end, p, sz);
 	t->end += sz;
 	s->queued += sz;
-	update_events(s);
 }
 
 /* A socket that is not being read (accepted and not started, or closing)
@@ -513,6 +516,7 @@ void wisp_sockets_exit(void)
 			sock_free(net.slots[i]);
 	wisp_free(net.slots);
 	wisp_free(net.watches);
+	wisp_free(net.dirty);
 	if (net.epfd >= 0)
 		close(net.epfd);
 	if (net.reserve_fd >= 0)
@@ -639,7 +643,53 @@ int wisp_sock_write(int id, const void *data, size_t sz)
 	if (s->queued + rest > s->limit)
 		return over_limit(s);
 	enqueue(s, (const char *)data + sent, rest);
+	update_events(s);
 	return 0;
+}
+
+/* Nothing is sent now, and epoll is not told: the bytes wait in the queue
+ * for wisp_sockets_flush, which usually sends them all in one call. */
+int wisp_sock_write_later(int id, const void *data, size_t sz)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL)
+		return -1;
+	if (s->state == S_LISTEN) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (s->queued + sz > s->limit)
+		return over_limit(s);
+	if (sz == 0)
+		return 0;
+	enqueue(s, data, sz);
+	if (!s->deferred) {
+		if (net.ndirty == net.dirty_cap) {
+			net.dirty_cap = net.dirty_cap ? net.dirty_cap * 2 : 64;
+			net.dirty = wisp_realloc(net.dirty,
+				net.dirty_cap * sizeof *net.dirty);
+		}
+		net.dirty[net.ndirty++] = s->id;
+		s->deferred = 1;
+	}
+	return 0;
+}
+
+/* A socket whose queue was already waiting for EPOLLOUT is left to it;
+ * one still connecting sends when it connects. */
+void wisp_sockets_flush(void)
+{
+	for (size_t i = 0; i < net.ndirty; i++) {
+		struct sock *s = find(net.dirty[i]);
+		if (s == NULL || !s->deferred)
+			continue;
+		s->deferred = 0;
+		if (s->state == S_CONNECTING || (s->events & EPOLLOUT))
+			update_events(s);
+		else
+			flush(s);
+	}
+	net.ndirty = 0;
 }
 
 /* A socket still connecting is closed at once, its queue dropped: it may

@@ -30,6 +30,12 @@ int wisp_sock_listen(wisp_handle owner, const char *host, int port,
 int wisp_sock_connect(wisp_handle owner, const char *host, int port);
 int wisp_sock_start(wisp_handle owner, int id);
 int wisp_sock_write(int id, const void *data, size_t sz);
+/* As wisp_sock_write, but sent when wisp_sockets_flush runs, at the end
+ * of the scheduler's round: many small writes to one socket in a round
+ * then cost one system call. The limit is checked now. */
+int wisp_sock_write_later(int id, const void *data, size_t sz);
+/* Sends what wisp_sock_write_later queued. */
+void wisp_sockets_flush(void);
 void wisp_sock_close(int id);
 /* Overrides the write buffer limit of one socket. */
 int wisp_sock_set_limit(int id, size_t bytes);

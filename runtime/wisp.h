@@ -34,6 +34,10 @@ enum {
 	                         * process, so known well formed (other nodes
 	                         * get it as WISP_MSG_LUA); C services treat the
 	                         * two alike */
+	WISP_MSG_CLIENT = 11,  /* gate -> service: a client's frame, connect or
+	                        * disconnect (proto/GATE.md) */
+	WISP_MSG_GATE = 12,    /* service -> gate: push, multicast, broadcast,
+	                        * kick (proto/GATE.md) */
 	WISP_MSG_USER = 16,    /* the first type free for applications */
 };
 

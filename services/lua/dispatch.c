@@ -152,6 +152,10 @@ static int run_packed(struct host *h, struct task *t, wisp_handle source,
 static void on_request(struct host *h, int type, int session,
 	wisp_handle source, void *msg, size_t sz)
 {
+	if (type == WISP_MSG_CLIENT) {
+		wisp_lua_on_client(h, source, msg, sz);
+		return;
+	}
 	struct task *t = start_task(h, session, source);
 	if (type == WISP_MSG_LUA_PACKED) {
 		if (run_packed(h, t, source, msg, sz))

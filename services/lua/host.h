@@ -133,6 +133,12 @@ int wisp_lua_open_socket(lua_State *L);
 /* lcluster.c: the cluster part of the `wisp` module */
 extern const luaL_Reg wisp_lua_cluster_funcs[];
 
+/* lgate.c: client commands and frames to clients */
+extern const luaL_Reg wisp_lua_gate_funcs[];
+/* Runs the handler of a WISP_MSG_CLIENT message from a gate. */
+void wisp_lua_on_client(struct host *h, wisp_handle source, const void *msg,
+	size_t sz);
+
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);
 /* A message type by name ("lua", "text", "exit", "socket") or number. */

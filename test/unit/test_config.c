@@ -33,6 +33,7 @@ static void good_config(void)
 		"  nodes = {\n"
 		"    a = { id = 12, roles = { 'net', 'db' }, log_file = 'a.log',\n"
 		"          env = { motd = 'node a' },\n"
+		"          gate = { listen = '127.0.0.1:7100' },\n"
 		"          services = { 'echo 127.0.0.1:1', { 'echo', 'x y' }, 'bare' } },\n"
 		"    b = { id = 13 },\n"
 		"  } }\n", &cfg);
@@ -100,6 +101,23 @@ static void cluster_config(void)
 	wisp_config_free(&cfg);
 }
 
+/* The gate settings that a config naming none of them gets. */
+static void check_gate_defaults(const struct wisp_gate_settings *g)
+{
+	CHECK(memcmp(g->magic, "WISP", 4) == 0);
+	CHECK_INT(g->proto_version, 1);
+	CHECK_INT(g->server_version, 1);
+	CHECK_INT(g->max_body, 65536);
+	CHECK_INT(g->max_connections, 10000);
+	CHECK_INT(g->output_limit, 262144);
+	CHECK_INT(g->idle_timeout_ms, 120000);
+	CHECK_INT(g->rate_limit, 0);
+	CHECK_INT(g->rate_burst, 0);
+	CHECK(g->events == NULL);
+	CHECK_INT(g->route_count, 0);
+	CHECK(wisp_config_route(g, 1) == NULL);
+}
+
 static void defaults(void)
 {
 	struct wisp_config cfg;
@@ -110,6 +128,103 @@ static void defaults(void)
 	CHECK(cfg.module_path == NULL);
 	CHECK_INT(cfg.service_count, 0);
 	CHECK_INT(cfg.stop_timeout_ms, 5000);
+	CHECK(cfg.gate.host == NULL);
+	CHECK_INT(cfg.gate.port, 0);
+	check_gate_defaults(&cfg.gate);
+	wisp_config_free(&cfg);
+	/* a net node that gives only its listen address */
+	CHECK(load("return { nodes = { a = { id = 1, roles = { 'net' },\n"
+		"  gate = { listen = '[::1]:7100' } } } }", &cfg) == NULL);
+	CHECK_STR(cfg.gate.host, "::1");
+	CHECK_INT(cfg.gate.port, 7100);
+	check_gate_defaults(&cfg.gate);
+	wisp_config_free(&cfg);
+}
+
+/* The service command id goes to, or NULL. */
+static const char *route_of(const struct wisp_gate_settings *g, uint32_t id)
+{
+	const struct wisp_command_route *route = wisp_config_route(g, id);
+	return route ? route->service : NULL;
+}
+
+/* The top-level gate, then the node's own over it key by key. */
+static void gate_override(void)
+{
+	struct wisp_config cfg;
+	const char *err = load(
+		"return { gate = { listen = '0.0.0.0:7100', magic = 'ABCD',\n"
+		"    version = 7, server_version = 4294967295, max_body = 1024,\n"
+		"    rate_limit = 50, events = 'lobby',\n"
+		"    commands = { { 1, 'login' }, { 2, 9, 'lobby' } } },\n"
+		"  nodes = {\n"
+		"    a = { id = 1, roles = { 'net', 'node' }, gate = {\n"
+		"      listen = 'localhost:7200', max_body = 4294967291,\n"
+		"      max_connections = 5, output_limit = 1024, idle_timeout = 0,\n"
+		"      rate_burst = 100, commands = { { 5, 'room@game1' } } } },\n"
+		"    b = { id = 2 },\n"
+		"  } }\n", &cfg);
+	CHECK(err == NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	const struct wisp_gate_settings *g = &cfg.gate;
+	CHECK_STR(g->host, "localhost");
+	CHECK_INT(g->port, 7200);
+	CHECK(memcmp(g->magic, "ABCD", 4) == 0);
+	CHECK_INT(g->proto_version, 7);
+	CHECK(g->server_version == UINT32_MAX);
+	CHECK(g->max_body == UINT32_MAX - 4);
+	CHECK_INT(g->max_connections, 5);
+	CHECK_INT(g->output_limit, 1024);
+	CHECK_INT(g->idle_timeout_ms, 0);
+	CHECK_INT(g->rate_limit, 50);
+	CHECK_INT(g->rate_burst, 100);
+	CHECK_STR(g->events, "lobby");
+	CHECK_INT(g->route_count, 1); /* the node's list replaces the top's */
+	CHECK_STR(route_of(g, 5), "room@game1");
+	CHECK(wisp_config_route(g, 1) == NULL);
+	wisp_config_free(&cfg);
+	/* a node without the net role keeps the top-level gate, unchecked */
+	CHECK(load("return { gate = { max_body = 10 },\n"
+		"  nodes = { a = { id = 1 } } }", &cfg) == NULL);
+	CHECK_INT(cfg.gate.max_body, 10);
+	CHECK(cfg.gate.host == NULL);
+	wisp_config_free(&cfg);
+}
+
+/* Single ids and ranges, given out of order, are found by id. */
+static void gate_routes(void)
+{
+	struct wisp_config cfg;
+	const char *err = load(
+		"return { gate = { commands = {\n"
+		"    { 300, 4294967295, 'tail' }, { 0, 'zero' },\n"
+		"    { 100, 199, 'room@game1' }, { 1, 'login' }, { 200, 'one' } } },\n"
+		"  nodes = { a = { id = 1, roles = { 'net' },\n"
+		"    gate = { listen = '127.0.0.1:7100' } } } }\n", &cfg);
+	CHECK(err == NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	const struct wisp_gate_settings *g = &cfg.gate;
+	CHECK_INT(g->route_count, 5);
+	for (size_t i = 1; i < g->route_count; i++)
+		CHECK(g->routes[i - 1].last < g->routes[i].first);
+	CHECK_STR(route_of(g, 0), "zero");
+	CHECK_STR(route_of(g, 1), "login");
+	CHECK(wisp_config_route(g, 2) == NULL);
+	CHECK(wisp_config_route(g, 99) == NULL);
+	CHECK_STR(route_of(g, 100), "room@game1");
+	CHECK_STR(route_of(g, 150), "room@game1");
+	CHECK_STR(route_of(g, 199), "room@game1");
+	CHECK_STR(route_of(g, 200), "one");
+	CHECK(wisp_config_route(g, 201) == NULL);
+	CHECK(wisp_config_route(g, 299) == NULL);
+	CHECK_STR(route_of(g, 300), "tail");
+	CHECK_STR(route_of(g, UINT32_MAX), "tail");
 	wisp_config_free(&cfg);
 }
 
@@ -119,6 +234,10 @@ static void refused(const char *text, const char *want)
 	struct wisp_config cfg;
 	const char *err = load(text, &cfg);
 	CHECK(err != NULL);
+	if (err == NULL) {
+		fprintf(stderr, "accepted: %s\n", text);
+		wisp_config_free(&cfg);
+	}
 	if (err && strstr(err, want) == NULL) {
 		fprintf(stderr, "error \"%s\" lacks \"%s\"\n", err, want);
 		test_failures++;
@@ -172,6 +291,86 @@ static void bad_configs(void)
 	refused("return { nodes = { a = { id = 1 }, b = 5 } }", "nodes.b must be a table");
 }
 
+/* A net node a with the given gate keys, for the refused cases. */
+static void refused_gate(const char *keys, const char *want)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "return { nodes = { a = { id = 1, "
+		"roles = { 'net' }, gate = { listen = '127.0.0.1:7100', %s } } } }",
+		keys);
+	refused(text, want);
+}
+
+static void bad_gates(void)
+{
+	refused("return { gate = 5, nodes = { a = { id = 1 } } }",
+		"key 'gate' in the config must be a table");
+	refused("return { gate = { colour = 1 }, nodes = { a = { id = 1 } } }",
+		"unknown key 'colour' in gate");
+	refused_gate("colour = 1", "unknown key 'colour' in nodes.a.gate");
+	refused("return { nodes = { a = { id = 1, roles = { 'net' },\n"
+		"  gate = { listen = '127.0.0.1' } } } }",
+		"key 'listen' in nodes.a.gate must be \"host:port\"");
+	refused("return { gate = { listen = '127.0.0.1:0' },\n"
+		"  nodes = { a = { id = 1 } } }", "key 'listen' in gate must be");
+	refused("return { gate = { listen = ':7100' }, nodes = { a = { id = 1 } } }",
+		"key 'listen' in gate must be");
+	refused("return { gate = { listen = 'h:70000' }, nodes = { a = { id = 1 } } }",
+		"key 'listen' in gate must be");
+	refused_gate("magic = 'ABC'", "key 'magic' in nodes.a.gate must be a "
+		"string of exactly 4 bytes");
+	refused_gate("magic = 1234", "key 'magic' in nodes.a.gate must be a "
+		"string of exactly 4 bytes");
+	refused_gate("version = 300",
+		"key 'version' in nodes.a.gate must be an integer from 0 to 255");
+	refused_gate("max_body = 0",
+		"key 'max_body' in nodes.a.gate must be an integer from 1");
+	refused_gate("max_body = 4294967292", "key 'max_body' in nodes.a.gate");
+	refused_gate("max_connections = 0", "key 'max_connections' in nodes.a.gate");
+	refused_gate("output_limit = 1023", "key 'output_limit' in nodes.a.gate");
+	refused_gate("idle_timeout = -1", "key 'idle_timeout' in nodes.a.gate");
+	refused_gate("rate_limit = 1000001", "key 'rate_limit' in nodes.a.gate");
+	refused_gate("rate_burst = 'x'", "key 'rate_burst' in nodes.a.gate");
+	refused_gate("events = {}", "key 'events' in nodes.a.gate must be a string");
+	refused_gate("commands = 5", "key 'commands' in nodes.a.gate must be a list");
+	refused("return { gate = { commands = {\n"
+		"    { 100, 160, 'lobby' }, { 150, 199, 'room@game1' } } },\n"
+		"  nodes = { a = { id = 1 } } }",
+		"gate.commands: 150..199 (room@game1) overlaps 100..160 (lobby)");
+	refused_gate("commands = { { 7, 'b' }, { 1, 10, 'a' } }",
+		"nodes.a.gate.commands: 7 (b) overlaps 1..10 (a)");
+	refused_gate("commands = { { 5, 'a' }, { 5, 'b' } }",
+		"nodes.a.gate.commands: 5 (");
+	refused_gate("commands = { { 9, 3, 'a' } }",
+		"nodes.a.gate.commands[1]: first 9 is above last 3");
+	refused_gate("commands = { { 1, 'a' }, 'login' }",
+		"nodes.a.gate.commands[2] must be { ID, \"service\" }");
+	refused_gate("commands = { { 1, 2, 3, 'a' } }",
+		"nodes.a.gate.commands[1] must be { ID");
+	refused_gate("commands = { { 1, 5 } }",
+		"nodes.a.gate.commands[1]: the service must be a non-empty string");
+	refused_gate("commands = { { 1, 2, {} } }",
+		"nodes.a.gate.commands[1]: the service must be a non-empty string");
+	refused_gate("commands = { { 1, '' } }",
+		"nodes.a.gate.commands[1]: the service must be a non-empty string");
+	refused_gate("commands = { { -1, 'a' } }",
+		"nodes.a.gate.commands[1]: a command id must be an integer");
+	refused_gate("commands = { { 4294967296, 'a' } }",
+		"nodes.a.gate.commands[1]: a command id must be an integer");
+	refused_gate("commands = { { '1', 'a' } }",
+		"nodes.a.gate.commands[1]: a command id must be an integer");
+	refused("return { nodes = { a = { id = 1, roles = { 'net' } } } }",
+		"nodes.a has the net role but no gate.listen");
+	refused("return { nodes = { a = { id = 1, roles = { 'net' },\n"
+		"  gate = { max_body = 10 } } } }",
+		"nodes.a has the net role but no gate.listen");
+	refused("return { nodes = { a = { id = 1, roles = { 'node' },\n"
+		"  gate = { listen = '127.0.0.1:7100' } } } }",
+		"nodes.a has a gate table but not the net role");
+	refused("return { nodes = { a = { id = 1, roles = { 'net' }, gate = 5 } } }",
+		"key 'gate' in nodes.a must be a table");
+}
+
 static void missing_file(void)
 {
 	struct wisp_config cfg;
@@ -187,7 +386,10 @@ int main(void)
 	RUN(good_config);
 	RUN(cluster_config);
 	RUN(defaults);
+	RUN(gate_override);
+	RUN(gate_routes);
 	RUN(bad_configs);
+	RUN(bad_gates);
 	RUN(missing_file);
 	unlink(path);
 	return TEST_END();

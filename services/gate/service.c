@@ -1,0 +1,171 @@
+/* service.c: the gate as a service: its module entry points, its
+ * listener, the open-file limit it needs, its messages and its tick (the
+ * idle sweep). node.c starts one on every node with the net role. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "gate_service.h"
+#include "module.h"
+#include "node.h"
+#include "socket.h"
+
+/* Descriptors beyond the clients: the logger's file, the harbor's links,
+ * epoll, signalfd, Lua services' sockets. */
+#define SPARE_FDS 256
+#define BACKLOG 4096
+#define TICK_MAX_MS 1000
+
+static void arm_tick(struct gate *g)
+{
+	uint32_t every = g->cfg->idle_timeout_ms / 4;
+	if (every == 0 || every > TICK_MAX_MS)
+		every = TICK_MAX_MS;
+	g->tick_session = wisp_new_session(g->ctx);
+	wisp_timeout(g->ctx, every, g->tick_session);
+}
+
+/* Raises the soft open-file limit as far as max_connections needs and the
+ * hard limit allows, and says so when the hard limit is too low. */
+static void raise_fd_limit(struct gate *g)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)g->cfg->max_connections + SPARE_FDS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+		? need : rl.rlim_max;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = was;
+	if (rl.rlim_cur >= need) {
+		wisp_log(g->ctx, WISP_LOG_INFO, "open-file limit raised from %llu to "
+			"%llu for gate.max_connections %u", (unsigned long long)was,
+			(unsigned long long)rl.rlim_cur, g->cfg->max_connections);
+		return;
+	}
+	wisp_log(g->ctx, WISP_LOG_ERROR, "open-file limit: the hard limit %llu is "
+		"below the %llu that gate.max_connections %u needs, so this gate "
+		"can hold only about %llu clients; raise the hard limit (ulimit -Hn, "
+		"LimitNOFILE= for systemd) or lower gate.max_connections",
+		(unsigned long long)rl.rlim_max, (unsigned long long)need,
+		g->cfg->max_connections, (unsigned long long)(rl.rlim_cur > SPARE_FDS
+			? rl.rlim_cur - SPARE_FDS : 0));
+}
+
+static void on_socket(struct gate *g, const struct wisp_socket_msg *m)
+{
+	if (m->event == WISP_SOCKET_ACCEPT) {
+		wisp_gate_accepted(g, m->ud, m->data);
+		return;
+	}
+	struct gate_conn *c = wisp_gate_conn(g, (uint32_t)m->id);
+	if (c == NULL)
+		return;
+	switch (m->event) {
+	case WISP_SOCKET_DATA:
+		wisp_gate_data(g, c, (const uint8_t *)m->data, m->size);
+		break;
+	case WISP_SOCKET_CLOSE:
+		wisp_gate_lost(g, c, "closed by the client");
+		break;
+	case WISP_SOCKET_ERROR:
+		wisp_gate_lost(g, c, m->data);
+		break;
+	}
+}
+
+/* Stops accepting and closes every client, each flushed first. */
+static void stop(struct gate *g)
+{
+	if (g->listener >= 0)
+		wisp_sock_close(g->listener);
+	g->listener = -1;
+	while (g->count)
+		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
+	wisp_exit(g->ctx);
+}
+
+static int gate_cb(struct wisp_context *ctx, void *ud, int type,
+	int session, wisp_handle source, void *msg, size_t sz)
+{
+	(void)ctx;
+	struct gate *g = ud;
+	switch (type) {
+	case WISP_MSG_SOCKET:
+		on_socket(g, msg);
+		break;
+	case WISP_MSG_GATE:
+		wisp_gate_op(g, source, msg, sz);
+		break;
+	case WISP_MSG_TIMER:
+		if (session == g->tick_session) {
+			wisp_gate_sweep(g, wisp_now());
+			arm_tick(g);
+		}
+		break;
+	case WISP_MSG_EXIT:
+		stop(g);
+		break;
+	}
+	return 0;
+}
+
+static void *gate_create(void)
+{
+	struct gate *g = wisp_malloc(sizeof(*g));
+	memset(g, 0, sizeof(*g));
+	g->listener = -1;
+	return g;
+}
+
+static void set_proto(struct gate *g)
+{
+	memcpy(g->proto.magic, g->cfg->magic, sizeof(g->proto.magic));
+	g->proto.proto_version = g->cfg->proto_version;
+	g->proto.server_version = g->cfg->server_version;
+	g->proto.max_body = g->cfg->max_body;
+}
+
+static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
+{
+	(void)args;
+	struct gate *g = inst;
+	const struct wisp_config *cfg = wisp_node_config();
+	g->ctx = ctx;
+	if (cfg == NULL || cfg->gate.host == NULL)
+		return wisp_fail(ctx, "the gate needs gate.listen in the config");
+	g->cfg = &cfg->gate;
+	set_proto(g);
+	raise_fd_limit(g);
+	g->listener = wisp_socket_listen(ctx, g->cfg->host, g->cfg->port, BACKLOG);
+	if (g->listener < 0)
+		return wisp_fail(ctx, "cannot listen on %s:%d for clients: %s",
+			g->cfg->host, g->cfg->port, strerror(errno));
+	if (wisp_register(ctx, WISP_GATE_NAME) < 0)
+		return wisp_fail(ctx, "another gate runs on this node");
+	g->port = wisp_sock_port(g->listener);
+	wisp_set_callback(ctx, g, gate_cb);
+	arm_tick(g);
+	wisp_log(ctx, WISP_LOG_INFO, "gate listening for clients on %s:%d",
+		g->cfg->host, g->port);
+	return 0;
+}
+
+static void gate_release(void *inst)
+{
+	struct gate *g = inst;
+	while (g->count)
+		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
+	wisp_keymap_free(&g->by_id);
+	wisp_free(g->list);
+	wisp_free(g);
+}
+
+const struct wisp_module wisp_gate_module = {
+	.name = "gate",
+	.create = gate_create,
+	.init = gate_init,
+	.release = gate_release,
+};
