@@ -16,6 +16,11 @@ return {
 	log_level = "info",
 	call_timeout = 5000,
 	harbor = { heartbeat = 1000, timeout = 3000 },
+	-- the db node's database; rows are cached in process (no memcached)
+	db = {
+		file = os.getenv("WISP_DB_FILE") or "wisp-demo.db",
+		migrations = nil, -- none yet: the demo game will bring them
+	},
 	nodes = {
 		root = { id = 1, roles = { "root" }, harbor = harbor(1) },
 		net = { id = 2, roles = { "net" }, harbor = harbor(2),

@@ -5,6 +5,11 @@
 return {
 	cluster = "single",
 	log_level = "info",
+	-- the db role's database; rows are cached in process (no memcached)
+	db = {
+		file = os.getenv("WISP_DB_FILE") or "wisp-single.db",
+		migrations = nil, -- none yet
+	},
 	nodes = {
 		main = {
 			id = 1,

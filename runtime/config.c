@@ -14,7 +14,7 @@
 static const char *const top_keys[] = { "cluster", "nodes", "module_path",
 	"log_level", "log_file", "socket_write_limit", "stop_timeout", "env",
 	"lua_path", "call_timeout", "lua_memory_limit", "lua_handler_budget",
-	"secret", "roots", "harbor", "gate", NULL };
+	"secret", "roots", "harbor", "gate", "db", NULL };
 static const char *const harbor_keys[] = { "heartbeat", "timeout",
 	"max_frame", "compress", "buffer", NULL };
 
@@ -127,6 +127,7 @@ static int read_top(struct reader *r, const char *node,
 		|| wisp_cfg_string(r, "the config", "secret", &cfg->secret) < 0
 		|| read_limits(r, cfg) < 0 || read_harbor(r, &cfg->harbor) < 0
 		|| wisp_cfg_read_gate(r, "the config", "gate", &cfg->gate) < 0
+		|| wisp_cfg_read_db(r, &cfg->db) < 0
 		|| wisp_cfg_read_common(r, "the config", cfg) < 0;
 	wisp_free(cluster);
 	if (bad)
@@ -159,6 +160,7 @@ void wisp_config_defaults(struct wisp_config *cfg, const char *node)
 		.buffer_limit = 64u << 20,
 	};
 	wisp_cfg_gate_defaults(&cfg->gate);
+	wisp_cfg_db_defaults(&cfg->db);
 }
 
 int wisp_config_load(const char *path, const char *node,
@@ -206,6 +208,7 @@ void wisp_config_free(struct wisp_config *cfg)
 	wisp_free(cfg->roots);
 	wisp_free(cfg->secret);
 	wisp_cfg_gate_free(&cfg->gate);
+	wisp_cfg_db_free(&cfg->db);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

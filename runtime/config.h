@@ -67,6 +67,25 @@ struct wisp_gate_settings {
 	size_t route_count;
 };
 
+/* The db service of a db node: its sqlite3 database and the cache of its
+ * rows, in memcached when servers are listed, in process otherwise. Set by
+ * the top-level `db` table. */
+struct wisp_db_settings {
+	char *file;             /* the database; relative to the working dir */
+	char *migrations;       /* a directory of *.sql files, or NULL */
+	int synchronous;        /* sqlite3's: 0 off, 1 normal, 2 full */
+	size_t cache_size;      /* bytes of rows cached in process */
+	uint32_t batch_max;     /* writes committed in one transaction */
+	char **memcached;       /* "host:port" of each server */
+	size_t memcached_count; /* 0: the in-process cache */
+	char *prefix;           /* of every memcached key */
+	uint32_t ttl_s;         /* of a row in memcached */
+	size_t compress;        /* values this big are compressed; 0 never */
+	uint32_t timeout_ms;    /* of a memcached call */
+	char **static_tables;   /* read-only tables, loaded at start */
+	size_t static_count;
+};
+
 struct wisp_config {
 	char *node;
 	uint32_t node_id;
@@ -91,6 +110,7 @@ struct wisp_config {
 	size_t root_count;
 	struct wisp_harbor_settings harbor;
 	struct wisp_gate_settings gate;
+	struct wisp_db_settings db;
 };
 
 /* The settings of a config that names nothing: every default. */

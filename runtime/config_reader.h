@@ -50,4 +50,11 @@ int wisp_cfg_read_gate(struct reader *r, const char *owner, const char *where,
 int wisp_cfg_read_node_gate(struct reader *r, const char *node,
 	struct wisp_config *cfg);
 
+struct wisp_db_settings;
+/* config_db.c: the settings of the db service, from the `db` field of the
+ * table on top. */
+void wisp_cfg_db_defaults(struct wisp_db_settings *d);
+void wisp_cfg_db_free(struct wisp_db_settings *d);
+int wisp_cfg_read_db(struct reader *r, struct wisp_db_settings *d);
+
 #endif

@@ -96,6 +96,20 @@ static int start_gate(const struct wisp_config *cfg)
 	return 0;
 }
 
+/* A db node opens its database before its own services start, so that
+ * their first queries find it. */
+static int start_db(const struct wisp_config *cfg)
+{
+	if (!(cfg->roles & WISP_ROLE_DB))
+		return 0;
+	char err[512];
+	if (wisp_service_start("lua", "db.service", err, sizeof(err)) == 0) {
+		fprintf(stderr, "wisp: cannot start the db service: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int start_services(const struct wisp_config *cfg)
 {
 	char err[512];
@@ -150,7 +164,7 @@ int wisp_node_run(const struct wisp_config *cfg)
 		wisp_log(NULL, WISP_LOG_INFO, "node %s (id %u) starting; "
 			"allocator: %s", cfg->node, cfg->node_id, wisp_allocator());
 		if (start_harbor(cfg) < 0 || start_gate(cfg) < 0
-			|| start_services(cfg) < 0)
+			|| start_db(cfg) < 0 || start_services(cfg) < 0)
 			wisp_scheduler_stop(1); /* the started ones stop in order */
 		code = wisp_scheduler_run();
 	}

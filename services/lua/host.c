@@ -268,6 +268,10 @@ static int load_script(lua_State *L, const char *name, char *err,
 /* The modules require finds without a file. */
 static const luaL_Reg preloaded[] = {
 	{ "wisp", wisp_lua_open }, { "wisp.socket.core", wisp_lua_open_socket },
+	{ "wisp.sqlite", wisp_lua_open_sqlite },
+	{ "wisp.db.settings", wisp_lua_open_db_settings },
+	{ "wisp.memcached", wisp_lua_open_memcached },
+	{ "wisp.db.files", wisp_lua_open_db_files },
 	{ NULL, NULL },
 };
 

@@ -130,6 +130,15 @@ void wisp_lua_drop_deferred(struct host *h);
 /* lsocket.c: the `wisp.socket.core` Lua module */
 int wisp_lua_open_socket(lua_State *L);
 
+/* services/db/lsqlite.c and lmemcached.c: the `wisp.sqlite` and
+ * `wisp.memcached` Lua modules, which the db service is built on */
+int wisp_lua_open_sqlite(lua_State *L);
+int wisp_lua_open_memcached(lua_State *L);
+/* services/db/lsettings.c: `wisp.db.settings`, the config's db table */
+int wisp_lua_open_db_settings(lua_State *L);
+/* services/db/lfiles.c: `wisp.db.files`, directory listing */
+int wisp_lua_open_db_files(lua_State *L);
+
 /* lcluster.c: the cluster part of the `wisp` module */
 extern const luaL_Reg wisp_lua_cluster_funcs[];
 

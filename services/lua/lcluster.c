@@ -7,6 +7,7 @@
 #include "harbor_service.h"
 #include "host.h"
 #include "names.h"
+#include "node.h"
 
 /* register_global(name): claims name at the root; an error if another
  * service holds it. */
@@ -36,30 +37,52 @@ static void set_field(lua_State *L, const char *key, lua_Integer v)
 	lua_setfield(L, -2, key);
 }
 
-/* nodes(): { { name, id, up, self, linked, bytes_in, bytes_out,
+/* The roles as a list of names. */
+static void push_roles(lua_State *L, unsigned roles)
+{
+	static const char *const names[] = { "root", "node", "net", "db" };
+	lua_createtable(L, 4, 0);
+	int n = 0;
+	for (int bit = 0; bit < 4; bit++)
+		if (roles & (1u << bit)) {
+			lua_pushstring(L, names[bit]);
+			lua_rawseti(L, -2, ++n);
+		}
+	lua_setfield(L, -2, "roles");
+}
+
+/* What the harbor knows of the link to p (nothing on a node without). */
+static void push_link(lua_State *L, const struct wisp_peer *p, int self)
+{
+	struct harbor *h = wisp_harbor_active;
+	const struct link *l = h ? &h->links[p->id] : NULL;
+	lua_pushboolean(L, self || (l && l->up));
+	lua_setfield(L, -2, "up");
+	lua_pushboolean(L, l && l->out && l->out->state == CONN_UP);
+	lua_setfield(L, -2, "linked");
+	set_field(L, "bytes_in", l ? (lua_Integer)l->bytes_in : 0);
+	set_field(L, "bytes_out", l ? (lua_Integer)l->bytes_out : 0);
+	set_field(L, "frames_in", l ? (lua_Integer)l->frames_in : 0);
+	set_field(L, "frames_out", l ? (lua_Integer)l->frames_out : 0);
+}
+
+/* nodes(): { { name, id, roles, up, self, linked, bytes_in, bytes_out,
  * frames_in, frames_out }, ... } for every node of the config. */
 static int l_nodes(lua_State *L)
 {
-	struct harbor *h = wisp_harbor_active;
+	const struct wisp_config *cfg = wisp_node_config();
 	lua_newtable(L);
-	for (size_t i = 0; h && i < h->cfg->peer_count; i++) {
-		const struct wisp_peer *p = &h->cfg->peers[i];
-		const struct link *l = &h->links[p->id];
-		int self = p == h->self;
-		lua_createtable(L, 0, 9);
+	for (size_t i = 0; cfg && i < cfg->peer_count; i++) {
+		const struct wisp_peer *p = &cfg->peers[i];
+		int self = p->id == cfg->node_id;
+		lua_createtable(L, 0, 10);
 		lua_pushstring(L, p->name);
 		lua_setfield(L, -2, "name");
 		set_field(L, "id", p->id);
-		lua_pushboolean(L, self || l->up);
-		lua_setfield(L, -2, "up");
+		push_roles(L, p->roles);
 		lua_pushboolean(L, self);
 		lua_setfield(L, -2, "self");
-		lua_pushboolean(L, l->out && l->out->state == CONN_UP);
-		lua_setfield(L, -2, "linked");
-		set_field(L, "bytes_in", (lua_Integer)l->bytes_in);
-		set_field(L, "bytes_out", (lua_Integer)l->bytes_out);
-		set_field(L, "frames_in", (lua_Integer)l->frames_in);
-		set_field(L, "frames_out", (lua_Integer)l->frames_out);
+		push_link(L, p, self);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 	return 1;

@@ -371,6 +371,162 @@ static void bad_gates(void)
 		"key 'gate' in nodes.a must be a table");
 }
 
+/* The db settings that a config naming none of them gets. */
+static void check_db_defaults(const struct wisp_db_settings *d)
+{
+	CHECK_STR(d->file, "wisp.db");
+	CHECK(d->migrations == NULL);
+	CHECK_INT(d->synchronous, 1);
+	CHECK_INT(d->cache_size, 64 << 20);
+	CHECK_INT(d->batch_max, 1000);
+	CHECK_INT(d->memcached_count, 0);
+	CHECK_STR(d->prefix, "wisp");
+	CHECK_INT(d->ttl_s, 3600);
+	CHECK_INT(d->compress, 1024);
+	CHECK_INT(d->timeout_ms, 200);
+	CHECK_INT(d->static_count, 0);
+}
+
+static void db_defaults(void)
+{
+	struct wisp_config cfg;
+	CHECK(load("return { nodes = { a = { id = 1, roles = { 'db' } } } }",
+		&cfg) == NULL);
+	check_db_defaults(&cfg.db);
+	wisp_config_free(&cfg);
+	/* an empty db table and an empty memcached one change nothing */
+	CHECK(load("return { db = { memcached = {}, static = {} },\n"
+		"  nodes = { a = { id = 1 } } }", &cfg) == NULL);
+	check_db_defaults(&cfg.db);
+	wisp_config_free(&cfg);
+	wisp_config_defaults(&cfg, "a");
+	check_db_defaults(&cfg.db);
+	wisp_config_free(&cfg);
+}
+
+static void db_settings(void)
+{
+	struct wisp_config cfg;
+	const char *err = load(
+		"return { db = {\n"
+		"    file = 'data/demo.db', migrations = 'services/demo/migrations',\n"
+		"    synchronous = 'full', cache_size = 0, batch = 100000,\n"
+		"    memcached = { servers = { '127.0.0.1:11211', '[::1]:1',\n"
+		"        'cache.example:65535' },\n"
+		"      prefix = 'demo', ttl = 2592000, compress = 0, timeout = 10000 },\n"
+		"    static = { 'item', '_Level2' } },\n"
+		"  nodes = { a = { id = 1, roles = { 'db' } } } }\n", &cfg);
+	CHECK(err == NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	const struct wisp_db_settings *d = &cfg.db;
+	CHECK_STR(d->file, "data/demo.db"); /* relative paths stay as written */
+	CHECK_STR(d->migrations, "services/demo/migrations");
+	CHECK_INT(d->synchronous, 2);
+	CHECK_INT(d->cache_size, 0);
+	CHECK_INT(d->batch_max, 100000);
+	CHECK_INT(d->memcached_count, 3);
+	CHECK_STR(d->memcached[0], "127.0.0.1:11211");
+	CHECK_STR(d->memcached[1], "[::1]:1");
+	CHECK_STR(d->memcached[2], "cache.example:65535");
+	CHECK_STR(d->prefix, "demo");
+	CHECK_INT(d->ttl_s, 2592000);
+	CHECK_INT(d->compress, 0);
+	CHECK_INT(d->timeout_ms, 10000);
+	CHECK_INT(d->static_count, 2);
+	CHECK_STR(d->static_tables[0], "item");
+	CHECK_STR(d->static_tables[1], "_Level2");
+	wisp_config_free(&cfg);
+	CHECK(load("return { db = { synchronous = 'off', cache_size = 1099511627776,\n"
+		"  file = '/var/lib/wisp/x.db' }, nodes = { a = { id = 1 } } }",
+		&cfg) == NULL);
+	CHECK_INT(cfg.db.synchronous, 0);
+	CHECK(cfg.db.cache_size == (size_t)1 << 40);
+	CHECK_STR(cfg.db.file, "/var/lib/wisp/x.db");
+	wisp_config_free(&cfg);
+}
+
+/* A config with the given keys in its db table, for the refused cases. */
+static void refused_db(const char *keys, const char *want)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "return { db = { %s },\n"
+		"  nodes = { a = { id = 1, roles = { 'db' } } } }", keys);
+	refused(text, want);
+}
+
+static void bad_dbs(void)
+{
+	refused("return { db = 'x.db', nodes = { a = { id = 1 } } }",
+		"key 'db' in the config must be a table");
+	refused_db("colour = 1", "unknown key 'colour' in db");
+	refused_db("memcached = { servers = {}, colour = 1 }",
+		"unknown key 'colour' in db.memcached");
+	refused_db("memcached = { server = '127.0.0.1:11211' }",
+		"unknown key 'server' in db.memcached");
+	refused_db("file = ''", "key 'file' in db must be a non-empty path");
+	refused_db("file = {}", "key 'file' in db must be a string");
+	refused_db("migrations = ''", "key 'migrations' in db must be a non-empty");
+	refused_db("synchronous = 'fast'",
+		"key 'synchronous' in db must be one of off, normal, full");
+	refused_db("synchronous = 1",
+		"key 'synchronous' in db must be one of off, normal, full");
+	refused_db("cache_size = -1",
+		"key 'cache_size' in db must be an integer from 0 to 1099511627776");
+	refused_db("cache_size = 1099511627777", "key 'cache_size' in db");
+	refused_db("batch = 0", "key 'batch' in db must be an integer from 1 "
+		"to 100000");
+	refused_db("batch = 1.5", "key 'batch' in db must be an integer");
+	refused_db("memcached = 5", "key 'memcached' in db must be a table");
+	refused_db("memcached = { servers = '127.0.0.1:11211' }",
+		"key 'servers' in db.memcached must be a list of \"host:port\" "
+		"strings");
+	refused_db("memcached = { servers = { '127.0.0.1' } }",
+		"db.memcached.servers[1] must be \"host:port\" (port 1 to 65535), "
+		"not '127.0.0.1'");
+	refused_db("memcached = { servers = { 'a:1', 'h:0' } }",
+		"db.memcached.servers[2] must be \"host:port\"");
+	refused_db("memcached = { servers = { 'h:65536' } }",
+		"db.memcached.servers[1] must be");
+	refused_db("memcached = { servers = { ':11211' } }",
+		"db.memcached.servers[1] must be");
+	refused_db("memcached = { servers = { 'h:+1' } }",
+		"db.memcached.servers[1] must be");
+	refused_db("memcached = { servers = { 'a b:1' } }",
+		"db.memcached.servers[1] must be");
+	refused_db("memcached = { servers = { 11211 } }",
+		"db.memcached.servers[1] must be \"host:port\" (port 1 to 65535), "
+		"not 'number'");
+	refused_db("memcached = { servers = { 'h:1', x = 'h:2' } }",
+		"key 'servers' in db.memcached must be a list");
+	refused_db("memcached = { prefix = 'a b' }",
+		"key 'prefix' in db.memcached must be up to 127 characters");
+	refused_db("memcached = { ttl = 0 }",
+		"key 'ttl' in db.memcached must be an integer from 1 to 2592000");
+	refused_db("memcached = { ttl = 2592001 }", "key 'ttl' in db.memcached");
+	refused_db("memcached = { compress = -1 }",
+		"key 'compress' in db.memcached must be an integer from 0");
+	refused_db("memcached = { timeout = 0 }",
+		"key 'timeout' in db.memcached must be an integer from 1 to 10000");
+	refused_db("memcached = { timeout = 10001 }",
+		"key 'timeout' in db.memcached");
+	refused_db("static = 'item'",
+		"key 'static' in db must be a list of table names");
+	refused_db("static = { item = true }",
+		"key 'static' in db must be a list of table names");
+	refused_db("static = { 'item', 'bad-name' }",
+		"db.static[2] must be a table name ([A-Za-z_][A-Za-z0-9_]*, up to 63 "
+		"characters), not 'bad-name'");
+	refused_db("static = { '1st' }", "db.static[1] must be a table name");
+	refused_db("static = { '' }", "db.static[1] must be a table name");
+	refused_db("static = { 'item\\0x' }", "db.static[1] must be a table name");
+	refused_db("static = { string.rep('t', 64) }",
+		"db.static[1] must be a table name");
+	refused_db("static = { {} }", "db.static[1] must be a table name");
+}
+
 static void missing_file(void)
 {
 	struct wisp_config cfg;
@@ -390,6 +546,9 @@ int main(void)
 	RUN(gate_routes);
 	RUN(bad_configs);
 	RUN(bad_gates);
+	RUN(db_defaults);
+	RUN(db_settings);
+	RUN(bad_dbs);
 	RUN(missing_file);
 	unlink(path);
 	return TEST_END();

@@ -1,0 +1,74 @@
+/* lsettings.c: the `wisp.db.settings` Lua module: the node config's db
+ * settings as a fresh table, so that the db service reads them in Lua
+ * with the config's own key names. */
+#include <lauxlib.h>
+#include "config.h"
+#include "host.h"
+#include "node.h"
+
+static const char *const sync_names[] = { "off", "normal", "full" };
+
+static void set_integer(lua_State *L, const char *key, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, key);
+}
+
+/* Pushes the list of count strings. */
+static void push_list(lua_State *L, char *const *items, size_t count)
+{
+	lua_createtable(L, (int)count, 0);
+	for (size_t i = 0; i < count; i++) {
+		lua_pushstring(L, items[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+/* Only with servers: without one the service caches rows itself. */
+static void set_memcached(lua_State *L, const struct wisp_db_settings *d)
+{
+	if (d->memcached_count == 0)
+		return;
+	lua_createtable(L, 0, 5);
+	push_list(L, d->memcached, d->memcached_count);
+	lua_setfield(L, -2, "servers");
+	lua_pushstring(L, d->prefix);
+	lua_setfield(L, -2, "prefix");
+	set_integer(L, "ttl", d->ttl_s);
+	set_integer(L, "compress", (lua_Integer)d->compress);
+	set_integer(L, "timeout", d->timeout_ms);
+	lua_setfield(L, -2, "memcached");
+}
+
+static void push_settings(lua_State *L, const struct wisp_db_settings *d)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, d->file);
+	lua_setfield(L, -2, "file");
+	if (d->migrations) {
+		lua_pushstring(L, d->migrations);
+		lua_setfield(L, -2, "migrations");
+	}
+	lua_pushstring(L, sync_names[d->synchronous]);
+	lua_setfield(L, -2, "synchronous");
+	set_integer(L, "cache_size", (lua_Integer)d->cache_size);
+	set_integer(L, "batch", d->batch_max);
+	set_memcached(L, d);
+	push_list(L, d->static_tables, d->static_count);
+	lua_setfield(L, -2, "static");
+}
+
+/* Outside a node (a script run by a test) the defaults stand in. */
+int wisp_lua_open_db_settings(lua_State *L)
+{
+	const struct wisp_config *cfg = wisp_node_config();
+	if (cfg) {
+		push_settings(L, &cfg->db);
+		return 1;
+	}
+	struct wisp_config defaults;
+	wisp_config_defaults(&defaults, "?");
+	push_settings(L, &defaults.db);
+	wisp_config_free(&defaults);
+	return 1;
+}

@@ -1,0 +1,150 @@
+-- db/mcache.lua: the row cache in memcached, when the config lists
+-- servers. Keys are PREFIX:GEN:TABLE:PK, values the rows packed by the
+-- wisp serializer (the memcached module compresses the large ones).
+--
+-- Nothing is lost through it: the db service is the only writer, and it
+-- writes rows here only after sqlite has committed them. GEN, a counter
+-- kept in the database, changes at every start of the service and after
+-- every outage, so that a row written while memcached was away (or by a
+-- service that crashed between its commit and its cache write) is never
+-- read again: the old generation's keys are simply not asked for and
+-- expire. While memcached is away reads go to sqlite (one log line when it
+-- goes, one when it comes back) and the game sees no error.
+local wisp = require "wisp"
+local memcached = require "wisp.memcached"
+
+local mcache = {}
+mcache.__index = mcache
+
+local pack, unpack = wisp.pack, wisp.unpack
+local RETRY_MS = 1000
+
+-- settings: the config's db.memcached; new_generation() returns a fresh
+-- generation number (committed).
+function mcache.new(settings, new_generation)
+	local self = setmetatable({
+		client = memcached.new{ servers = settings.servers,
+			timeout = settings.timeout, compress = settings.compress },
+		prefix = settings.prefix, ttl = settings.ttl,
+		new_generation = new_generation, up = true, retry_at = 0,
+		hits = 0, misses = 0, errors = 0,
+	}, mcache)
+	self:use_generation(new_generation())
+	return self
+end
+
+function mcache:use_generation(gen)
+	self.gen = gen
+	self.head = self.prefix .. ":" .. gen .. ":"
+end
+
+function mcache:key(t, pk)
+	return self.head .. t .. ":" .. tostring(pk)
+end
+
+function mcache:went_down(err)
+	self.errors = self.errors + 1
+	if self.up then
+		wisp.log_warn("memcached unavailable (" .. tostring(err)
+			.. "); rows are read from sqlite until it is back")
+	end
+	self.up = false
+	self.retry_at = wisp.now() + RETRY_MS
+end
+
+-- While down, one call a second is let through to see if it is back.
+function mcache:usable()
+	if self.up then
+		return true
+	end
+	if wisp.now() < self.retry_at then
+		return false
+	end
+	self.retry_at = wisp.now() + RETRY_MS
+	local ok = self.client:get(self.prefix .. ":probe")
+	if ok == nil then
+		return false
+	end
+	self.up = true
+	self:use_generation(self.new_generation())
+	wisp.log("memcached is back; cache generation " .. self.gen)
+	return true
+end
+
+function mcache:get(t, pk)
+	if not self:usable() then
+		return nil
+	end
+	local value, err = self.client:get(self:key(t, pk))
+	if value == nil then
+		self:went_down(err)
+		return nil
+	end
+	if value == false then
+		self.misses = self.misses + 1
+		return nil
+	end
+	self.hits = self.hits + 1
+	return unpack(value)
+end
+
+-- rows[pk] for each pk found; one round trip for all.
+function mcache:get_many(t, pks)
+	local rows = {}
+	if not self:usable() then
+		return rows
+	end
+	local keys, pk_of = {}, {}
+	for i, pk in ipairs(pks) do
+		local key = self:key(t, pk)
+		keys[i] = key
+		pk_of[key] = pk
+	end
+	local found, err = self.client:mget(keys)
+	if not found then
+		self:went_down(err)
+		return rows
+	end
+	for key, value in pairs(found) do
+		rows[pk_of[key]] = unpack(value)
+		self.hits = self.hits + 1
+	end
+	self.misses = self.misses + #keys
+	for _ in pairs(found) do
+		self.misses = self.misses - 1
+	end
+	return rows
+end
+
+-- A row too large for memcached is deleted instead, so that no older copy
+-- of it can be read.
+function mcache:set(t, pk, row)
+	if not self:usable() then
+		return
+	end
+	local key = self:key(t, pk)
+	local ok, err = self.client:set(key, pack(row), self.ttl)
+	if ok == nil then
+		ok, err = self.client:delete(key)
+		if ok == nil then
+			self:went_down(err)
+		end
+	end
+end
+
+function mcache:delete(t, pk)
+	if not self:usable() then
+		return
+	end
+	local ok, err = self.client:delete(self:key(t, pk))
+	if ok == nil then
+		self:went_down(err)
+	end
+end
+
+function mcache:stats()
+	return { kind = "memcached", hits = self.hits, misses = self.misses,
+		errors = self.errors, up = self.up, generation = self.gen }
+end
+
+return mcache

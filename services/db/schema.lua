@@ -1,0 +1,187 @@
+-- db/schema.lua: what the db service knows of its tables, read from
+-- sqlite itself after the migrations: columns, their types and the
+-- primary key. It checks the values a request brings against them (errors
+-- name the table and column) and writes the SQL of each statement. SQL is
+-- only ever built from these names, quoted; values are always bound.
+local schema = {}
+
+local concat, format = table.concat, string.format
+local math_type = math.type
+
+-- sqlite's type affinity rules (https://sqlite.org/datatype3.html, 3.1),
+-- as the Lua type a column takes.
+local function kind_of(declared)
+	local t = declared:upper()
+	if t:find("INT", 1, true) then
+		return "integer"
+	elseif t:find("CHAR", 1, true) or t:find("CLOB", 1, true)
+		or t:find("TEXT", 1, true) then
+		return "string"
+	elseif t == "" or t:find("BLOB", 1, true) then
+		return "any"
+	end
+	return "number"
+end
+
+local function quote(name)
+	return '"' .. name:gsub('"', '""') .. '"'
+end
+schema.quote = quote
+
+local function load_table(conn, name)
+	local info = conn:prepare([[SELECT name, type, "notnull", pk
+		FROM pragma_table_info(?) ORDER BY cid]])
+	local t = { name = name, q = quote(name), columns = {}, order = {},
+		stmts = {} }
+	local pks = {}
+	for _, c in ipairs(assert(info:rows(name))) do
+		local kind = kind_of(c.type or "")
+		t.columns[c.name] = { name = c.name, kind = kind, notnull = c.notnull == 1,
+			q = quote(c.name) }
+		t.order[#t.order + 1] = c.name
+		if c.pk > 0 then
+			pks[#pks + 1] = c.name
+			-- INTEGER PRIMARY KEY is the rowid: sqlite assigns it
+			t.auto = (c.type or ""):upper() == "INTEGER"
+		end
+	end
+	if #pks == 1 then
+		t.pk = pks[1]
+	else
+		t.auto = false
+		t.unsupported = #pks == 0 and "has no primary key"
+			or "has a primary key of several columns"
+	end
+	return t
+end
+
+-- Every table of the database but sqlite's own and the service's.
+function schema.load(conn)
+	local list = conn:prepare([[SELECT name FROM sqlite_schema WHERE
+		type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
+		AND name NOT LIKE 'wisp\_%' ESCAPE '\' ORDER BY name]])
+	local tables = {}
+	for _, row in ipairs(assert(list:rows())) do
+		tables[row.name] = load_table(conn, row.name)
+	end
+	return tables
+end
+
+function schema.fail(fmt, ...)
+	error("db: " .. format(fmt, ...), 0)
+end
+local fail = schema.fail
+
+local function type_name(v)
+	local t = math_type(v)
+	return t or type(v)
+end
+
+local wanted = { integer = "an integer", number = "a number",
+	string = "a string", any = "a string or a number" }
+
+-- Raises unless v fits column c of table t (nil is left to NOT NULL).
+function schema.check_value(t, c, v)
+	if v == nil then
+		return
+	end
+	local kind, vt = c.kind, type(v)
+	if kind == "integer" then
+		if math_type(v) == "integer" then
+			return
+		end
+	elseif kind == "number" then
+		if vt == "number" then
+			return
+		end
+	elseif kind == "string" then
+		if vt == "string" then
+			return
+		end
+	elseif vt == "string" or vt == "number" then
+		return
+	end
+	fail("%s.%s wants %s, got %s", t.name, c.name, wanted[kind], type_name(v))
+end
+
+function schema.column(t, name)
+	local c = type(name) == "string" and t.columns[name]
+	if not c then
+		fail("table %s has no column '%s'", t.name, tostring(name))
+	end
+	return c
+end
+
+-- The names of fields, sorted (so that one statement serves any order of
+-- the same fields), each checked with its value.
+function schema.check_fields(t, fields)
+	if type(fields) ~= "table" then
+		fail("table %s: the fields must be a table, got %s", t.name, type(fields))
+	end
+	local names = {}
+	for k, v in pairs(fields) do
+		schema.check_value(t, schema.column(t, k), v)
+		names[#names + 1] = k
+	end
+	table.sort(names)
+	return names
+end
+
+function schema.check_pk(t, pk)
+	if pk == nil then
+		fail("table %s: a primary key (%s) is needed", t.name, t.pk)
+	end
+	schema.check_value(t, t.columns[t.pk], pk)
+end
+
+local function columns_sql(t, names, sep, suffix)
+	local parts = {}
+	for i, n in ipairs(names) do
+		parts[i] = t.columns[n].q .. suffix
+	end
+	return concat(parts, sep)
+end
+
+-- The prepared statement for key, made by build() the first time.
+function schema.statement(conn, t, key, build)
+	local s = t.stmts[key]
+	if not s then
+		s = conn:prepare(build())
+		t.stmts[key] = s
+	end
+	return s
+end
+
+function schema.sql_select(t, column)
+	return format("SELECT * FROM %s WHERE %s = ?", t.q, t.columns[column].q)
+end
+
+function schema.sql_all(t)
+	return format("SELECT * FROM %s", t.q)
+end
+
+function schema.sql_insert(t, names)
+	if #names == 0 then
+		return format("INSERT INTO %s DEFAULT VALUES RETURNING *", t.q)
+	end
+	local marks = string.rep("?", #names, ", ")
+	return format("INSERT INTO %s (%s) VALUES (%s) RETURNING *", t.q,
+		columns_sql(t, names, ", ", ""), marks)
+end
+
+function schema.sql_update(t, names)
+	return format("UPDATE %s SET %s WHERE %s = ? RETURNING *", t.q,
+		columns_sql(t, names, ", ", " = ?"), t.columns[t.pk].q)
+end
+
+function schema.sql_incr(t, column)
+	local q = t.columns[column].q
+	return format("UPDATE %s SET %s = COALESCE(%s, 0) + ? WHERE %s = ? "
+		.. "RETURNING *", t.q, q, q, t.columns[t.pk].q)
+end
+
+function schema.sql_delete(t)
+	return format("DELETE FROM %s WHERE %s = ?", t.q, t.columns[t.pk].q)
+end
+
+return schema

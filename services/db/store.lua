@@ -1,0 +1,244 @@
+-- db/store.lua: the operations of the db service on its tables: get,
+-- get_many, by_fk, new, update, delete, incr, and the static tables.
+-- Reads go to the cache, then sqlite; writes go through the writer (group
+-- commit) and reach the cache only once committed. Every error names the
+-- table, and the column when there is one.
+local schema = require "db.schema"
+
+local store = {}
+store.__index = store
+
+local fail, check_pk = schema.fail, schema.check_pk
+local statement = schema.statement
+
+-- conn: the sqlite connection; tables: schema.load's; cache: lru or
+-- mcache; writer: the group commit; static: { [name] = true }.
+function store.open(conn, tables, cache, writer, static)
+	local self = setmetatable({ conn = conn, tables = tables, cache = cache,
+		writer = writer, static = static, static_rows = {} }, store)
+	for name in pairs(static) do
+		self:reload(name)
+	end
+	return self
+end
+
+function store:table(name)
+	local t = type(name) == "string" and self.tables[name]
+	if not t then
+		fail("unknown table '%s'", tostring(name))
+	end
+	if t.unsupported then
+		fail("table %s %s: wisp.db needs a primary key of one column", name,
+			t.unsupported)
+	end
+	return t
+end
+
+local function writable(self, name)
+	local t = self:table(name)
+	if self.static[name] then
+		fail("table %s is static (read-only): change it with a migration, "
+			.. "then reload it", name)
+	end
+	return t
+end
+
+-- A checked sqlite result: the row(s), or an error naming the table (and
+-- the column, which sqlite's constraint messages carry as table.column).
+local function checked(t, result, message)
+	if result == nil and message then
+		fail("table %s: %s", t.name, message)
+	end
+	return result
+end
+
+-- The declaration a client makes: the table exists, and its keys are
+-- what the client thinks they are.
+function store:declare(name, decl)
+	local t = self:table(name)
+	decl = decl or {}
+	if decl.pk and decl.pk ~= t.pk then
+		fail("table %s has the primary key %s, not %s", name, t.pk,
+			tostring(decl.pk))
+	end
+	if decl.fk then
+		schema.column(t, decl.fk)
+	end
+	if decl.auto and not t.auto then
+		fail("table %s: its primary key %s is not INTEGER PRIMARY KEY, so "
+			.. "sqlite cannot assign it", name, t.pk)
+	end
+	return true
+end
+
+local function read_row(self, t, pk)
+	local s = statement(self.conn, t, "pk", function()
+		return schema.sql_select(t, t.pk)
+	end)
+	return checked(t, s:first(pk))
+end
+
+-- From sqlite, into the cache unless the row has uncommitted changes.
+local function load(self, t, pk)
+	local row = read_row(self, t, pk)
+	if row and not self.writer:pending(t.name, pk) then
+		self.cache:set(t.name, pk, row)
+	end
+	return row
+end
+
+function store:get(name, pk)
+	local t = self:table(name)
+	check_pk(t, pk)
+	return self.cache:get(name, pk) or load(self, t, pk)
+end
+
+-- { [pk] = row } for the pks that exist.
+function store:get_many(name, pks)
+	local t = self:table(name)
+	if type(pks) ~= "table" then
+		fail("table %s: get_many takes a list of keys", name)
+	end
+	for _, pk in ipairs(pks) do
+		check_pk(t, pk)
+	end
+	local rows = self.cache:get_many(name, pks)
+	for _, pk in ipairs(pks) do
+		if rows[pk] == nil then
+			rows[pk] = load(self, t, pk)
+		end
+	end
+	return rows
+end
+
+function store:by_fk(name, column, value)
+	local t = self:table(name)
+	local c = schema.column(t, column)
+	schema.check_value(t, c, value)
+	local s = statement(self.conn, t, "fk:" .. column, function()
+		return schema.sql_select(t, column)
+	end)
+	return checked(t, s:rows(value))
+end
+
+local function run_insert(self, t, row)
+	local names = schema.check_fields(t, row)
+	local key = "new:" .. table.concat(names, ",")
+	local s = statement(self.conn, t, key, function()
+		return schema.sql_insert(t, names)
+	end)
+	local values = {}
+	for i, n in ipairs(names) do
+		values[i] = row[n]
+	end
+	local new = checked(t, s:first(table.unpack(values, 1, #names)))
+	self.writer:touch(t.name, new[t.pk], new)
+	return new
+end
+
+function store:new(name, row)
+	local t = writable(self, name)
+	if type(row) ~= "table" then
+		fail("table %s: new takes a row (a table)", name)
+	end
+	if row[t.pk] == nil and not t.auto then
+		fail("table %s: the primary key %s is needed", name, t.pk)
+	end
+	self.writer:write(run_insert, self, t, row)
+end
+
+local function run_update(self, t, pk, fields, names)
+	local key = "set:" .. table.concat(names, ",")
+	local s = statement(self.conn, t, key, function()
+		return schema.sql_update(t, names)
+	end)
+	local values = {}
+	for i, n in ipairs(names) do
+		values[i] = fields[n]
+	end
+	values[#names + 1] = pk
+	local row = checked(t, s:first(table.unpack(values, 1, #names + 1)))
+	if row == nil then
+		fail("table %s has no row %s", t.name, tostring(pk))
+	end
+	self.writer:touch(t.name, pk, row)
+	return row
+end
+
+function store:update(name, pk, fields)
+	local t = writable(self, name)
+	check_pk(t, pk)
+	local names = schema.check_fields(t, fields)
+	if fields[t.pk] ~= nil and fields[t.pk] ~= pk then
+		fail("table %s: update cannot change the primary key %s", name, t.pk)
+	end
+	if #names == 0 then
+		return self:get(name, pk)
+	end
+	self.writer:write(run_update, self, t, pk, fields, names)
+end
+
+local function run_incr(self, t, pk, column, n)
+	local s = statement(self.conn, t, "incr:" .. column, function()
+		return schema.sql_incr(t, column)
+	end)
+	local row = checked(t, s:first(n, pk))
+	if row == nil then
+		fail("table %s has no row %s", t.name, tostring(pk))
+	end
+	self.writer:touch(t.name, pk, row)
+	return row[column]
+end
+
+function store:incr(name, pk, column, n)
+	local t = writable(self, name)
+	check_pk(t, pk)
+	local c = schema.column(t, column)
+	if c.kind ~= "integer" and c.kind ~= "number" then
+		fail("%s.%s is not a number column: incr needs one", name, column)
+	end
+	n = n == nil and 1 or n
+	schema.check_value(t, c, n)
+	self.writer:write(run_incr, self, t, pk, column, n)
+end
+
+local function run_delete(self, t, pk)
+	local s = statement(self.conn, t, "delete", function()
+		return schema.sql_delete(t)
+	end)
+	local changes = checked(t, s:run(pk))
+	self.writer:touch(t.name, pk, false)
+	return changes > 0
+end
+
+function store:delete(name, pk)
+	local t = writable(self, name)
+	check_pk(t, pk)
+	self.writer:write(run_delete, self, t, pk)
+end
+
+-- Static tables: every row, by primary key, read at start and on reload.
+function store:reload(name)
+	local t = self:table(name)
+	if not self.static[name] then
+		fail("table %s is not static (db.static in the config)", name)
+	end
+	local rows = {}
+	local all = checked(t, self.conn:prepare(schema.sql_all(t)):rows())
+	for _, row in ipairs(all) do
+		rows[row[t.pk]] = row
+	end
+	self.static_rows[name] = rows
+	return #all
+end
+
+function store:static_table(name)
+	self:table(name)
+	local rows = self.static_rows[name]
+	if not rows then
+		fail("table %s is not static (db.static in the config)", name)
+	end
+	return rows
+end
+
+return store
