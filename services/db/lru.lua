@@ -4,31 +4,25 @@
 -- old one and the old one is dropped. A row read from the old generation
 -- moves to the young, so what is used stays and what is not goes within
 -- two turns: an LRU's behaviour for O(1) work and no list to maintain.
--- Sizes are the rows' packed sizes, near what they take here.
-local wisp = require "wisp"
-
+-- Rows are kept packed (wisp.pack), as they are answered: a hit costs no
+-- packing, and the size counted is the size held.
 local lru = {}
 lru.__index = lru
-
-local pack = wisp.pack
 
 function lru.new(cap_bytes)
 	return setmetatable({ cap = cap_bytes, young = {}, old = {}, bytes = 0,
 		hits = 0, misses = 0 }, lru)
 end
 
--- Per table: young[t][pk] = row. sizes[row] is kept beside, weakly.
-local sizes = setmetatable({}, { __mode = "k" })
-
-local function put(self, t, pk, row, size)
+-- Per table: young[t][pk] = the packed row.
+local function put(self, t, pk, row)
 	local young = self.young[t]
 	if not young then
 		young = {}
 		self.young[t] = young
 	end
 	young[pk] = row
-	sizes[row] = size
-	self.bytes = self.bytes + size
+	self.bytes = self.bytes + #row
 	if self.bytes * 2 > self.cap then
 		self.old, self.young, self.bytes = self.young, {}, 0
 	end
@@ -45,7 +39,7 @@ function lru:get(t, pk)
 	row = old and old[pk]
 	if row then
 		old[pk] = nil
-		put(self, t, pk, row, sizes[row] or 64)
+		put(self, t, pk, row)
 		self.hits = self.hits + 1
 		return row
 	end
@@ -67,7 +61,7 @@ function lru:set(t, pk, row)
 		old[pk] = nil
 	end
 	if self.cap > 0 then
-		put(self, t, pk, row, #pack(row))
+		put(self, t, pk, row)
 	end
 end
 

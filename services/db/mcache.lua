@@ -8,7 +8,8 @@
 -- every outage, so that a row written while memcached was away (or by a
 -- service that crashed between its commit and its cache write) is never
 -- read again: the old generation's keys are simply not asked for and
--- expire. While memcached is away reads go to sqlite (one log line when it
+-- expire. Rows come and go packed (wisp.pack). While memcached is away
+-- reads go to sqlite (one log line when it
 -- goes, one when it comes back) and the game sees no error.
 local wisp = require "wisp"
 local memcached = require "wisp.memcached"
@@ -16,7 +17,6 @@ local memcached = require "wisp.memcached"
 local mcache = {}
 mcache.__index = mcache
 
-local pack, unpack = wisp.pack, wisp.unpack
 local RETRY_MS = 1000
 
 -- settings: the config's db.memcached; new_generation() returns a fresh
@@ -85,7 +85,7 @@ function mcache:get(t, pk)
 		return nil
 	end
 	self.hits = self.hits + 1
-	return unpack(value)
+	return value
 end
 
 -- rows[pk] for each pk found; one round trip for all.
@@ -106,7 +106,7 @@ function mcache:get_many(t, pks)
 		return rows
 	end
 	for key, value in pairs(found) do
-		rows[pk_of[key]] = unpack(value)
+		rows[pk_of[key]] = value
 		self.hits = self.hits + 1
 	end
 	self.misses = self.misses + #keys
@@ -123,7 +123,7 @@ function mcache:set(t, pk, row)
 		return
 	end
 	local key = self:key(t, pk)
-	local ok, err = self.client:set(key, pack(row), self.ttl)
+	local ok, err = self.client:set(key, row, self.ttl)
 	if ok == nil then
 		ok, err = self.client:delete(key)
 		if ok == nil then

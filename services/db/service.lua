@@ -16,6 +16,7 @@ local writer = require "db.writer"
 local store = require "db.store"
 
 local conn, db, commits
+local pack = wisp.pack
 
 -- A counter in the database for the memcached key namespace (db.mcache).
 local function next_generation()
@@ -41,7 +42,7 @@ local function cache_writes(cache)
 		for t, rows in pairs(touched) do
 			for pk, row in pairs(rows) do
 				if row then
-					cache:set(t, pk, row)
+					cache:set(t, pk, pack(row))
 				else
 					cache:delete(t, pk)
 				end
@@ -85,7 +86,12 @@ end
 
 local ops = {
 	declare = function(...) return db:declare(...) end,
-	get = function(...) return db:get(...) end,
+	get = function(...) -- answered packed, as cached
+		local packed = db:get(...)
+		if packed then
+			wisp.ret_packed(packed)
+		end
+	end,
 	get_many = function(...) return db:get_many(...) end,
 	by_fk = function(...) return db:by_fk(...) end,
 	new = function(...) return db:new(...) end,

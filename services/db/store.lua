@@ -3,6 +3,7 @@
 -- Reads go to the cache, then sqlite; writes go through the writer (group
 -- commit) and reach the cache only once committed. Every error names the
 -- table, and the column when there is one.
+local wisp = require "wisp"
 local schema = require "db.schema"
 
 local store = {}
@@ -10,6 +11,7 @@ store.__index = store
 
 local fail, check_pk = schema.fail, schema.check_pk
 local statement = schema.statement
+local pack, unpack = wisp.pack, wisp.unpack
 
 -- conn: the sqlite connection; tables: schema.load's; cache: lru or
 -- mcache; writer: the group commit; static: { [name] = true }.
@@ -78,15 +80,21 @@ local function read_row(self, t, pk)
 	return checked(t, s:first(pk))
 end
 
--- From sqlite, into the cache unless the row has uncommitted changes.
+-- The row packed, from sqlite, into the cache unless it has uncommitted
+-- changes; nil if there is no such row.
 local function load(self, t, pk)
 	local row = read_row(self, t, pk)
-	if row and not self.writer:pending(t.name, pk) then
-		self.cache:set(t.name, pk, row)
+	if not row then
+		return nil
 	end
-	return row
+	local packed = pack(row)
+	if not self.writer:pending(t.name, pk) then
+		self.cache:set(t.name, pk, packed)
+	end
+	return packed
 end
 
+-- The row packed (as the cache holds it and the caller gets it), or nil.
 function store:get(name, pk)
 	local t = self:table(name)
 	check_pk(t, pk)
@@ -104,9 +112,8 @@ function store:get_many(name, pks)
 	end
 	local rows = self.cache:get_many(name, pks)
 	for _, pk in ipairs(pks) do
-		if rows[pk] == nil then
-			rows[pk] = load(self, t, pk)
-		end
+		local packed = rows[pk] or load(self, t, pk)
+		rows[pk] = packed and unpack(packed)
 	end
 	return rows
 end

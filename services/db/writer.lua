@@ -2,13 +2,16 @@
 -- transaction; each write runs its statement in it at once (so a broken
 -- constraint fails that write alone, in order, and incr sees the writes
 -- before it) and waits; the batch commits when the messages already
--- queued are served (a zero timer) or when it holds batch_max writes.
+-- queued are served (wisp.when_idle), when it holds batch_max writes, or
+-- after MAX_WAIT_MS while the service never runs out of messages.
 -- Only then is each write answered: an acknowledged write is committed.
 -- A commit that fails rolls back and fails every write of the batch.
 local wisp = require "wisp"
 
 local writer = {}
 writer.__index = writer
+
+local MAX_WAIT_MS = 5
 
 -- on_commit(touched) runs after a commit with { [table] = { [pk] = row or
 -- false } }: the rows as committed (false: deleted), for the cache.
@@ -27,7 +30,13 @@ function writer:open()
 	self.conn:exec("BEGIN")
 	b = { n = 0, answers = {}, results = {}, touched = {} }
 	self.batch = b
-	wisp.timeout(0, function() self:commit() end)
+	local function commit_this()
+		if self.batch == b then
+			self:commit()
+		end
+	end
+	wisp.when_idle(commit_this)
+	wisp.timeout(MAX_WAIT_MS, commit_this)
 	return b
 end
 

@@ -64,7 +64,9 @@ int wisp_remote_send_named(wisp_handle source, const char *node,
 	}
 	struct wisp_harbor_msg m = { .source = source ? source
 		: wisp_self(h->ctx), .session = session, .type = (uint8_t)type };
-	snprintf(m.name, sizeof(m.name), "%s", name);
+	size_t n = strnlen(name, sizeof(m.name) - 1); /* names are short */
+	memcpy(m.name, name, n);
+	m.name[n] = '\0';
 	return send_msg(h, p->id, &m, data, sz);
 }
 

@@ -328,5 +328,7 @@ int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
 	}
 	if (h->started && h->deferred)
 		replay_deferred(h);
+	if (h->idle_pending && h->ctx->mailbox.count == 0 && !h->ctx->dead)
+		wisp_lua_run_idle(h);
 	return 0;
 }

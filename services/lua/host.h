@@ -70,6 +70,7 @@ struct host {
 	int lua_handler_ref;   /* the "lua" one again, for the common case */
 	int start_ref;         /* the function given to wisp.start */
 	int started;
+	int idle_pending;      /* wisp.when_idle has functions waiting */
 	struct deferred *deferred, **deferred_tail;
 	struct owed owed;      /* the list of owed answers */
 	size_t mem, mem_limit;
@@ -141,6 +142,9 @@ int wisp_lua_open_db_files(lua_State *L);
 
 /* lcluster.c: the cluster part of the `wisp` module */
 extern const luaL_Reg wisp_lua_cluster_funcs[];
+
+/* lflow.c: runs what wisp.when_idle queued */
+void wisp_lua_run_idle(struct host *h);
 
 /* lgate.c: client commands and frames to clients */
 extern const luaL_Reg wisp_lua_gate_funcs[];

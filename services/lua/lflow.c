@@ -63,6 +63,51 @@ static int l_fork(lua_State *L)
 	return 1;
 }
 
+/* when_idle(fn): fn runs in a task of its own once the messages queued
+ * for this service are all served: how a service does once, for a burst
+ * of requests, what each asked for (a group commit, one batched read). */
+static int l_when_idle(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->handlers_ref);
+	if (lua_getfield(L, -1, "idle") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, "idle");
+	}
+	lua_pushvalue(L, 1);
+	lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+	lua_pop(L, 2);
+	h->idle_pending = 1;
+	return 0;
+}
+
+void wisp_lua_run_idle(struct host *h)
+{
+	lua_State *L = h->L;
+	h->idle_pending = 0;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->handlers_ref);
+	lua_getfield(L, -1, "idle");
+	lua_pushnil(L);
+	lua_setfield(L, -3, "idle");
+	lua_Integer n = luaL_len(L, -1);
+	struct task *first = NULL;
+	for (lua_Integer i = 1; i <= n; i++) {
+		struct task *t = wisp_task_new(h);
+		lua_rawgeti(L, -1, i);
+		lua_xmove(L, t->co, 1);
+		if (first)
+			wisp_task_ready(h, t, 0);
+		else
+			first = t;
+	}
+	lua_pop(L, 2);
+	if (first)
+		wisp_task_run(h, first, 0);
+}
+
 static int l_wait(lua_State *L)
 {
 	struct task *t = wisp_lua_need_task(L, "wisp.wait");
@@ -178,6 +223,7 @@ extern const luaL_Reg wisp_lua_message_funcs[]; /* lwisp.c */
 static const luaL_Reg flow_funcs[] = {
 	{ "sleep", l_sleep }, { "timeout", l_timeout }, { "fork", l_fork },
 	{ "wait", l_wait }, { "wakeup", l_wakeup }, { "queue", l_queue },
+	{ "when_idle", l_when_idle },
 	{ "now", l_now }, { "getenv", l_getenv }, { "stats", l_stats },
 	{ "memory_limit", l_memory_limit }, { "shutdown", l_shutdown },
 	{ "log", l_log }, { "log_debug", l_log_debug }, { "log_warn", l_log_warn },

@@ -173,6 +173,20 @@ static int l_ret(lua_State *L)
 	return 0;
 }
 
+/* ret_packed(s): answers the current call with s, values packed by
+ * wisp.pack: a service that keeps values packed (a cache) answers without
+ * packing them again. The caller unpacks s as any answer. */
+static int l_ret_packed(lua_State *L)
+{
+	size_t sz;
+	const char *s = luaL_checklstring(L, 1, &sz);
+	struct task *t = replying_task(L, "wisp.ret_packed");
+	wisp_send(t->host->ctx, t->source, WISP_MSG_RESPONSE, t->session,
+		memcpy(wisp_malloc(sz), s, sz), sz);
+	wisp_owed_settle(&t->answer);
+	return 0;
+}
+
 /* A response not sent by the time it is collected is answered with an
  * error, so that its caller does not wait for its timeout. */
 static int response_gc(lua_State *L)
@@ -378,7 +392,8 @@ static int l_unpack(lua_State *L)
 
 const luaL_Reg wisp_lua_message_funcs[] = {
 	{ "send", l_send }, { "rawsend", l_rawsend }, { "call", l_call }, { "call_timeout", l_call_timeout },
-	{ "ret", l_ret }, { "response", l_response }, { "dispatch", l_dispatch },
+	{ "ret", l_ret }, { "ret_packed", l_ret_packed },
+	{ "response", l_response }, { "dispatch", l_dispatch },
 	{ "start", l_start }, { "newservice", l_newservice },
 	{ "uniqueservice", l_uniqueservice }, { "register", l_register },
 	{ "query", l_query }, { "self", l_self }, { "address", l_address },
