@@ -202,16 +202,21 @@ static struct client *check_client(lua_State *L)
 	return c;
 }
 
-static int key_ok(const char *key, size_t len)
+/* No spaces or control characters: memcached's text protocol splits on
+ * them. */
+static int printable(const char *s, size_t len)
 {
-	if (len == 0 || len > KEY_MAX)
-		return 0;
 	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)key[i];
+		unsigned char ch = (unsigned char)s[i];
 		if (ch <= ' ' || ch == 0x7f)
 			return 0;
 	}
 	return 1;
+}
+
+static int key_ok(const char *key, size_t len)
+{
+	return len > 0 && len <= KEY_MAX && printable(key, len);
 }
 
 /* A bad key is the caller's bug: raised, showing the key escaped. */
@@ -348,8 +353,10 @@ static void describe(struct client *c, memcached_return_t rc, char *buf,
 	const char *m = last == MEMCACHED_SUCCESS ? memcached_strerror(&c->mc, rc)
 		: memcached_last_error_message(&c->mc);
 	size_t n = 0;
-	if (last != MEMCACHED_SUCCESS && last != rc)
-		n = (size_t)snprintf(buf, size, "%s: ", memcached_strerror(&c->mc, rc));
+	if (last != MEMCACHED_SUCCESS && last != rc) {
+		int w = snprintf(buf, size, "%s: ", memcached_strerror(&c->mc, rc));
+		n = w < 0 ? 0 : (size_t)w < size ? (size_t)w : size - 1;
+	}
 	if (m[0] == '(' && strstr(m, ") "))
 		m = strstr(m, ") ") + 2;
 	for (; *m && n + 1 < size && strncmp(m, " -> ", 4) != 0; m++)
@@ -468,10 +475,12 @@ static int get_one(lua_State *L, int with_cas)
 	while ((r = memcached_fetch_result(&c->mc, &c->result, &rc)) != NULL) {
 		if (pushed || corrupt || !same_key(r, key, len))
 			stray = 1; /* an answer to some other call: out of step */
-		else if (push_value(L, c, r))
-			pushed = 1, cas = memcached_result_cas(r);
-		else
+		else if (push_value(L, c, r)) {
+			pushed = 1;
+			cas = memcached_result_cas(r);
+		} else {
 			corrupt = 1;
+		}
 	}
 	c->busy = 0;
 	if (stray || (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND)) {
@@ -530,8 +539,10 @@ static int fetch_all(lua_State *L, struct client *c, memcached_return_t *rc,
 			lua_rawset(L, -3);
 		} else {
 			lua_pop(L, 1);
-			if (!corrupt && len <= KEY_MAX)
-				memcpy(bad, memcached_result_key_value(r), len), bad[len] = '\0';
+			if (!corrupt && len <= KEY_MAX) {
+				memcpy(bad, memcached_result_key_value(r), len);
+				bad[len] = '\0';
+			}
 			corrupt = 1;
 		}
 	}
@@ -767,7 +778,7 @@ static int parse_address(const char *s, size_t len, char *host,
 			colon = NULL; /* a bare IPv6 address */
 		hlen = colon ? (size_t)(colon - s) : len;
 	}
-	if (hlen == 0 || hlen >= HOST_MAX || !key_ok(h, hlen))
+	if (hlen == 0 || hlen >= HOST_MAX || !printable(h, hlen))
 		return -1;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';

@@ -506,8 +506,22 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 	lua_pop(L, 1);
 }
 
+/* A node runs sqlite from its one scheduler thread only: no mutexes, and
+ * no global memory statistics (which take one on every allocation). Must
+ * come before sqlite's first use; later calls fail harmlessly. */
+static void configure_library(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int wisp_lua_open_sqlite(lua_State *L)
 {
+	configure_library();
 	static const luaL_Reg db_funcs[] = {
 		{ "exec", l_exec }, { "prepare", l_prepare },
 		{ "changes", l_changes },

@@ -170,14 +170,14 @@ function schema.sql_insert(t, names)
 end
 
 function schema.sql_update(t, names)
-	return format("UPDATE %s SET %s WHERE %s = ? RETURNING *", t.q,
+	return format("UPDATE %s SET %s WHERE %s = ?", t.q,
 		columns_sql(t, names, ", ", " = ?"), t.columns[t.pk].q)
 end
 
 function schema.sql_incr(t, column)
 	local q = t.columns[column].q
 	return format("UPDATE %s SET %s = COALESCE(%s, 0) + ? WHERE %s = ? "
-		.. "RETURNING *", t.q, q, q, t.columns[t.pk].q)
+		.. "RETURNING %s", t.q, q, q, t.columns[t.pk].q, q)
 end
 
 function schema.sql_delete(t)

@@ -164,12 +164,12 @@ local function run_update(self, t, pk, fields, names)
 		values[i] = fields[n]
 	end
 	values[#names + 1] = pk
-	local row = checked(t, s:first(table.unpack(values, 1, #names + 1)))
-	if row == nil then
+	local changes = checked(t, s:run(table.unpack(values, 1, #names + 1)))
+	if changes == 0 then
 		fail("table %s has no row %s", t.name, tostring(pk))
 	end
-	self.writer:touch(t.name, pk, row)
-	return row
+	self.writer:touch(t.name, pk)
+	return true
 end
 
 function store:update(name, pk, fields)
@@ -180,7 +180,7 @@ function store:update(name, pk, fields)
 		fail("table %s: update cannot change the primary key %s", name, t.pk)
 	end
 	if #names == 0 then
-		return self:get(name, pk)
+		return true
 	end
 	self.writer:write(run_update, self, t, pk, fields, names)
 end
@@ -193,7 +193,7 @@ local function run_incr(self, t, pk, column, n)
 	if row == nil then
 		fail("table %s has no row %s", t.name, tostring(pk))
 	end
-	self.writer:touch(t.name, pk, row)
+	self.writer:touch(t.name, pk)
 	return row[column]
 end
 
@@ -214,7 +214,7 @@ local function run_delete(self, t, pk)
 		return schema.sql_delete(t)
 	end)
 	local changes = checked(t, s:run(pk))
-	self.writer:touch(t.name, pk, false)
+	self.writer:touch(t.name, pk)
 	return changes > 0
 end
 

@@ -14,8 +14,8 @@ writer.__index = writer
 local MAX_WAIT_MS = 5
 
 -- on_commit(touched) runs after a commit with { [table] = { [pk] = row or
--- false } }: the rows as committed (false: deleted), for the cache.
--- on_abort(touched) after a rollback.
+-- false } }: the rows as committed, or false for a row whose cached copy
+-- is now stale (updated or deleted). on_abort(touched) after a rollback.
 function writer.new(conn, batch_max, on_commit, on_abort)
 	return setmetatable({ conn = conn, batch_max = batch_max,
 		on_commit = on_commit, on_abort = on_abort, batch = nil,

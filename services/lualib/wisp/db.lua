@@ -5,7 +5,7 @@
 --   local players = db.table("player", { pk = "id", fk = "account",
 --       auto = true })
 --   local p = players.new({ account = "ann", name = "Ann" })  -- p.id set
---   players.update(p.id, { level = 2 })  -- only level changes
+--   players.update(p.id, { level = 2 })  -- only level changes; true
 --   players.incr(p.id, "gold", 10)       -- atomic; returns the new value
 --   players.get(p.id), players.get_many({ 1, 2 }), players.by_fk("ann")
 --   players.delete(p.id)
