@@ -273,36 +273,39 @@ static const memcached_instance_st *server_of(struct client *c,
 
 static void stall(struct client *c, const memcached_instance_st *s)
 {
-	uint64_t now = wisp_now();
-	int free_slot = -1;
+	uint64_t until = wisp_now() + RETRY_S * 1000;
 	if (s == NULL)
 		return;
-	for (int i = 0; i < c->nstalls; i++) {
+	for (int i = 0; i < c->nstalls; i++)
 		if (c->stalls[i].server == s) {
-			c->stalls[i].until = now + RETRY_S * 1000;
+			c->stalls[i].until = until;
 			return;
 		}
-		if (c->stalls[i].until <= now)
-			free_slot = i;
-	}
-	if (free_slot < 0 && c->nstalls < STALL_MAX)
-		free_slot = c->nstalls++;
-	if (free_slot >= 0)
-		c->stalls[free_slot] = (struct stall){ s, now + RETRY_S * 1000 };
+	if (c->nstalls < STALL_MAX) /* else not skipped: slower, still right */
+		c->stalls[c->nstalls++] = (struct stall){ s, until };
 }
 
-/* The first server of the call's keys that is being skipped, or NULL. */
+/* The first server of the call's keys that is being skipped, or NULL.
+ * Costs nothing while no server is: the common case. */
 static const memcached_instance_st *stalled(struct client *c,
 	const struct call *call)
 {
 	if (c->nstalls == 0)
 		return NULL;
 	uint64_t now = wisp_now();
+	for (int i = 0; i < c->nstalls;) {
+		if (c->stalls[i].until <= now)
+			c->stalls[i] = c->stalls[--c->nstalls];
+		else
+			i++;
+	}
+	if (c->nstalls == 0)
+		return NULL;
 	for (size_t k = 0; k < call->n; k++) {
 		const memcached_instance_st *s = server_of(c, call->keys[k],
 			call->lens[k]);
 		for (int i = 0; i < c->nstalls; i++)
-			if (c->stalls[i].server == s && now < c->stalls[i].until)
+			if (c->stalls[i].server == s)
 				return s;
 	}
 	return NULL;
@@ -473,9 +476,9 @@ static int get_one(lua_State *L, int with_cas)
 	memcached_result_st *r;
 	c->busy = 1;
 	while ((r = memcached_fetch_result(&c->mc, &c->result, &rc)) != NULL) {
-		if (pushed || corrupt || !same_key(r, key, len))
+		if (pushed || corrupt || !same_key(r, key, len)) {
 			stray = 1; /* an answer to some other call: out of step */
-		else if (push_value(L, c, r)) {
+		} else if (push_value(L, c, r)) {
 			pushed = 1;
 			cas = memcached_result_cas(r);
 		} else {

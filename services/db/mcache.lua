@@ -27,6 +27,7 @@ function mcache.new(settings, new_generation)
 			timeout = settings.timeout, compress = settings.compress },
 		prefix = settings.prefix, ttl = settings.ttl,
 		new_generation = new_generation, up = true, retry_at = 0,
+		batched = true, -- a round trip per get is too dear: see batch_reads
 		hits = 0, misses = 0, errors = 0,
 	}, mcache)
 	self:use_generation(new_generation())

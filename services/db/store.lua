@@ -5,6 +5,7 @@
 -- table, and the column when there is one.
 local wisp = require "wisp"
 local schema = require "db.schema"
+local batch_reads = require "db.batch_reads"
 
 local store = {}
 store.__index = store
@@ -12,12 +13,18 @@ store.__index = store
 local fail, check_pk = schema.fail, schema.check_pk
 local statement = schema.statement
 local pack, unpack = wisp.pack, wisp.unpack
+local load -- below
 
 -- conn: the sqlite connection; tables: schema.load's; cache: lru or
 -- mcache; writer: the group commit; static: { [name] = true }.
 function store.open(conn, tables, cache, writer, static)
 	local self = setmetatable({ conn = conn, tables = tables, cache = cache,
 		writer = writer, static = static, static_rows = {} }, store)
+	if cache.batched then
+		self.batch = batch_reads.new(cache, function(t, pk)
+			return load(self, t, pk)
+		end)
+	end
 	for name in pairs(static) do
 		self:reload(name)
 	end
@@ -82,7 +89,7 @@ end
 
 -- The row packed, from sqlite, into the cache unless it has uncommitted
 -- changes; nil if there is no such row.
-local function load(self, t, pk)
+function load(self, t, pk)
 	local row = read_row(self, t, pk)
 	if not row then
 		return nil
@@ -95,9 +102,14 @@ local function load(self, t, pk)
 end
 
 -- The row packed (as the cache holds it and the caller gets it), or nil.
+-- With a batching cache (memcached), nothing: the answer comes later.
 function store:get(name, pk)
 	local t = self:table(name)
 	check_pk(t, pk)
+	if self.batch then
+		self.batch:get(t, pk)
+		return nil
+	end
 	return self.cache:get(name, pk) or load(self, t, pk)
 end
 

@@ -173,20 +173,6 @@ static int l_ret(lua_State *L)
 	return 0;
 }
 
-/* ret_packed(s): answers the current call with s, values packed by
- * wisp.pack: a service that keeps values packed (a cache) answers without
- * packing them again. The caller unpacks s as any answer. */
-static int l_ret_packed(lua_State *L)
-{
-	size_t sz;
-	const char *s = luaL_checklstring(L, 1, &sz);
-	struct task *t = replying_task(L, "wisp.ret_packed");
-	wisp_send(t->host->ctx, t->source, WISP_MSG_RESPONSE, t->session,
-		memcpy(wisp_malloc(sz), s, sz), sz);
-	wisp_owed_settle(&t->answer);
-	return 0;
-}
-
 /* A response not sent by the time it is collected is answered with an
  * error, so that its caller does not wait for its timeout. */
 static int response_gc(lua_State *L)
@@ -218,6 +204,43 @@ static int respond(lua_State *L)
 		}
 		wisp_task_reply(h, o->to, o->session, 0, L, 2, 2);
 	}
+	wisp_owed_settle(o);
+	return 0;
+}
+
+static void send_packed(struct host *h, wisp_handle to, int session,
+	const char *s, size_t sz)
+{
+	wisp_send(h->ctx, to, WISP_MSG_RESPONSE, session,
+		memcpy(wisp_malloc(sz), s, sz), sz);
+}
+
+/* ret_packed(s): answers the current call with s, values packed by
+ * wisp.pack: a service that keeps values packed (a cache) answers without
+ * packing them again. The caller unpacks s as any answer. */
+static int l_ret_packed(lua_State *L)
+{
+	size_t sz;
+	const char *s = luaL_checklstring(L, 1, &sz);
+	struct task *t = replying_task(L, "wisp.ret_packed");
+	send_packed(t->host, t->source, t->session, s, sz);
+	wisp_owed_settle(&t->answer);
+	return 0;
+}
+
+/* respond_packed(respond, s): as ret_packed, for a response taken with
+ * wisp.response. */
+static int l_respond_packed(lua_State *L)
+{
+	size_t sz;
+	const char *s = luaL_checklstring(L, 2, &sz);
+	luaL_argcheck(L, lua_tocfunction(L, 1) == respond, 1,
+		"not a response (from wisp.response)");
+	lua_getupvalue(L, 1, 1);
+	struct owed *o = lua_touserdata(L, -1);
+	if (!wisp_owed_pending(o))
+		return luaL_error(L, "this response was sent already");
+	send_packed(wisp_lua_task(L)->host, o->to, o->session, s, sz);
 	wisp_owed_settle(o);
 	return 0;
 }
@@ -393,6 +416,7 @@ static int l_unpack(lua_State *L)
 const luaL_Reg wisp_lua_message_funcs[] = {
 	{ "send", l_send }, { "rawsend", l_rawsend }, { "call", l_call }, { "call_timeout", l_call_timeout },
 	{ "ret", l_ret }, { "ret_packed", l_ret_packed },
+	{ "respond_packed", l_respond_packed },
 	{ "response", l_response }, { "dispatch", l_dispatch },
 	{ "start", l_start }, { "newservice", l_newservice },
 	{ "uniqueservice", l_uniqueservice }, { "register", l_register },
