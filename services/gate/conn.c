@@ -9,12 +9,12 @@
 
 #define WARN_INTERVAL_MS 1000
 
-int wisp_gate_may_warn(struct gate *g)
+int wisp_gate_may_warn(struct gate *g, enum gate_warning kind)
 {
 	uint64_t now = wisp_now();
-	if (now < g->quiet_until_ms)
+	if (now < g->quiet_until_ms[kind])
 		return 0;
-	g->quiet_until_ms = now + WARN_INTERVAL_MS;
+	g->quiet_until_ms[kind] = now + WARN_INTERVAL_MS;
 	return 1;
 }
 
@@ -56,7 +56,7 @@ static void refuse(struct gate *g, int id, const char *addr)
 {
 	g->stats.refused++;
 	wisp_sock_close(id);
-	if (wisp_gate_may_warn(g))
+	if (wisp_gate_may_warn(g, GATE_WARN_REFUSED))
 		wisp_log(g->ctx, WISP_LOG_WARN, "refused client %s: gate."
 			"max_connections (%u) reached", addr, g->cfg->max_connections);
 }

@@ -11,7 +11,7 @@ static void unrouted(struct gate *g, struct gate_conn *c, uint32_t command,
 	const char *service)
 {
 	g->stats.unrouted++;
-	if (!wisp_gate_may_warn(g))
+	if (!wisp_gate_may_warn(g, GATE_WARN_UNROUTED))
 		return;
 	if (service)
 		wisp_log(g->ctx, WISP_LOG_WARN, "command %u from client %s dropped: "

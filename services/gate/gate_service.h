@@ -36,6 +36,15 @@ struct gate_stats {
 	uint64_t unrouted;
 };
 
+/* Warnings that could come for every frame or connection, each logged at
+ * most once a second. */
+enum gate_warning {
+	GATE_WARN_REFUSED,  /* past max_connections */
+	GATE_WARN_UNROUTED, /* a command no service takes */
+	GATE_WARN_BAD_OP,   /* a malformed message from a service */
+	GATE_WARNINGS
+};
+
 struct gate {
 	struct wisp_context *ctx;
 	const struct wisp_gate_settings *cfg;
@@ -46,7 +55,7 @@ struct gate {
 	struct gate_conn **list;   /* every conn, for broadcast and sweeps */
 	uint32_t count, cap;
 	int tick_session;
-	uint64_t quiet_until_ms;   /* repeated warnings wait until then */
+	uint64_t quiet_until_ms[GATE_WARNINGS]; /* each waits until then */
 	struct gate_stats stats;
 };
 
@@ -64,9 +73,8 @@ void wisp_gate_lost(struct gate *g, struct gate_conn *c, const char *why);
 void wisp_gate_slow(struct gate *g, struct gate_conn *c);
 /* Closes the conns silent past the idle timeout. */
 void wisp_gate_sweep(struct gate *g, uint64_t now_ms);
-/* A warning that could repeat for every frame or connection is logged
- * at most once a second; 1 when this one may be. */
-int wisp_gate_may_warn(struct gate *g);
+/* 1 when a warning of this kind may be logged now. */
+int wisp_gate_may_warn(struct gate *g, enum gate_warning kind);
 
 /* forward.c */
 void wisp_gate_forward(struct gate *g, struct gate_conn *c,

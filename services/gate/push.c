@@ -12,7 +12,7 @@
 
 static void bad_op(struct gate *g, wisp_handle source, const char *why)
 {
-	if (wisp_gate_may_warn(g))
+	if (wisp_gate_may_warn(g, GATE_WARN_BAD_OP))
 		wisp_log(g->ctx, WISP_LOG_WARN, "message from :%08x dropped: %s",
 			source, why);
 }
