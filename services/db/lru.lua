@@ -75,6 +75,10 @@ function lru:delete(t, pk)
 	end
 end
 
+function lru:forget_all()
+	self.young, self.old, self.bytes = {}, {}, 0
+end
+
 function lru:stats()
 	return { kind = "memory", hits = self.hits, misses = self.misses,
 		bytes = self.bytes }

@@ -39,8 +39,28 @@ function mcache:use_generation(gen)
 	self.head = self.prefix .. ":" .. gen .. ":"
 end
 
+-- memcached keys are at most 250 bytes with no blanks or control
+-- characters: a string key is kept as it is when it is plain ('name), hex
+-- otherwise (#6e616d65); an integer is its digits. A row whose key would
+-- be too long is simply not cached here (nil).
+local MAX_KEY = 250
+
+local function pk_text(pk)
+	if math.type(pk) == "integer" then
+		return tostring(pk)
+	elseif type(pk) == "string" and not pk:find("[^%w%-_%.]") then
+		return "'" .. pk
+	elseif type(pk) == "string" then
+		return "#" .. pk:gsub(".", function(c)
+			return string.format("%02x", c:byte())
+		end)
+	end
+	return string.format("%%%a", pk) -- a float, exactly
+end
+
 function mcache:key(t, pk)
-	return self.head .. t .. ":" .. tostring(pk)
+	local key = self.head .. t .. ":" .. pk_text(pk)
+	return #key <= MAX_KEY and key or nil
 end
 
 function mcache:went_down(err)
@@ -73,10 +93,11 @@ function mcache:usable()
 end
 
 function mcache:get(t, pk)
-	if not self:usable() then
+	local key = self:key(t, pk)
+	if not key or not self:usable() then
 		return nil
 	end
-	local value, err = self.client:get(self:key(t, pk))
+	local value, err = self.client:get(key)
 	if value == nil then
 		self:went_down(err)
 		return nil
@@ -96,10 +117,15 @@ function mcache:get_many(t, pks)
 		return rows
 	end
 	local keys, pk_of = {}, {}
-	for i, pk in ipairs(pks) do
+	for _, pk in ipairs(pks) do
 		local key = self:key(t, pk)
-		keys[i] = key
-		pk_of[key] = pk
+		if key then
+			keys[#keys + 1] = key
+			pk_of[key] = pk
+		end
+	end
+	if #keys == 0 then
+		return rows
 	end
 	local found, err = self.client:mget(keys)
 	if not found then
@@ -120,10 +146,10 @@ end
 -- A row too large for memcached is deleted instead, so that no older copy
 -- of it can be read.
 function mcache:set(t, pk, row)
-	if not self:usable() then
+	local key = self:key(t, pk)
+	if not key or not self:usable() then
 		return
 	end
-	local key = self:key(t, pk)
 	local ok, err = self.client:set(key, row, self.ttl)
 	if ok == nil then
 		ok, err = self.client:delete(key)
@@ -134,13 +160,20 @@ function mcache:set(t, pk, row)
 end
 
 function mcache:delete(t, pk)
-	if not self:usable() then
+	local key = self:key(t, pk)
+	if not key or not self:usable() then
 		return
 	end
-	local ok, err = self.client:delete(self:key(t, pk))
+	local ok, err = self.client:delete(key)
 	if ok == nil then
 		self:went_down(err)
 	end
+end
+
+-- Whatever it held may be stale (a cache write failed midway): a new
+-- generation leaves all of it behind.
+function mcache:forget_all()
+	self:use_generation(self.new_generation())
 end
 
 function mcache:stats()

@@ -36,9 +36,10 @@ local function make_cache(cfg)
 end
 
 -- After a commit the cache gets the rows as committed; after a rollback it
--- forgets them, since what it held may be what was rolled back.
+-- forgets them, since what it held may be what was rolled back. If that
+-- fails midway, the whole cache is forgotten: a stale row is never read.
 local function cache_writes(cache)
-	local function on_commit(touched)
+	local function update(touched)
 		for t, rows in pairs(touched) do
 			for pk, row in pairs(rows) do
 				if row then
@@ -47,6 +48,13 @@ local function cache_writes(cache)
 					cache:delete(t, pk)
 				end
 			end
+		end
+	end
+	local function on_commit(touched)
+		local ok, err = pcall(update, touched)
+		if not ok then
+			cache:forget_all()
+			error(err, 0)
 		end
 	end
 	local function on_abort(touched)

@@ -191,7 +191,10 @@ function store:update(name, pk, fields)
 	if fields[t.pk] ~= nil and fields[t.pk] ~= pk then
 		fail("table %s: update cannot change the primary key %s", name, t.pk)
 	end
-	if #names == 0 then
+	if #names == 0 then -- nothing to change, but the row must exist
+		if not read_row(self, t, pk) then
+			fail("table %s has no row %s", name, tostring(pk))
+		end
 		return true
 	end
 	self.writer:write(run_update, self, t, pk, fields, names)

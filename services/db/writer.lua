@@ -101,7 +101,12 @@ function writer:commit()
 	self.commits = self.commits + 1
 	self.rows = self.rows + b.n
 	self.commit_us = self.commit_us + (wisp.now() - started) * 1000
-	self.on_commit(b.touched)
+	-- committed is committed: a failing cache update must not keep the
+	-- writes from being answered (on_commit copes with its own failure)
+	local cached, why = pcall(self.on_commit, b.touched)
+	if not cached then
+		wisp.log_error("cache update after a commit failed: " .. tostring(why))
+	end
 	answer_all(b, true)
 end
 

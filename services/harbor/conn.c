@@ -151,6 +151,7 @@ static void attach_in(struct harbor *h, struct conn *c)
 	if (l->in && l->in != c)
 		wisp_conn_close(h, l->in, 1, "replaced by a new connection");
 	l->in = c;
+	wisp_link_peer_alive(l);
 }
 
 static const char *on_proof(struct harbor *h, struct conn *c,

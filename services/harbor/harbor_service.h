@@ -104,6 +104,7 @@ void wisp_conn_send(struct harbor *h, struct conn *c,
 
 /* link.c */
 struct link *wisp_link(struct harbor *h, uint32_t node);
+void wisp_link_peer_alive(struct link *l);
 void wisp_link_up(struct harbor *h, struct link *l);
 /* The out conn is gone: fail what waits on it, and back off. */
 void wisp_link_lost(struct harbor *h, struct link *l, const char *why);

@@ -83,6 +83,17 @@ void wisp_link_flush(struct harbor *h, struct link *l)
 	(void)h;
 }
 
+/* The peer has just dialled in and proved itself: it is back, so what is
+ * sent to it (the answers to its first calls, above all) dials at once
+ * instead of being refused until the backoff of its last loss runs out. */
+void wisp_link_peer_alive(struct link *l)
+{
+	if (l->out)
+		return;
+	l->retry_ms = 0;
+	l->backoff_ms = FIRST_BACKOFF_MS;
+}
+
 void wisp_link_up(struct harbor *h, struct link *l)
 {
 	l->backoff_ms = FIRST_BACKOFF_MS;

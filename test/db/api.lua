@@ -1,0 +1,243 @@
+-- api.lua: every call of wisp.db and every error it raises, from a game
+-- node to the db node of another process; a static table changed behind
+-- the db node's back (the driver runs the sqlite3 CLI at "CHANGE ITEM")
+-- and reloaded; the payload rows (quotes, NULs, 1 MB), which restart.lua
+-- reads again after the db node restarted; text keys of any bytes.
+local wisp = require "wisp"
+local db = require "wisp.db"
+local t = require "testing"
+local dbtest = require "dbtest"
+
+local fails = dbtest.fails
+local players = db.table("player", { pk = "id", fk = "account", auto = true })
+local counters = db.table("counter", { pk = "id" })
+local items = db.table("item", { pk = "id" })
+local payloads = db.table("payload", { pk = "id" })
+
+local function count(map)
+	local n = 0
+	for _ in pairs(map) do
+		n = n + 1
+	end
+	return n
+end
+
+t.case("the db node answers", function()
+	dbtest.wait_db(20000)
+end)
+
+t.case("declarations are checked against the database", function()
+	t.eq(players.get(1), nil, "a missing row")
+	fails("table player has the primary key id, not name",
+		db.table("player", { pk = "name" }).get, 1)
+	fails("table player has no column 'acount'",
+		db.table("player", { pk = "id", fk = "acount" }).get, 1)
+	fails("table counter: its primary key id is not INTEGER PRIMARY KEY",
+		db.table("counter", { pk = "id", auto = true }).get, "x")
+	fails("unknown table 'nope'", db.table("nope").get, 1)
+	fails("table pair has a primary key of several columns",
+		db.table("pair").get, 1)
+	fails("table loose has no primary key", db.table("loose").get, 1)
+	-- the service's own tables are not the game's
+	fails("unknown table 'wisp_migrations'",
+		db.table("wisp_migrations").get, "001_init.sql")
+	local ok, err = pcall(counters.by_fk, "x")
+	t.eq(ok, false, "by_fk without fk")
+	t.ok(err:find("table counter was declared without fk", 1, true), err)
+	ok, err = pcall(wisp.call, "db@db", "frobnicate")
+	t.eq(ok, false, "an unknown operation")
+	t.ok(err:find("db: unknown operation 'frobnicate'", 1, true), err)
+end)
+
+local ann -- the first player's id
+
+t.case("new, get, get_many, by_fk, update, incr, delete", function()
+	local p = players.new({ account = "ann", name = "Ann" })
+	t.eq(math.type(p.id), "integer", "new assigns the id")
+	t.eq(p.account, "ann", "new: account")
+	t.eq(p.level, 1, "new: the column's default")
+	t.eq(p.gold, 0, "new: gold's default")
+	t.eq(p.speed, 1.0, "new: a REAL default")
+	ann = p.id
+	dbtest.same_row(players.get(ann), p, "get after new")
+	local q = players.new({ id = 1000, account = "ann", name = "Ann2",
+		level = 3, speed = 2.5 })
+	t.eq(q.id, 1000, "new with its own id")
+	t.eq(q.speed, 2.5, "a float")
+
+	local many = players.get_many({ ann, 1000, 999999 })
+	t.eq(count(many), 2, "get_many: the rows that exist")
+	t.eq(many[ann].name, "Ann", "get_many: first")
+	t.eq(many[1000].level, 3, "get_many: second")
+	t.eq(count(players.get_many({})), 0, "get_many of no keys")
+	local own = players.by_fk("ann")
+	t.eq(#own, 2, "by_fk: both rows")
+	t.eq(#players.by_fk("nobody"), 0, "by_fk: no rows")
+
+	t.eq(players.update(ann, { level = 5, name = "Anna" }), true, "update")
+	local u = players.get(ann)
+	t.eq(u.level, 5, "update: the changed field")
+	t.eq(u.name, "Anna", "update: another changed field")
+	t.eq(u.account, "ann", "update: a field left alone")
+	t.eq(players.update(ann, {}), true, "an empty update")
+	t.eq(players.update(ann, { id = ann, level = 6 }), true,
+		"the pk among the fields, unchanged")
+	t.eq(players.get(ann).level, 6, "get after update")
+
+	t.eq(players.incr(ann, "gold", 7), 7, "incr by 7")
+	t.eq(players.incr(ann, "gold"), 8, "incr by default 1")
+	t.eq(players.incr(ann, "gold", -3), 5, "incr by -3")
+	t.eq(players.incr(ann, "speed", 0.5), 1.5, "incr of a REAL")
+	t.eq(players.get(ann).gold, 5, "get after incr")
+	local big = 1 << 62
+	players.update(1000, { gold = big })
+	t.eq(players.get(1000).gold, big, "a 63-bit integer")
+	t.eq(players.incr(1000, "gold", 1), big + 1, "incr of a 63-bit integer")
+
+	t.eq(players.delete(1000), true, "delete of a row")
+	t.eq(players.delete(1000), false, "delete of a missing row")
+	t.eq(players.get(1000), nil, "get after delete")
+	t.eq(count(players.get_many({ 1000 })), 0, "get_many after delete")
+	t.eq(#players.by_fk("ann"), 1, "by_fk after delete")
+
+	t.eq(counters.new({ id = "sword", n = 2 }).id, "sword", "a text pk")
+	t.eq(counters.incr("sword", "n", 40), 42, "incr on a text pk")
+	t.eq(counters.get("sword").n, 42, "get on a text pk")
+end)
+
+t.case("errors name the table and the column", function()
+	local before = players.get(ann)
+	fails("table player has no column 'lvl'", players.update, ann, { lvl = 1 })
+	fails("player.level wants an integer, got string", players.update, ann,
+		{ level = "x" })
+	fails("player.level wants an integer, got float", players.update, ann,
+		{ level = 1.5 })
+	fails("player.speed wants a number, got string", players.update, ann,
+		{ speed = "fast" })
+	fails("player.name wants a string, got integer", players.new,
+		{ account = "bob", name = 5 })
+	fails("player.data wants a string or a number, got boolean",
+		players.update, ann, { data = true })
+	fails("table player: UNIQUE constraint failed: player.name", players.new,
+		{ account = "bob", name = "Anna" })
+	local bob = players.new({ account = "bob", name = "Bob" }).id
+	fails("table player: UNIQUE constraint failed: player.name",
+		players.update, bob, { name = "Anna" })
+	t.eq(players.get(bob).name, "Bob", "a failed update changes nothing")
+	players.delete(bob)
+	fails("table player: UNIQUE constraint failed: player.id", players.new,
+		{ id = ann, account = "bob" })
+	fails("table player: NOT NULL constraint failed: player.account",
+		players.new, { name = "nobody's" })
+	fails("player.id wants an integer, got string", players.get, "one")
+	fails("table player: a primary key (id) is needed", players.get, nil)
+	fails("table player: get_many takes a list of keys", players.get_many, "x")
+	fails("player.id wants an integer, got string", players.get_many,
+		{ 1, "two" })
+	fails("player.account wants a string, got integer", players.by_fk, 5)
+	fails("table player: new takes a row (a table)", players.new, "row")
+	fails("table player: the fields must be a table, got string",
+		players.update, ann, "x")
+	fails("table player: update cannot change the primary key id",
+		players.update, ann, { id = ann + 1 })
+	fails("table player has no row 999999", players.update, 999999,
+		{ level = 1 })
+	fails("table player has no row 999999", players.incr, 999999, "gold", 1)
+	fails("player.name is not a number column", players.incr, ann, "name", 1)
+	fails("player.gold wants an integer, got float", players.incr, ann, "gold",
+		1.5)
+	fails("table player has no column 'nope'", players.incr, ann, "nope", 1)
+	fails("table counter: the primary key id is needed", counters.new,
+		{ n = 1 })
+	dbtest.same_row(players.get(ann), before, "the row after the failed writes")
+end)
+
+t.case("a broken constraint fails its own write alone in a batch", function()
+	local results, tasks = {}, 10
+	for i = 1, tasks do
+		wisp.fork(function()
+			-- the fifth takes a name that is already there
+			local name = i == 5 and "Anna" or "batch " .. i
+			results[i] = { pcall(players.new,
+				{ account = "batch", name = name }) }
+		end)
+	end
+	t.wait_for("the batch", 10000, function()
+		return count(results) == tasks
+	end)
+	for i = 1, tasks do
+		t.eq(results[i][1], i ~= 5, "write " .. i .. " succeeded: "
+			.. tostring(results[i][2]))
+	end
+	t.ok(results[5][2]:find("UNIQUE constraint failed: player.name", 1, true),
+		results[5][2])
+	t.eq(#players.by_fk("batch"), tasks - 1, "the other rows are there")
+end)
+
+t.case("static tables: read, not written, reloaded", function()
+	local rows = db.static("item")
+	t.eq(rows[1].name, "sword", "static row 1")
+	t.eq(rows[2].price, 20, "static row 2")
+	t.eq(items.get(1).name, "sword", "a static table reads by get")
+	fails("table item is static (read-only)", items.update, 1, { price = 1 })
+	fails("table item is static (read-only)", items.new,
+		{ id = 9, name = "axe", price = 1 })
+	fails("table item is static (read-only)", items.incr, 1, "price", 1)
+	fails("table item is static (read-only)", items.delete, 1)
+	fails("table player is not static", db.static, "player")
+	fails("table player is not static", db.reload, "player")
+	fails("unknown table 'nope'", db.static, "nope")
+	fails("unknown table 'nope'", db.reload, "nope")
+	t.eq(db.reload("item"), 2, "reload counts the rows")
+
+	dbtest.ask_driver("CHANGE ITEM", "item.changed", 20000)
+	t.eq(db.static("item")[1].price, 10, "unchanged until the reload")
+	t.eq(db.reload("item"), 2, "reload after the change")
+	t.eq(db.static("item")[1].price, 11, "the change after the reload")
+end)
+
+t.case("stats count the cache and the commits", function()
+	local s = db.stats()
+	t.eq(s.cache.kind, dbtest.cache_kind(), "the cache")
+	t.ok(s.commits > 0 and s.rows >= s.commits, "commits and rows")
+	players.get(ann) -- cached now, if it was not
+	local hits = db.stats().cache.hits
+	players.get(ann)
+	t.eq(db.stats().cache.hits, hits + 1, "a get of a cached row is a hit")
+end)
+
+t.case("quotes, NULs and 1 MB round-trip", function()
+	local rows = dbtest.payloads()
+	for _, id in ipairs(dbtest.payload_ids) do
+		local row = rows[id]
+		dbtest.same_row(payloads.new(row), row, "new " .. id)
+		dbtest.same_row(payloads.get(id), row, "get " .. id)
+		dbtest.same_row(payloads.get(id), row, "get " .. id .. " again")
+	end
+	local all = payloads.get_many(dbtest.payload_ids)
+	for _, id in ipairs(dbtest.payload_ids) do
+		dbtest.same_row(all[id], rows[id], "get_many " .. id)
+	end
+	local note = rows.quotes.note .. "more"
+	t.eq(payloads.update("noise", { note = note }), true, "update a big row")
+	dbtest.same_row(payloads.get("noise"),
+		{ body = rows.noise.body, note = note }, "get a big row after update")
+	payloads.update("noise", { note = rows.noise.note })
+end)
+
+-- Any text is a key: the cache must not care what it holds.
+t.case("text keys with blanks, control characters, 300 bytes", function()
+	for _, id in ipairs({ "a key", "tab\tand\nnewline", string.rep("k", 300),
+		"quote ' \" \0 nul" }) do
+		local what = string.format("the key %q", id)
+		t.eq(counters.new({ id = id, n = 1 }).id, id, what .. ": new")
+		t.eq(counters.get(id).n, 1, what .. ": get")
+		t.eq(counters.incr(id, "n", 2), 3, what .. ": incr")
+		t.eq(counters.get(id).n, 3, what .. ": get after incr")
+		t.eq(counters.get_many({ id })[id].n, 3, what .. ": get_many")
+		t.eq(counters.delete(id), true, what .. ": delete")
+		t.eq(counters.get(id), nil, what .. ": get after delete")
+	end
+end)
+
+t.run()
