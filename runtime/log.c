@@ -38,6 +38,16 @@ void wisp_log_set_level(int level)
 	L.level = level;
 }
 
+int wisp_log_level(void)
+{
+	return L.level;
+}
+
+const char *wisp_log_level_name(int level)
+{
+	return level >= 0 && level < 4 ? level_names[level] : "?";
+}
+
 int wisp_log_level_parse(const char *name)
 {
 	for (int i = 0; i < 4; i++)

@@ -11,6 +11,8 @@ void wisp_log_init(const char *node_name, int level);
 void wisp_log_attach(wisp_handle logger);
 wisp_handle wisp_log_handle(void);
 void wisp_log_set_level(int level);
+int wisp_log_level(void);
+const char *wisp_log_level_name(int level);
 /* "debug", "info", "warn" or "error"; -1 for anything else. */
 int wisp_log_level_parse(const char *name);
 

@@ -38,6 +38,8 @@ enum {
 	                        * disconnect (proto/GATE.md) */
 	WISP_MSG_GATE = 12,    /* service -> gate: push, multicast, broadcast,
 	                        * kick (proto/GATE.md) */
+	WISP_MSG_SYSTEM = 13,  /* console -> Lua service: "gc" or "reload";
+	                        * answered with text (packed) */
 	WISP_MSG_USER = 16,    /* the first type free for applications */
 };
 

@@ -59,6 +59,9 @@ struct gate {
 	struct gate_stats stats;
 };
 
+/* The gate of this node, if it runs one (for the console's counters). */
+extern struct gate *wisp_gate_active;
+
 /* conn.c */
 void wisp_gate_accepted(struct gate *g, int id, const char *addr);
 struct gate_conn *wisp_gate_conn(struct gate *g, uint32_t id);

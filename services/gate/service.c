@@ -16,6 +16,8 @@
 #define BACKLOG 4096
 #define TICK_MAX_MS 1000
 
+struct gate *wisp_gate_active;
+
 static void arm_tick(struct gate *g)
 {
 	uint32_t every = g->cfg->idle_timeout_ms / 4;
@@ -147,6 +149,7 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 		return wisp_fail(ctx, "another gate runs on this node");
 	g->port = wisp_sock_port(g->listener);
 	wisp_set_callback(ctx, g, gate_cb);
+	wisp_gate_active = g;
 	arm_tick(g);
 	wisp_log(ctx, WISP_LOG_INFO, "gate listening for clients on %s:%d",
 		g->cfg->host, g->port);
@@ -156,6 +159,8 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 static void gate_release(void *inst)
 {
 	struct gate *g = inst;
+	if (wisp_gate_active == g)
+		wisp_gate_active = NULL;
 	while (g->count)
 		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
 	wisp_keymap_free(&g->by_id);

@@ -156,6 +156,10 @@ static void on_request(struct host *h, int type, int session,
 		wisp_lua_on_client(h, source, msg, sz);
 		return;
 	}
+	if (type == WISP_MSG_SYSTEM) {
+		wisp_lua_system(h, source, session, msg, sz);
+		return;
+	}
 	struct task *t = start_task(h, session, source);
 	if (type == WISP_MSG_LUA_PACKED) {
 		if (run_packed(h, t, source, msg, sz))
@@ -218,6 +222,8 @@ static void on_boot(struct host *h, wisp_handle source, int session,
 	lua_setfield(co, LUA_REGISTRYINDEX, "wisp.main");
 	lua_pushlightuserdata(co, msg);
 	lua_pushinteger(co, (lua_Integer)sz);
+	lua_pushlstring(co, msg ? msg : "", sz); /* a hot update runs it again */
+	lua_setfield(co, LUA_REGISTRYINDEX, "wisp.args");
 	t->boot = 1;
 	wisp_task_run(h, t, 3);
 }

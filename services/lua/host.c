@@ -201,12 +201,15 @@ static const char *lua_path(void)
 	return path;
 }
 
-/* Scripts compiled once per node, kept as bytecode. */
+/* Scripts compiled once per node, kept as bytecode. A hot update compiles
+ * one again and keeps the code it replaced until the update has run. */
 struct script {
 	struct script *next;
 	char *name;
 	char *code;
 	size_t size;
+	char *old_code;
+	size_t old_size;
 };
 static struct script *scripts;
 
@@ -220,8 +223,9 @@ static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
 	return 0;
 }
 
-static struct script *compile(lua_State *L, const char *name, char *err,
-	size_t errsz)
+/* Compiles the file of name into s->code; 0, or -1 with err. */
+static int compile_into(lua_State *L, const char *name, struct script *s,
+	char *err, size_t errsz)
 {
 	char file[1024], slashed[128];
 	snprintf(slashed, sizeof(slashed), "%s", name);
@@ -231,30 +235,83 @@ static struct script *compile(lua_State *L, const char *name, char *err,
 	if (wisp_path_search(lua_path(), slashed, file, sizeof(file)) < 0) {
 		snprintf(err, errsz, "script '%s' not found on the lua path '%.700s'",
 			name, lua_path());
-		return NULL;
+		return -1;
 	}
 	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
 		snprintf(err, errsz, "%s", lua_tostring(L, -1));
 		lua_pop(L, 1);
-		return NULL;
+		return -1;
 	}
-	struct script *s = wisp_malloc(sizeof(*s));
-	memset(s, 0, sizeof(*s));
+	s->code = NULL;
+	s->size = 0;
 	lua_dump(L, dump_writer, s, 0);
 	lua_pop(L, 1);
+	return 0;
+}
+
+static struct script *find_script(const char *name)
+{
+	struct script *s = scripts;
+	while (s && strcmp(s->name, name) != 0)
+		s = s->next;
+	return s;
+}
+
+static struct script *compile(lua_State *L, const char *name, char *err,
+	size_t errsz)
+{
+	struct script *s = wisp_malloc(sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	if (compile_into(L, name, s, err, errsz) < 0) {
+		wisp_free(s);
+		return NULL;
+	}
 	s->name = wisp_strdup(name);
 	s->next = scripts;
 	scripts = s;
 	return s;
 }
 
-/* Pushes the main chunk of a script or module onto L. */
-static int load_script(lua_State *L, const char *name, char *err,
+int wisp_lua_recompile(lua_State *L, const char *name, char *err,
 	size_t errsz)
 {
-	struct script *s = scripts;
-	while (s && strcmp(s->name, name) != 0)
-		s = s->next;
+	struct script *s = find_script(name);
+	if (s == NULL)
+		return compile(L, name, err, errsz) ? 0 : -1;
+	char *code = s->code;
+	size_t size = s->size;
+	if (compile_into(L, name, s, err, errsz) < 0) {
+		s->code = code;
+		s->size = size;
+		return -1;
+	}
+	wisp_free(s->old_code);
+	s->old_code = code;
+	s->old_size = size;
+	return 0;
+}
+
+void wisp_lua_settle_code(const char *name, int keep_new)
+{
+	struct script *s = find_script(name);
+	if (s == NULL || s->old_code == NULL)
+		return;
+	if (!keep_new) {
+		wisp_free(s->code);
+		s->code = s->old_code;
+		s->size = s->old_size;
+	} else {
+		wisp_free(s->old_code);
+	}
+	s->old_code = NULL;
+	s->old_size = 0;
+}
+
+/* Pushes the main chunk of a script or module onto L. */
+int wisp_lua_load_script(lua_State *L, const char *name, char *err,
+	size_t errsz)
+{
+	struct script *s = find_script(name);
 	if (s == NULL && (s = compile(L, name, err, errsz)) == NULL)
 		return -1;
 	if (luaL_loadbufferx(L, s->code, s->size, name, "b") != LUA_OK) {
@@ -272,6 +329,7 @@ static const luaL_Reg preloaded[] = {
 	{ "wisp.db.settings", wisp_lua_open_db_settings },
 	{ "wisp.memcached", wisp_lua_open_memcached },
 	{ "wisp.db.files", wisp_lua_open_db_files },
+	{ "wisp.admin", wisp_lua_open_admin },
 	{ NULL, NULL },
 };
 
@@ -303,8 +361,9 @@ static int l_require(lua_State *L)
 	lua_pop(L, 1);
 	if (!push_preloaded(L, name)) {
 		char err[1024];
-		if (load_script(L, name, err, sizeof(err)) < 0)
+		if (wisp_lua_load_script(L, name, err, sizeof(err)) < 0)
 			return luaL_error(L, "module '%s' not found: %s", name, err);
+		wisp_lua_note_module(L, name);
 	}
 	lua_pushvalue(L, 1);
 	lua_call(L, 1, 1);
@@ -415,7 +474,7 @@ static int lua_init(void *inst, struct wisp_context *ctx, const char *args)
 			"\"%s\"", args);
 	memcpy(h->script, args, n);
 	new_state(h);
-	if (load_script(h->L, h->script, err, sizeof(err)) < 0)
+	if (wisp_lua_load_script(h->L, h->script, err, sizeof(err)) < 0)
 		return wisp_fail(ctx, "%s", err);
 	lua_setfield(h->L, LUA_REGISTRYINDEX, "wisp.main");
 	wisp_set_callback(ctx, h, wisp_lua_dispatch);

@@ -71,6 +71,7 @@ struct host {
 	int start_ref;         /* the function given to wisp.start */
 	int started;
 	int idle_pending;      /* wisp.when_idle has functions waiting */
+	int reloading;         /* a hot update runs the main chunk again */
 	struct deferred *deferred, **deferred_tail;
 	struct owed owed;      /* the list of owed answers */
 	size_t mem, mem_limit;
@@ -140,8 +141,29 @@ int wisp_lua_open_db_settings(lua_State *L);
 /* services/db/lfiles.c: `wisp.db.files`, directory listing */
 int wisp_lua_open_db_files(lua_State *L);
 
+/* ladmin.c: `wisp.admin`, for the console */
+int wisp_lua_open_admin(lua_State *L);
+
 /* lcluster.c: the cluster part of the `wisp` module */
 extern const luaL_Reg wisp_lua_cluster_funcs[];
+
+/* host.c: scripts and modules, compiled once per node */
+int wisp_lua_load_script(lua_State *L, const char *name, char *err,
+	size_t errsz);
+/* Compiles name's file again, keeping the code it replaces until
+ * wisp_lua_settle_code: 0, or -1 with err (the code is unchanged). */
+int wisp_lua_recompile(lua_State *L, const char *name, char *err,
+	size_t errsz);
+/* Keeps the new code (keep_new) or puts the old one back. */
+void wisp_lua_settle_code(const char *name, int keep_new);
+
+/* reload.c: system requests (gc, hot update) and wisp.keep */
+extern const luaL_Reg wisp_lua_reload_funcs[];
+/* Records that require loaded name from a file (a hot update reloads it);
+ * leaves the stack as it was. */
+void wisp_lua_note_module(lua_State *L, const char *name);
+void wisp_lua_system(struct host *h, wisp_handle source, int session,
+	const void *msg, size_t sz);
 
 /* lflow.c: runs what wisp.when_idle queued */
 void wisp_lua_run_idle(struct host *h);

@@ -297,6 +297,8 @@ static int l_start(lua_State *L)
 {
 	struct host *h = wisp_lua_task(L)->host;
 	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (h->reloading) /* a hot update: the service started long ago */
+		return 0;
 	if (h->started || h->start_ref != LUA_NOREF)
 		return luaL_error(L, "wisp.start: the service has started already");
 	lua_settop(L, 1);

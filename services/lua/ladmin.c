@@ -1,0 +1,175 @@
+/* ladmin.c: `wisp.admin`, what the console service needs to see and steer
+ * its node: every service with its counters, the gate's counters, the log
+ * level, starting services, and system requests (gc, reload) to Lua
+ * services. Only the console should need it. */
+#include <lauxlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "clock.h"
+#include "gate_service.h"
+#include "handle.h"
+#include "host.h"
+#include "log.h"
+#include "node.h"
+#include "service.h"
+
+static void set_int(lua_State *L, const char *key, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, key);
+}
+
+static void set_str(lua_State *L, const char *key, const char *v)
+{
+	lua_pushstring(L, v);
+	lua_setfield(L, -2, key);
+}
+
+static void push_names(lua_State *L, const struct wisp_context *ctx)
+{
+	lua_createtable(L, (int)ctx->name_count, 0);
+	for (unsigned i = 0; i < ctx->name_count; i++) {
+		lua_pushstring(L, ctx->names[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "names");
+	if (ctx->name_count)
+		set_str(L, "name", ctx->names[0]);
+}
+
+static void push_service(lua_State *L, const struct wisp_context *ctx,
+	const struct host *self)
+{
+	char address[16];
+	snprintf(address, sizeof(address), ":%08x", (unsigned)ctx->handle);
+	lua_createtable(L, 0, 10);
+	set_int(L, "handle", ctx->handle);
+	set_str(L, "address", address);
+	push_names(L, ctx);
+	set_str(L, "module", ctx->module ? ctx->module->name : "?");
+	if (ctx->module && strcmp(ctx->module->name, "lua") == 0)
+		set_str(L, "script", ((const struct host *)ctx->inst)->script);
+	set_int(L, "handled", (lua_Integer)ctx->handled);
+	set_int(L, "mailbox", ctx->mailbox.count);
+	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
+	lua_setfield(L, -2, "cpu_ms");
+	set_int(L, "memory", (lua_Integer)(ctx == self->ctx ? self->mem
+		: ctx->memory));
+}
+
+/* services(): every live service of this node, oldest first. */
+static int l_services(lua_State *L)
+{
+	const struct host *self = wisp_lua_task(L)->host;
+	size_t n;
+	wisp_handle *list = wisp_handle_list(&n);
+	lua_createtable(L, (int)n, 0);
+	int count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct wisp_context *ctx = wisp_handle_grab(list[i]);
+		if (ctx == NULL || ctx->dead)
+			continue;
+		push_service(L, ctx, self);
+		lua_rawseti(L, -2, ++count);
+	}
+	wisp_free(list);
+	return 1;
+}
+
+/* gate(): the counters of this node's gate, or nil. */
+static int l_gate(lua_State *L)
+{
+	const struct gate *g = wisp_gate_active;
+	if (g == NULL)
+		return 0;
+	const struct gate_stats *s = &g->stats;
+	lua_createtable(L, 0, 13);
+	set_int(L, "connections", g->count);
+	set_int(L, "accepted", (lua_Integer)s->accepted);
+	set_int(L, "refused", (lua_Integer)s->refused);
+	set_int(L, "frames_in", (lua_Integer)s->frames_in);
+	set_int(L, "frames_out", (lua_Integer)s->frames_out);
+	set_int(L, "bytes_in", (lua_Integer)s->bytes_in);
+	set_int(L, "bytes_out", (lua_Integer)s->bytes_out);
+	set_int(L, "bad_frames", (lua_Integer)s->bad_frames);
+	set_int(L, "slow_dropped", (lua_Integer)s->slow_dropped);
+	set_int(L, "idle_closed", (lua_Integer)s->idle_closed);
+	set_int(L, "rate_closed", (lua_Integer)s->rate_closed);
+	set_int(L, "kicked", (lua_Integer)s->kicked);
+	set_int(L, "unrouted", (lua_Integer)s->unrouted);
+	return 1;
+}
+
+/* log_level([name]): the level's name; sets it when given one. */
+static int l_log_level(lua_State *L)
+{
+	if (!lua_isnoneornil(L, 1)) {
+		int level = wisp_log_level_parse(luaL_checkstring(L, 1));
+		if (level < 0)
+			return luaL_error(L, "unknown log level '%s' (debug, info, warn, "
+				"error)", lua_tostring(L, 1));
+		wisp_log_set_level(level);
+	}
+	lua_pushstring(L, wisp_log_level_name(wisp_log_level()));
+	return 1;
+}
+
+/* launch(module, args): a new service; raises with why it could not. */
+static int l_launch(lua_State *L)
+{
+	const char *module = luaL_checkstring(L, 1);
+	const char *args = luaL_optstring(L, 2, "");
+	char err[512];
+	wisp_handle h = wisp_service_start(module, args, err, sizeof(err));
+	if (h == 0)
+		return luaL_error(L, "cannot start %s: %s", module, err);
+	lua_pushinteger(L, h);
+	return 1;
+}
+
+/* system(addr, text [, timeout_ms]): a system request ("gc", "reload")
+ * to a Lua service; its answer text, or an error raised. */
+static int l_system(lua_State *L)
+{
+	struct task *t = wisp_lua_need_task(L, "wisp.admin.system");
+	size_t sz;
+	const char *text = luaL_checklstring(L, 2, &sz);
+	lua_Integer ms = luaL_optinteger(L, 3, t->host->call_timeout_ms);
+	luaL_argcheck(L, ms > 0 && ms <= 86400000, 3, "a timeout in ms expected");
+	void *msg = memcpy(wisp_malloc(sz ? sz : 1), text, sz);
+	lua_settop(L, 1);
+	int session = wisp_new_session(t->host->ctx);
+	wisp_lua_send(t->host, L, 1, WISP_MSG_SYSTEM, session, msg, sz);
+	return wisp_lua_await(L, t, session, (uint32_t)ms, AWAIT_CALL);
+}
+
+/* node(): { name, id, roles, pid, uptime_ms } of this node. */
+static int l_node(lua_State *L)
+{
+	static const char *const roles[] = { "root", "node", "net", "db" };
+	const struct wisp_config *cfg = wisp_node_config();
+	lua_createtable(L, 0, 5);
+	set_str(L, "name", wisp_node_name());
+	set_int(L, "id", cfg ? cfg->node_id : 0);
+	lua_newtable(L);
+	for (int bit = 0, n = 0; cfg && bit < 4; bit++)
+		if (cfg->roles & (1u << bit)) {
+			lua_pushstring(L, roles[bit]);
+			lua_rawseti(L, -2, ++n);
+		}
+	lua_setfield(L, -2, "roles");
+	set_int(L, "pid", getpid());
+	set_int(L, "uptime_ms", (lua_Integer)wisp_now());
+	return 1;
+}
+
+int wisp_lua_open_admin(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {
+		{ "services", l_services }, { "gate", l_gate },
+		{ "log_level", l_log_level }, { "launch", l_launch },
+		{ "system", l_system }, { "node", l_node }, { NULL, NULL },
+	};
+	luaL_newlib(L, funcs);
+	return 1;
+}
