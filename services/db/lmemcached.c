@@ -677,6 +677,42 @@ static int l_delete(lua_State *L)
 	return fail(L, c, rc, &call);
 }
 
+static int sent(memcached_return_t rc)
+{
+	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_BUFFERED
+		|| rc == MEMCACHED_DELETED || rc == MEMCACHED_NOTFOUND;
+}
+
+/* delete_many(keys): deletes every key without waiting for the answers
+ * (noreply, text protocol): one write each and no round trip, where
+ * delete waits for each. true, or nil and an error when a server could not be written to.
+ * A later request on the same connection is served after these, so a get
+ * that follows never sees what was deleted. */
+static int l_delete_many(lua_State *L)
+{
+	struct client *c = check_client(L);
+	size_t n = check_keys(L, c, 2);
+	struct call call = { "delete", c->keys, c->lens, n };
+	const memcached_instance_st *s = n ? stalled(c, &call) : NULL;
+	if (s != NULL)
+		return fail_stalled(L, &call, s);
+	memcached_return_t rc = MEMCACHED_SUCCESS;
+	/* The binary protocol's quiet delete still answers a miss, which
+	 * would be read as the answer to the next request: there, each
+	 * delete waits. NOREPLY is a flag only: unlike buffering, setting it
+	 * closes no connection. */
+	int quiet = !memcached_behavior_get(&c->mc,
+		MEMCACHED_BEHAVIOR_BINARY_PROTOCOL);
+	memcached_behavior_set(&c->mc, MEMCACHED_BEHAVIOR_NOREPLY, quiet);
+	for (size_t i = 0; i < n && sent(rc); i++)
+		rc = memcached_delete(&c->mc, c->keys[i], c->lens[i], 0);
+	memcached_behavior_set(&c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	if (!sent(rc))
+		return fail(L, c, rc, &call);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int l_flush(lua_State *L)
 {
 	struct client *c = check_client(L);
@@ -878,7 +914,8 @@ int wisp_lua_open_memcached(lua_State *L)
 	static const luaL_Reg methods[] = {
 		{ "get", l_get }, { "mget", l_mget }, { "gets", l_gets },
 		{ "set", l_set }, { "add", l_add }, { "cas", l_cas },
-		{ "delete", l_delete }, { "flush", l_flush }, { "close", l_close },
+		{ "delete", l_delete }, { "delete_many", l_delete_many },
+		{ "flush", l_flush }, { "close", l_close },
 		{ NULL, NULL },
 	};
 	if (luaL_newmetatable(L, CLIENT)) {

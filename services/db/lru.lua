@@ -75,6 +75,12 @@ function lru:delete(t, pk)
 	end
 end
 
+function lru:delete_many(t, pks)
+	for _, pk in ipairs(pks) do
+		self:delete(t, pk)
+	end
+end
+
 function lru:forget_all()
 	self.young, self.old, self.bytes = {}, {}, 0
 end

@@ -170,6 +170,21 @@ function mcache:delete(t, pk)
 	end
 end
 
+-- Deletes the rows of pks (a list) in one go, answers not awaited.
+function mcache:delete_many(t, pks)
+	local keys = {}
+	for _, pk in ipairs(pks) do
+		keys[#keys + 1] = self:key(t, pk)
+	end
+	if #keys == 0 or not self:usable() then
+		return
+	end
+	local ok, err = self.client:delete_many(keys)
+	if ok == nil then
+		self:went_down(err)
+	end
+end
+
 -- Whatever it held may be stale (a cache write failed midway): a new
 -- generation leaves all of it behind.
 function mcache:forget_all()

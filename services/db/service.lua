@@ -41,13 +41,15 @@ end
 local function cache_writes(cache)
 	local function update(touched)
 		for t, rows in pairs(touched) do
+			local stale = {}
 			for pk, row in pairs(rows) do
 				if row then
 					cache:set(t, pk, pack(row))
 				else
-					cache:delete(t, pk)
+					stale[#stale + 1] = pk
 				end
 			end
+			cache:delete_many(t, stale)
 		end
 	end
 	local function on_commit(touched)

@@ -256,6 +256,25 @@ for _, binary in ipairs { false, true } do
 	end)
 end
 
+case("delete_many deletes every key without waiting, in order", function()
+	for _, binary in ipairs({ false, true }) do
+		local mc = client({ binary = binary })
+		local keys = {}
+		for i = 1, 50 do
+			keys[i] = "many:" .. tostring(binary) .. ":" .. i
+			t.eq(mc:set(keys[i], "v" .. i), true)
+		end
+		keys[51] = "many:never-set"
+		t.eq(mc:delete_many(keys), true)
+		-- served after the deletes on the same connection: all gone
+		local found = assert(mc:mget(keys))
+		t.eq(next(found), nil, "no key left after delete_many")
+		t.eq(mc:set(keys[1], "again"), true, "the connection still answers")
+		t.eq(mc:get(keys[1]), "again")
+		t.eq(mc:delete_many({}), true)
+	end
+end)
+
 case("ttl expires", function()
 	local mc = client()
 	t.eq(mc:set("ttl:1", "brief", 1), true)
