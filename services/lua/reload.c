@@ -147,29 +147,43 @@ static void restore_handlers(struct host *h, lua_State *L, int saved)
 }
 
 /* Takes the file modules out of package.loaded, so that the main chunk
- * requires them anew; pushes what they were, to put back on failure. */
+ * requires them anew. */
 static void unload_modules(lua_State *L, int names)
 {
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	int loaded = lua_gettop(L);
-	lua_newtable(L);
 	lua_Integer n = luaL_len(L, names);
 	for (lua_Integer i = 2; i <= n; i++) { /* 1 is the script */
 		lua_rawgeti(L, names, i);
-		lua_pushvalue(L, -1);
-		lua_rawget(L, loaded);
-		lua_rawset(L, loaded + 1);
-		lua_rawgeti(L, names, i);
 		lua_pushnil(L);
-		lua_rawset(L, loaded);
+		lua_rawset(L, -3);
 	}
-	lua_remove(L, loaded);
+	lua_pop(L, 1);
 }
 
-static void reload_modules_back(lua_State *L, int saved)
+/* Pushes a copy of a registry table: what package.loaded and the list
+ * of file modules held before the update. */
+static void push_registry_copy(lua_State *L, const char *name)
 {
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	copy_table(L, saved, lua_gettop(L));
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, name);
+	lua_newtable(L);
+	copy_table(L, lua_gettop(L) - 1, lua_gettop(L));
+	lua_remove(L, -2);
+}
+
+/* Puts a registry table back as its copy has it: what the failed update
+ * required for the first time goes too. */
+static void restore_registry(lua_State *L, const char *name, int saved)
+{
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, name);
+	int live = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, live)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushnil(L);
+		lua_rawset(L, live); /* clearing a present field keeps next valid */
+	}
+	copy_table(L, saved, live);
 	lua_pop(L, 1);
 }
 
@@ -187,7 +201,9 @@ static int run_main(struct host *h, lua_State *L, char *err, size_t errsz)
 	int nargs = args && sz ? wisp_value_unpack(L, args, sz) : 0;
 	h->reloading = 1;
 	h->enforce_limit = 1;
+	wisp_watchdog_begin(L, h->budget_ms); /* as any handler: a loop ends */
 	int rc = lua_pcall(L, nargs, 0, 0);
+	wisp_watchdog_end(L);
 	h->enforce_limit = 0;
 	h->reloading = 0;
 	if (rc != LUA_OK) {
@@ -215,12 +231,16 @@ static int reload(struct host *h, char *err, size_t errsz)
 	}
 	push_handlers_copy(h, L);
 	int saved_handlers = lua_gettop(L);
-	unload_modules(L, names);
+	push_registry_copy(L, LUA_LOADED_TABLE);
+	int saved_loaded = lua_gettop(L);
+	push_registry_copy(L, MODULES);
 	int saved_modules = lua_gettop(L);
+	unload_modules(L, names);
 	int rc = run_main(h, L, err, errsz);
 	if (rc < 0) {
 		restore_handlers(h, L, saved_handlers);
-		reload_modules_back(L, saved_modules);
+		restore_registry(L, LUA_LOADED_TABLE, saved_loaded);
+		restore_registry(L, MODULES, saved_modules);
 	}
 	settle(L, names, luaL_len(L, names), rc == 0);
 	lua_settop(L, top);
