@@ -72,10 +72,36 @@ function testing.ask_driver(marker, file)
 	end)
 end
 
+-- A case that overruns the handler budget is interrupted for good (its
+-- whole task ends), so each case runs in a task of its own, and one that
+-- never reports back fails after CASE_LIMIT_MS instead of hanging the run.
+local CASE_LIMIT_MS = 60000
+
+local function run_case(c)
+	local me, result = coroutine.running(), nil
+	local function finish(ok, err)
+		if result == nil then
+			result = { ok = ok, err = err }
+			wisp.wakeup(me)
+		end
+	end
+	wisp.fork(function()
+		finish(xpcall(c.fn, debug.traceback))
+	end)
+	wisp.timeout(CASE_LIMIT_MS, function()
+		finish(false, "did not finish (interrupted, or waiting) within "
+			.. CASE_LIMIT_MS .. " ms")
+	end)
+	while result == nil do
+		wisp.wait()
+	end
+	return result.ok, result.err
+end
+
 local function run_cases()
 	local passed, failed = 0, 0
 	for _, c in ipairs(cases) do
-		local ok, err = xpcall(c.fn, debug.traceback)
+		local ok, err = run_case(c)
 		if ok then
 			passed = passed + 1
 		else
