@@ -1,33 +1,102 @@
-/* main.c: `wisp CONFIG NODE`: read the config and run that node. */
+/* main.c: `wisp CONFIG NODE`: read the config and run that node;
+ * `wisp CONFIG`: run the master, which runs every node of it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "config.h"
+#include "master.h"
 #include "node.h"
+#include "wisp.h"
+
+struct options {
+	int check;
+	const char *log;     /* a node's log file, over the config's */
+	const char *run_dir; /* the master's */
+	const char *log_max; /* the master's, in bytes */
+	const char *config;
+	const char *node;    /* NULL: the master */
+};
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: wisp [--check] CONFIG NODE\n"
+	fprintf(stderr, "usage: wisp [--check] [--log FILE] CONFIG NODE\n"
+		"       wisp [--run-dir DIR] [--log-max BYTES] CONFIG\n"
 		"  CONFIG   a Lua config file (see conf/)\n"
-		"  NODE     the name of the node in it to start\n"
-		"  --check  only read the config: exit 0 if it is right\n");
+		"  NODE     the name of the node in it to start; without it, wisp\n"
+		"           is the master: it starts every node of CONFIG, restarts\n"
+		"           those that die, rotates their logs, and on SIGTERM or\n"
+		"           SIGINT stops them (net, game, db, then root nodes)\n"
+		"  --check  only read the config: exit 0 if it is right\n"
+		"  --log FILE       log to FILE instead of the config's log_file\n"
+		"  --run-dir DIR    the master's directory for DIR/NODE.log (each\n"
+		"                   node's log) and DIR/NODE.out (its stdout and\n"
+		"                   stderr); default run\n"
+		"  --log-max BYTES  a node's log past this size is rotated to\n"
+		"                   NODE.log.1 (5 are kept); default 67108864\n");
 	return 2;
+}
+
+/* Options first, then CONFIG [NODE]; 0, or -1 when they do not fit. */
+static int parse(int argc, char **argv, struct options *o)
+{
+	int i = 1;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		const char **value = strcmp(argv[i], "--log") == 0 ? &o->log
+			: strcmp(argv[i], "--run-dir") == 0 ? &o->run_dir
+			: strcmp(argv[i], "--log-max") == 0 ? &o->log_max : NULL;
+		if (strcmp(argv[i], "--check") == 0)
+			o->check = 1;
+		else if (value == NULL || i + 1 == argc)
+			return -1;
+		else
+			*value = argv[++i];
+	}
+	if (argc - i < 1 || argc - i > 2)
+		return -1;
+	o->config = argv[i];
+	o->node = argv[i + 1]; /* argv[argc] is NULL */
+	if (o->node)
+		return o->run_dir || o->log_max ? -1 : 0;
+	return o->check || o->log ? -1 : 0;
+}
+
+static int run_master(const struct options *o)
+{
+	struct wisp_master_options mo = { o->run_dir ? o->run_dir : "run",
+		64u << 20 };
+	if (o->log_max) {
+		char *end;
+		unsigned long long max = strtoull(o->log_max, &end, 10);
+		if (*end != '\0' || max == 0 || o->log_max[0] == '-')
+			return usage();
+		mo.log_max = (size_t)max;
+	}
+	return wisp_master_run(o->config, &mo);
+}
+
+static int run_node(const struct options *o)
+{
+	struct wisp_config cfg;
+	char err[1024];
+	if (wisp_config_load(o->config, o->node, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wisp: config error: %s\n", err);
+		return 1;
+	}
+	if (o->log) {
+		wisp_free(cfg.log_file);
+		cfg.log_file = wisp_strdup(o->log);
+	}
+	int code = o->check ? 0 : wisp_node_run(&cfg);
+	wisp_config_free(&cfg);
+	return code;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return usage(), 0;
-	int check = argc == 4 && strcmp(argv[1], "--check") == 0;
-	if (argc != 3 + check)
+	struct options o = { 0 };
+	if (parse(argc, argv, &o) < 0)
 		return usage();
-	struct wisp_config cfg;
-	char err[1024];
-	if (wisp_config_load(argv[1 + check], argv[2 + check], &cfg, err,
-			sizeof(err)) < 0) {
-		fprintf(stderr, "wisp: config error: %s\n", err);
-		return 1;
-	}
-	int code = check ? 0 : wisp_node_run(&cfg);
-	wisp_config_free(&cfg);
-	return code;
+	return o.node ? run_node(&o) : run_master(&o);
 }

@@ -1,0 +1,62 @@
+/* master.h: the master, `wisp CONFIG` with no node name. It starts every
+ * node of the config as a child process, starts again the ones that die,
+ * rotates their logs and stops them in a safe order. master.c holds the
+ * cluster and the loop; master_node.c the life of one child. */
+#ifndef WISP_MASTER_H
+#define WISP_MASTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct wisp_master_options {
+	const char *run_dir; /* the nodes' logs and outputs; created if missing */
+	size_t log_max;      /* bytes: a node's log past this is rotated */
+};
+
+/* Runs until SIGTERM or SIGINT has stopped every node. Returns 0 if each
+ * of them exited 0, else 1 (also when the config is wrong or the run
+ * directory cannot be made, with one line on stderr saying so). */
+int wisp_master_run(const char *config, const struct wisp_master_options *opt);
+
+/* The groups nodes stop in, one after the other; they start the other
+ * way round. A node with several roles goes with the last of them. */
+enum wisp_master_stage {
+	WISP_STAGE_NET,  /* clients stop being accepted first */
+	WISP_STAGE_GAME, /* then the game logic */
+	WISP_STAGE_DB,   /* then the db nodes, which commit what is open */
+	WISP_STAGE_ROOT, /* the directory goes last */
+	WISP_STAGE_COUNT
+};
+
+/* One node as the master looks after it. */
+struct wisp_master_node {
+	char *name;
+	uint32_t id;
+	enum wisp_master_stage stage;
+	pid_t pid;            /* 0 while it is not running */
+	long long started_ms; /* its last start (wisp_master_now) */
+	long long restart_ms; /* when to start it again; 0: not waiting */
+	uint32_t backoff_ms;  /* the wait before its next restart */
+	int asked;            /* the master sent it SIGTERM */
+	int failed;           /* its last exit was not a clean exit 0 */
+	char *log;            /* DIR/NODE.log, given to it with --log */
+	char *out;            /* DIR/NODE.out: its stdout and stderr */
+};
+
+/* master_node.c: starting a node (fork and exec of this executable as
+ * `wisp --log LOG CONFIG NODE`), what to do when it exits, and rotating
+ * its log once it is larger than max bytes. */
+int wisp_master_node_start(struct wisp_master_node *n, const char *config);
+/* status from waitpid; stopping: the master asked it to exit. */
+void wisp_master_node_exited(struct wisp_master_node *n, int status,
+	int stopping);
+void wisp_master_node_rotate(struct wisp_master_node *n, size_t max);
+
+/* master.c: milliseconds on the monotonic clock, and the master's own
+ * log lines on stdout, in the nodes' format ("... INFO  master ..."). */
+long long wisp_master_now(void);
+void wisp_master_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
