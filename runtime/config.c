@@ -14,7 +14,7 @@
 static const char *const top_keys[] = { "cluster", "nodes", "module_path",
 	"log_level", "log_file", "socket_write_limit", "stop_timeout", "env",
 	"lua_path", "call_timeout", "lua_memory_limit", "lua_handler_budget",
-	"secret", "roots", "harbor", "gate", "db", NULL };
+	"secret", "roots", "harbor", "gate", "db", "console_token", NULL };
 static const char *const harbor_keys[] = { "heartbeat", "timeout",
 	"max_frame", "compress", "buffer", NULL };
 
@@ -125,6 +125,8 @@ static int read_top(struct reader *r, const char *node,
 		|| wisp_cfg_string(r, "the config", "module_path", &cfg->module_path) < 0
 		|| wisp_cfg_string(r, "the config", "lua_path", &cfg->lua_path) < 0
 		|| wisp_cfg_string(r, "the config", "secret", &cfg->secret) < 0
+		|| wisp_cfg_string(r, "the config", "console_token",
+			&cfg->console.token) < 0
 		|| read_limits(r, cfg) < 0 || read_harbor(r, &cfg->harbor) < 0
 		|| wisp_cfg_read_gate(r, "the config", "gate", &cfg->gate) < 0
 		|| wisp_cfg_read_db(r, &cfg->db) < 0
@@ -209,6 +211,7 @@ void wisp_config_free(struct wisp_config *cfg)
 	wisp_free(cfg->secret);
 	wisp_cfg_gate_free(&cfg->gate);
 	wisp_cfg_db_free(&cfg->db);
+	wisp_cfg_console_free(&cfg->console);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

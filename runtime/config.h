@@ -86,6 +86,17 @@ struct wisp_db_settings {
 	size_t static_count;
 };
 
+/* The console of a node: where operators connect (a line protocol) and
+ * where Prometheus scrapes, each NULL when not given, and the token both
+ * ask for (NULL: none; required when either is not on loopback). */
+struct wisp_console_settings {
+	char *host;          /* the console's listen address */
+	int port;
+	char *metrics_host;  /* the HTTP metrics endpoint's */
+	int metrics_port;
+	char *token;
+};
+
 struct wisp_config {
 	char *node;
 	uint32_t node_id;
@@ -111,6 +122,7 @@ struct wisp_config {
 	struct wisp_harbor_settings harbor;
 	struct wisp_gate_settings gate;
 	struct wisp_db_settings db;
+	struct wisp_console_settings console;
 };
 
 /* The settings of a config that names nothing: every default. */

@@ -12,7 +12,7 @@
 #include "wisp.h"
 
 static const char *const node_keys[] = { "id", "roles", "services",
-	"harbor", "gate",
+	"harbor", "gate", "console", "metrics",
 	"log_level", "log_file", "env", NULL };
 static const char *const role_names[] = { "root", "node", "net", "db", NULL };
 
@@ -202,8 +202,10 @@ static int check_unique(struct reader *r, const struct wisp_config *cfg,
 	return 0;
 }
 
-/* Every node of the nodes table on top, in id order. */
-static int read_peers(struct reader *r, struct wisp_config *cfg)
+/* Every node of the nodes table on top, in id order; the console
+ * settings of the one named node are kept. */
+static int read_peers(struct reader *r, const char *node,
+	struct wisp_config *cfg)
 {
 	lua_pushnil(r->L);
 	while (lua_next(r->L, -2)) {
@@ -213,8 +215,10 @@ static int read_peers(struct reader *r, struct wisp_config *cfg)
 			(cfg->peer_count + 1) * sizeof(*cfg->peers));
 		struct wisp_peer *p = &cfg->peers[cfg->peer_count];
 		memset(p, 0, sizeof(*p));
-		int bad = read_peer(r, lua_tostring(r->L, -2), p) < 0
-			|| check_unique(r, cfg, p) < 0;
+		const char *name = lua_tostring(r->L, -2);
+		int bad = read_peer(r, name, p) < 0 || check_unique(r, cfg, p) < 0
+			|| wisp_cfg_read_console(r, name, cfg->console.token,
+				strcmp(name, node) == 0 ? &cfg->console : NULL) < 0;
 		cfg->peer_count++; /* counted even when bad, so that free sees it */
 		if (bad)
 			return -1;
@@ -246,7 +250,7 @@ static int read_self(struct reader *r, const char *node,
 int wisp_cfg_read_nodes(struct reader *r, const char *node,
 	struct wisp_config *cfg)
 {
-	return read_peers(r, cfg) < 0 ? -1 : read_self(r, node, cfg);
+	return read_peers(r, node, cfg) < 0 ? -1 : read_self(r, node, cfg);
 }
 
 const struct wisp_peer *wisp_config_peer(const struct wisp_config *cfg,

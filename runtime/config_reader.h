@@ -57,4 +57,12 @@ void wisp_cfg_db_defaults(struct wisp_db_settings *d);
 void wisp_cfg_db_free(struct wisp_db_settings *d);
 int wisp_cfg_read_db(struct reader *r, struct wisp_db_settings *d);
 
+struct wisp_console_settings;
+/* config_console.c: the `console` and `metrics` addresses of the node
+ * table on top (nodes.NAME), checked against the config's console_token;
+ * kept in *keep, when not NULL, over its token, which is read first. */
+void wisp_cfg_console_free(struct wisp_console_settings *c);
+int wisp_cfg_read_console(struct reader *r, const char *name,
+	const char *token, struct wisp_console_settings *keep);
+
 #endif

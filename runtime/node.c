@@ -110,6 +110,53 @@ static int start_db(const struct wisp_config *cfg)
 	return 0;
 }
 
+/* Appends " key=HOST:PORT" when host is set. */
+static size_t add_address(char *out, size_t size, size_t at, const char *key,
+	const char *host, int port)
+{
+	if (host == NULL || at >= size)
+		return at;
+	return at + (size_t)snprintf(out + at, size - at, " %s=%s:%d", key, host,
+		port);
+}
+
+/* The console's arguments: its addresses, and the token in hex, as
+ * arguments are words and a token may hold blanks. */
+static char *console_args(const struct wisp_console_settings *c)
+{
+	size_t size = 512 + (c->token ? 2 * strlen(c->token) : 0), at;
+	char *args = wisp_malloc(size);
+	at = (size_t)snprintf(args, size, "console.service");
+	at = add_address(args, size, at, "console", c->host, c->port);
+	at = add_address(args, size, at, "metrics", c->metrics_host,
+		c->metrics_port);
+	if (c->token && c->token[0] && at + 7 < size) {
+		at += (size_t)snprintf(args + at, size - at, " token=");
+		for (const char *t = c->token; *t && at + 2 < size; t++)
+			at += (size_t)snprintf(args + at, size - at, "%02x",
+				(unsigned char)*t);
+	}
+	return args;
+}
+
+/* Every node runs the console, so that any node can be inspected, and
+ * commands can be forwarded to it. It lasts like the harbor: it stays
+ * to the end of a stop, and a node whose other services are all gone
+ * still ends. */
+static int start_console(const struct wisp_config *cfg)
+{
+	char err[512];
+	char *args = console_args(&cfg->console);
+	wisp_handle h = wisp_service_start("lua", args, err, sizeof(err));
+	wisp_free(args);
+	if (h == 0) {
+		fprintf(stderr, "wisp: cannot start the console: %s\n", err);
+		return -1;
+	}
+	wisp_service_set_lasting(wisp_handle_grab(h));
+	return 0;
+}
+
 static int start_services(const struct wisp_config *cfg)
 {
 	char err[512];
@@ -164,7 +211,8 @@ int wisp_node_run(const struct wisp_config *cfg)
 		wisp_log(NULL, WISP_LOG_INFO, "node %s (id %u) starting; "
 			"allocator: %s", cfg->node, cfg->node_id, wisp_allocator());
 		if (start_harbor(cfg) < 0 || start_gate(cfg) < 0
-			|| start_db(cfg) < 0 || start_services(cfg) < 0)
+			|| start_db(cfg) < 0 || start_console(cfg) < 0
+			|| start_services(cfg) < 0)
 			wisp_scheduler_stop(1); /* the started ones stop in order */
 		code = wisp_scheduler_run();
 	}

@@ -527,6 +527,98 @@ static void bad_dbs(void)
 	refused_db("static = { {} }", "db.static[1] must be a table name");
 }
 
+/* The running node's console and metrics addresses, and the token. */
+static void console_settings(void)
+{
+	struct wisp_config cfg;
+	const char *err = load(
+		"return { console_token = 'a token',\n"
+		"  nodes = {\n"
+		"    a = { id = 1, console = '127.0.0.1:7000',\n"
+		"          metrics = '0.0.0.0:9100' },\n"
+		"    b = { id = 2, console = '10.1.2.3:7000' },\n"
+		"  } }\n", &cfg);
+	CHECK(err == NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	CHECK_STR(cfg.console.host, "127.0.0.1");
+	CHECK_INT(cfg.console.port, 7000);
+	CHECK_STR(cfg.console.metrics_host, "0.0.0.0");
+	CHECK_INT(cfg.console.metrics_port, 9100);
+	CHECK_STR(cfg.console.token, "a token");
+	wisp_config_free(&cfg);
+	/* loopback in each of its forms needs no token */
+	static const char *const loopback[] = { "127.0.0.1", "127.3.2.1",
+		"[::1]", "[::ffff:127.0.0.9]", "localhost" };
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(*loopback); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "return { nodes = { a = { id = 1, "
+			"console = '%s:7000', metrics = '%s:7001' } } }", loopback[i],
+			loopback[i]);
+		err = load(text, &cfg);
+		CHECK(err == NULL);
+		if (err) {
+			fprintf(stderr, "%s: %s\n", loopback[i], err);
+			continue;
+		}
+		CHECK_INT(cfg.console.port, 7000);
+		CHECK_INT(cfg.console.metrics_port, 7001);
+		CHECK(cfg.console.token == NULL);
+		wisp_config_free(&cfg);
+	}
+	/* a node without either has neither */
+	CHECK(load("return { nodes = { a = { id = 1 } } }", &cfg) == NULL);
+	CHECK(cfg.console.host == NULL && cfg.console.metrics_host == NULL);
+	CHECK(cfg.console.token == NULL);
+	wisp_config_free(&cfg);
+}
+
+/* A config whose node a has the given keys, for the refused cases. */
+static void refused_console(const char *keys, const char *want)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "return { nodes = { a = { id = 1, %s } } }",
+		keys);
+	refused(text, want);
+}
+
+static void bad_consoles(void)
+{
+	refused_console("console = '10.0.0.5:7000'", "key 'console' in nodes.a "
+		"listens on 10.0.0.5, not on loopback: that needs console_token");
+	refused_console("metrics = '0.0.0.0:9100'",
+		"key 'metrics' in nodes.a listens on 0.0.0.0");
+	refused_console("metrics = '[::]:9100'", "key 'metrics' in nodes.a "
+		"listens on ::, not on loopback");
+	refused_console("console = 'myhost:7000'", "needs console_token");
+	refused_console("console = '128.0.0.1:7000'", "needs console_token");
+	refused_console("console = '[::2]:7000'", "needs console_token");
+	refused_console("console = 'localhost.example:7000'",
+		"needs console_token");
+	refused("return { console_token = '', nodes = { a = { id = 1,\n"
+		"  console = '10.0.0.5:7000' } } }", "needs console_token");
+	/* every node's addresses are checked, not only the running one's */
+	refused("return { nodes = { a = { id = 1 },\n"
+		"  b = { id = 2, metrics = '10.0.0.6:9100' } } }",
+		"key 'metrics' in nodes.b listens on 10.0.0.6");
+	refused("return { nodes = { a = { id = 1 },\n"
+		"  b = { id = 2, console = '127.0.0.1' } } }",
+		"key 'console' in nodes.b must be \"host:port\" (port 1 to 65535)");
+	refused_console("console = ':7000'", "key 'console' in nodes.a must be");
+	refused_console("console = '[]:7000'", "key 'console' in nodes.a must be");
+	refused_console("console = 'h:0'", "key 'console' in nodes.a must be");
+	refused_console("metrics = 'h:65536'", "key 'metrics' in nodes.a must be");
+	refused_console("metrics = 'h:+1'", "key 'metrics' in nodes.a must be");
+	refused_console("metrics = 'h:1x'", "key 'metrics' in nodes.a must be");
+	refused_console("console = {}", "key 'console' in nodes.a must be a string");
+	refused_console("console = '127.0.0.1:7000', metrics = '127.0.0.1:7000'",
+		"keys 'console' and 'metrics' in nodes.a name the same address");
+	refused("return { console_token = {}, nodes = { a = { id = 1 } } }",
+		"key 'console_token' in the config must be a string");
+}
+
 static void missing_file(void)
 {
 	struct wisp_config cfg;
@@ -549,6 +641,8 @@ int main(void)
 	RUN(db_defaults);
 	RUN(db_settings);
 	RUN(bad_dbs);
+	RUN(console_settings);
+	RUN(bad_consoles);
 	RUN(missing_file);
 	unlink(path);
 	return TEST_END();

@@ -1,0 +1,171 @@
+-- console/run.lua: a command line from start to reply: the words, the
+-- nodes it is for, the work (here, or forwarded to the console of each
+-- node with wisp.call("console@NODE")), and the reply, for people or in
+-- JSON. Forwarded commands arrive here too, through run.here.
+local wisp = require "wisp"
+local cluster = require "console.cluster"
+local commands = require "console.commands"
+local json = require "console.json"
+
+local concat, format = table.concat, string.format
+
+local FORWARD_MS = 15000 -- a command on another node, all its work included
+
+local run = {}
+
+-- Runs command name on this node: its values, or an error.
+function run.here(name, args)
+	local spec = commands[name]
+	if not spec then
+		error(format("unknown command '%s' (try help)", tostring(name)), 0)
+	end
+	wisp.log_debug(format("console: %s %s", name, concat(args, " ")))
+	return spec.run(args)
+end
+
+-- An error as an operator should read it: without the position in the
+-- console's code, and a failed call by its reason ("call to console@net
+-- failed: node net is down" -> "node net is down").
+local function reason(err)
+	err = tostring(err):gsub("^[%w_./-]+%.lua:%d+: ", "")
+	err = err:gsub("^call to (console@%S+) failed: ", "")
+	return (err:gsub("^call to (console@%S+) ", "%1 "))
+end
+
+-- { node = name, data = values } or { node = name, error = text }.
+local function on_node(node, name, args)
+	local ok, data
+	if node == cluster.self() then
+		ok, data = pcall(run.here, name, args)
+	else
+		local called, a, b = pcall(wisp.call_timeout, FORWARD_MS,
+			"console@" .. node, "run", name, args)
+		ok, data = a, b
+		if not called then
+			ok, data = false, a
+		end
+	end
+	if ok then
+		data.node = data.node or node
+		return { node = node, data = data }
+	end
+	return { node = node, error = reason(data) }
+end
+
+-- on_node for each node at once: the slowest node sets the time taken.
+local function on_nodes(nodes, name, args)
+	local results, left, waiter = {}, #nodes, coroutine.running()
+	for i, node in ipairs(nodes) do
+		wisp.fork(function()
+			results[i] = on_node(node, name, args)
+			left = left - 1
+			if left == 0 then
+				wisp.wakeup(waiter)
+			end
+		end)
+	end
+	while left > 0 do
+		wisp.wait()
+	end
+	return results
+end
+
+-- The nodes the words ask for, and the words left for the command.
+local function targets(name, spec, words)
+	local first = words[1]
+	local rest = table.move(words, 2, #words, 1, {})
+	if spec.target == "here" then
+		return { cluster.self() }, words, false
+	end
+	if first == "all" and spec.target ~= "one" then
+		return cluster.names(spec.roles), rest, true
+	end
+	if first and cluster.exists(first) then
+		return { first }, rest, false
+	end
+	if spec.target == "optional" and first == nil then
+		return { cluster.self() }, words, false
+	end
+	error(format("%s: no node named '%s' (usage: %s)", name,
+		tostring(first), spec.usage), 0)
+end
+
+-- Splits a line into words; takes --json out.
+local function parse(line)
+	local words, want_json = {}, false
+	for word in line:gmatch("%S+") do
+		if word == "--json" then
+			want_json = true
+		else
+			words[#words + 1] = word
+		end
+	end
+	return words, want_json
+end
+
+local function render_text(spec, results, many)
+	if not many then
+		return spec.text(results[1].data)
+	end
+	local parts = {}
+	for i, r in ipairs(results) do
+		local body = r.error and "error: " .. r.error or spec.text(r.data)
+		parts[i] = "== " .. r.node .. " ==\n" .. body
+	end
+	return concat(parts, "\n\n")
+end
+
+local function render_json(results, many)
+	if not many then
+		return json.encode(results[1].data)
+	end
+	local list = {}
+	for i, r in ipairs(results) do
+		list[i] = r.data or { node = r.node, error = r.error }
+	end
+	return json.encode(list)
+end
+
+-- Raises when no node did anything the command could find to do.
+local function check_empty(spec, results, args)
+	if not spec.empty then
+		return
+	end
+	local why
+	for _, r in ipairs(results) do
+		if r.error then
+			return
+		end
+		why = spec.empty(r.data, args)
+		if not why then
+			return
+		end
+	end
+	error(why, 0)
+end
+
+-- The reply to a command line: its text, or an error raised.
+function run.line(line)
+	local words, want_json = parse(line)
+	local name = table.remove(words, 1)
+	local spec = commands[name]
+	if not spec then
+		error(format("unknown command '%s' (try help)", tostring(name)), 0)
+	end
+	local nodes, args, many = targets(name, spec, words)
+	if #nodes == 0 then
+		error(name .. ": no node to run it on", 0)
+	end
+	local results = many and on_nodes(nodes, name, args)
+		or { on_node(nodes[1], name, args) }
+	if not many and results[1].error then
+		error(results[1].error, 0)
+	end
+	check_empty(spec, results, args)
+	if want_json then
+		return render_json(results, many)
+	end
+	return render_text(spec, results, many)
+end
+
+return run

@@ -1,0 +1,332 @@
+/* wisp_ctl.c: wisp-ctl, the command-line client of a node's console
+ * (services/console). It connects, authenticates when given a token,
+ * sends one command line and prints the reply: the reply's lines to
+ * stdout and exit 0; an "ERR" reply to stderr and exit 1; a connection
+ * that fails, closes early or stays silent past the timeout, exit 2.
+ *
+ *   wisp-ctl [--token T] [--json] [--timeout S] HOST:PORT COMMAND [ARGS...]
+ *
+ * The token may also come from WISP_CONSOLE_TOKEN. The protocol: lines
+ * in; each reply's lines, dot-stuffed (a line starting with "." has one
+ * more), then a line ".". */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONNECT_MS 5000
+#define REPLY_MS 30000 /* the console forwards with a 15 s limit */
+#define BUF_START 65536
+#define BUF_MAX (1u << 30) /* a reply line longer than this is refused */
+
+enum { EXIT_OK, EXIT_ERR_REPLY, EXIT_FAILED };
+
+struct options {
+	const char *token;
+	const char *address;
+	int json;
+	int timeout_ms;
+	char **words; /* the command and its arguments */
+	int word_count;
+};
+
+/* The connection and what has been read but not yet taken as lines:
+ * buf[start..end). A JSON reply is one line, of any length. */
+struct conn {
+	int fd;
+	long long deadline_ms;
+	char *buf;
+	size_t cap, start, end;
+};
+
+static const char *address; /* for messages */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: wisp-ctl [--token T] [--json] [--timeout SECONDS] "
+		"HOST:PORT COMMAND [ARGS...]\n"
+		"  the token may also come from WISP_CONSOLE_TOKEN; "
+		"try the command help\n");
+	exit(EXIT_FAILED);
+}
+
+/* A connection failure: says so and exits 2. */
+static void failed(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "wisp-ctl: %s: ", address);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAILED);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){ getenv("WISP_CONSOLE_TOKEN"), NULL, 0, REPLY_MS,
+		NULL, 0 };
+	int i = 1;
+	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			o->json = 1;
+		} else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
+			o->token = argv[++i];
+		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			double s = atof(argv[++i]);
+			if (s <= 0 || s > 86400)
+				usage();
+			o->timeout_ms = (int)(s * 1000);
+		} else {
+			usage();
+		}
+	}
+	if (argc - i < 2)
+		usage();
+	o->address = argv[i];
+	o->words = argv + i + 1;
+	o->word_count = argc - i - 1;
+}
+
+/* "host:port" or "[v6]:port" into host and port. */
+static int split_address(const char *text, char *host, size_t hostsz,
+	char **port)
+{
+	const char *colon = strrchr(text, ':');
+	if (colon == NULL || colon == text || colon[1] == '\0')
+		return -1;
+	const char *h = text;
+	size_t n = (size_t)(colon - text);
+	if (h[0] == '[' && colon[-1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hostsz)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*port = (char *)colon + 1;
+	return 0;
+}
+
+/* Waits up to the deadline for events on fd; 0 on time out. */
+static int wait_fd(int fd, short events, long long deadline_ms)
+{
+	long long left = deadline_ms - now_ms();
+	if (left <= 0)
+		return 0;
+	struct pollfd p = { fd, events, 0 };
+	int n;
+	do
+		n = poll(&p, 1, (int)left);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* A non-blocking connect to ai, within CONNECT_MS: the socket, or -1
+ * with errno set. */
+static int connect_one(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK
+		| SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	int err = errno;
+	if (err == EINPROGRESS) {
+		socklen_t len = sizeof(err);
+		if (wait_fd(fd, POLLOUT, now_ms() + CONNECT_MS) <= 0)
+			err = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+	}
+	if (err == 0)
+		return fd;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static int dial(const char *text)
+{
+	char host[256], *port;
+	if (split_address(text, host, sizeof(host), &port) < 0) {
+		fprintf(stderr, "wisp-ctl: '%s' is not HOST:PORT\n", text);
+		exit(EXIT_FAILED);
+	}
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list;
+	int rc = getaddrinfo(host, port, &hints, &list);
+	if (rc != 0)
+		failed("cannot resolve: %s", gai_strerror(rc));
+	int fd = -1;
+	for (struct addrinfo *ai = list; ai && fd < 0; ai = ai->ai_next)
+		fd = connect_one(ai);
+	int err = errno;
+	freeaddrinfo(list);
+	if (fd < 0)
+		failed("cannot connect: %s", strerror(err));
+	return fd;
+}
+
+static void send_all(struct conn *c, const char *data, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, data, n, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (wait_fd(c->fd, POLLOUT, c->deadline_ms) <= 0)
+				failed("timed out sending");
+			continue;
+		}
+		if (w < 0)
+			failed("send: %s", strerror(errno));
+		data += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Room for more bytes at the end of c->buf. */
+static void make_room(struct conn *c)
+{
+	if (c->start > 0) {
+		memmove(c->buf, c->buf + c->start, c->end - c->start);
+		c->end -= c->start;
+		c->start = 0;
+	}
+	if (c->end < c->cap)
+		return;
+	if (c->cap >= BUF_MAX)
+		failed("a reply line longer than %u bytes", BUF_MAX);
+	c->cap = c->cap ? 2 * c->cap : BUF_START;
+	if ((c->buf = realloc(c->buf, c->cap)) == NULL)
+		failed("out of memory");
+}
+
+/* More bytes into c->buf, waiting up to the deadline. */
+static void fill(struct conn *c)
+{
+	make_room(c);
+	for (;;) {
+		ssize_t n = recv(c->fd, c->buf + c->end, c->cap - c->end, 0);
+		if (n > 0) {
+			c->end += (size_t)n;
+			return;
+		}
+		if (n == 0)
+			failed("the console closed the connection before the reply ended");
+		if (errno != EAGAIN && errno != EINTR)
+			failed("recv: %s", strerror(errno));
+		if (wait_fd(c->fd, POLLIN, c->deadline_ms) <= 0)
+			failed("no reply within the timeout");
+	}
+}
+
+/* The next line, without its line break; valid until the next call. */
+static const char *next_line(struct conn *c)
+{
+	char *nl = NULL;
+	while (c->end == c->start || (nl = memchr(c->buf + c->start, '\n',
+			c->end - c->start)) == NULL)
+		fill(c);
+	char *line = c->buf + c->start;
+	*nl = '\0';
+	if (nl > line && nl[-1] == '\r')
+		nl[-1] = '\0';
+	c->start = (size_t)(nl - c->buf) + 1;
+	return line;
+}
+
+/* Prints a reply: its lines to stdout when show is set, or to stderr
+ * without "ERR " when it is an error. Returns the exit code it stands
+ * for. */
+static int print_reply(struct conn *c, int show)
+{
+	const char *line = next_line(c);
+	int error = strncmp(line, "ERR ", 4) == 0;
+	FILE *out = error ? stderr : stdout;
+	if (error) {
+		fprintf(stderr, "wisp-ctl: ");
+		line += 4;
+	}
+	while (strcmp(line, ".") != 0) {
+		if (show || error)
+			fprintf(out, "%s\n", line[0] == '.' ? line + 1 : line);
+		line = next_line(c);
+	}
+	fflush(out);
+	return error ? EXIT_ERR_REPLY : EXIT_OK;
+}
+
+/* One line out, one reply in. */
+static int exchange(struct conn *c, const char *line, int show)
+{
+	send_all(c, line, strlen(line));
+	return print_reply(c, show);
+}
+
+/* Words may not carry a line break: it would start another command. */
+static int has_break(const char *s)
+{
+	return strpbrk(s, "\r\n") != NULL;
+}
+
+static char *command_line(const struct options *o)
+{
+	size_t n = 16;
+	for (int i = 0; i < o->word_count; i++)
+		n += strlen(o->words[i]) + 1;
+	char *line = malloc(n), *at = line;
+	if (line == NULL)
+		failed("out of memory");
+	for (int i = 0; i < o->word_count; i++) {
+		if (has_break(o->words[i]))
+			usage();
+		at += sprintf(at, "%s%s", i ? " " : "", o->words[i]);
+	}
+	sprintf(at, "%s\n", o->json ? " --json" : "");
+	return line;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	parse_options(argc, argv, &o);
+	address = o.address;
+	if (o.token && has_break(o.token))
+		usage();
+	char *line = command_line(&o);
+	struct conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		failed("out of memory");
+	c->fd = dial(o.address);
+	c->deadline_ms = now_ms() + o.timeout_ms;
+	int code = EXIT_OK;
+	if (o.token && o.token[0]) {
+		char *auth = malloc(strlen(o.token) + 8);
+		if (auth == NULL)
+			failed("out of memory");
+		sprintf(auth, "auth %s\n", o.token);
+		code = exchange(c, auth, 0); /* "authenticated": only errors show */
+		free(auth);
+	}
+	if (code == EXIT_OK)
+		code = exchange(c, line, 1);
+	close(c->fd);
+	free(c->buf);
+	free(c);
+	free(line);
+	return code;
+}
