@@ -329,6 +329,26 @@ static void check_log_level(void)
 	reply_free(&r);
 }
 
+/* A hot update through the console: every Lua service of the game node
+ * that is not the runtime's (room) is reloaded, and a named script that
+ * runs nowhere is an error. test_hot_update covers what a reload does. */
+static void check_reload(void)
+{
+	struct reply r = { 0 };
+	const char *out = ctl_ok(&r, "reload game");
+	CHECK(out && strstr(out, "reloaded room") != NULL);
+	CHECK(out && strstr(out, "console.service") == NULL);
+	reply_free(&r);
+	out = ctl_ok(&r, "--json reload all room");
+	CHECK(out && strstr(out, "\"result\":\"reloaded room\"") != NULL);
+	reply_free(&r);
+	CHECK(proc_wait_output(game, "hot update of room done", WAIT_MS));
+	ctl(&r, "reload game no_such_script");
+	CHECK_INT(r.code, 1);
+	CHECK(strstr(r.err, "no_such_script") != NULL);
+	reply_free(&r);
+}
+
 static void check_token(void)
 {
 	struct reply r = { 0 };
@@ -532,7 +552,8 @@ static void run_steps(void)
 	} steps[] = {
 		{ "nodes", check_nodes }, { "services", check_services },
 		{ "gate", check_gate }, { "start and kill", check_start_kill },
-		{ "log level", check_log_level }, { "token", check_token },
+		{ "log level", check_log_level }, { "reload", check_reload },
+		{ "token", check_token },
 		{ "metrics", check_metrics }, { "stop", check_stop },
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
