@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 libjemalloc-dev
-	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached)
+	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached
+	sqlite3)
 
 missing=()
 for p in "${packages[@]}"; do
