@@ -1,24 +1,32 @@
 -- single.lua: the embedded default: one process that holds every role,
--- with no harbor (nothing to link to) and the in-process defaults.
--- Clients connect to the gate at WISP_GATE_ADDR (127.0.0.1:7100 unless set).
+-- with no harbor (nothing to link to) and the in-process defaults: the
+-- demo game (services/demo/, README "The demo game") on sqlite3, its rows
+-- cached in process. Clients connect to the gate at WISP_GATE_ADDR
+-- (127.0.0.1:7100 unless set); the database is WISP_DB_FILE
+-- (wisp-single.db in the current directory unless set).
 -- Start it with: build/wisp conf/single.lua main
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+
 return {
 	cluster = "single",
 	log_level = "info",
-	-- the db role's database; rows are cached in process (no memcached)
+	env = { demo_room = "room" }, -- where demo.player finds the rooms
 	db = {
 		file = os.getenv("WISP_DB_FILE") or "wisp-single.db",
-		migrations = nil, -- none yet
+		migrations = here .. "/../services/demo/migrations",
 	},
 	nodes = {
 		main = {
 			id = 1,
 			roles = { "root", "node", "net", "db" },
-			services = {
-				{ "echo", os.getenv("WISP_ECHO_ADDR") or "127.0.0.1:9000" },
-			},
+			services = { "lua demo.room", "lua demo.player" },
 			gate = {
 				listen = os.getenv("WISP_GATE_ADDR") or "127.0.0.1:7100",
+				events = "player", -- disconnects take players out
+				commands = {
+					{ 101, 103, "player" }, -- login, enter, move
+					{ 104, "room" },        -- chat
+				},
 			},
 		},
 	},

@@ -1,10 +1,38 @@
 /* test_demo.c: the README's first command ends in tools/demo.sh; this runs
- * it (with this build's wisp and free ports) and checks that the cluster
- * answered across nodes and stopped cleanly. */
+ * it (with this build's wisp and wisp-bots, the gate on a free port) and
+ * checks what it printed: the bots played with no error, every chat line
+ * reached its room, every bot got its state back after the restart, and
+ * the node stopped cleanly. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "proc.h"
 #include "testlib.h"
+
+/* The numbers of "chat deliveries N of M expected" are equal and not 0. */
+static void check_deliveries(const char *out)
+{
+	const char *line = strstr(out, "summary: chat deliveries ");
+	unsigned long heard = 0, expected = 0;
+	CHECK(line != NULL);
+	if (line == NULL)
+		return;
+	CHECK_INT(sscanf(line, "summary: chat deliveries %lu of %lu", &heard,
+		&expected), 2);
+	CHECK(expected > 0);
+	CHECK_INT(heard, expected);
+}
+
+/* Both runs of the bots ended with a summary saying "errors 0". */
+static void check_no_errors(const char *out)
+{
+	int summaries = 0;
+	for (const char *at = out; (at = strstr(at, ", errors ")) != NULL;
+		at++) {
+		summaries++;
+		CHECK(strncmp(at, ", errors 0\n", 11) == 0);
+	}
+	CHECK_INT(summaries, 2);
+}
 
 int main(int argc, char **argv)
 {
@@ -12,20 +40,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_demo WISP SOURCE_ROOT\n");
 		return 2;
 	}
-	char script[512], wisp[600], ports[64];
+	char script[512], wisp[600], gate[64];
 	snprintf(script, sizeof(script), "%s/tools/demo.sh", argv[2]);
 	snprintf(wisp, sizeof(wisp), "WISP=%s", argv[1]);
-	snprintf(ports, sizeof(ports), "WISP_DEMO_PORT_BASE=%d", free_port_run(6));
+	snprintf(gate, sizeof(gate), "WISP_GATE_ADDR=127.0.0.1:%d",
+		free_port_run(1));
 	char *args[] = { "/bin/bash", script, NULL };
-	char *env[] = { wisp, ports, NULL };
+	char *env[] = { wisp, gate, NULL };
 	struct proc p;
 	CHECK_INT(proc_start(&p, args, env), 0);
-	CHECK_INT(proc_wait(&p, 60000), 0);
+	CHECK_INT(proc_wait(&p, 90000), 0);
 	char *out = proc_output(&p, 0);
-	CHECK(strstr(out, "demo: hello, visitor, by name (greeting 1, from game2)"));
-	CHECK(strstr(out, "by name@node (greeting 2, from game2)"));
-	CHECK(strstr(out, "calls from game1 to game2 in"));
-	CHECK(strstr(out, "demo: the cluster stopped cleanly"));
+	CHECK(strstr(out, "summary: 50 bots, 50 logged in"));
+	check_no_errors(out);
+	check_deliveries(out);
+	CHECK(strstr(out, "summary: 50 of 50 logins gave back the saved state"));
+	CHECK(strstr(out, "demo: the game stopped cleanly"));
 	if (test_failures) {
 		char *err = proc_output(&p, 1);
 		fprintf(stderr, "stdout:\n%s\nstderr:\n%s\n", out, err);

@@ -1,0 +1,876 @@
+/* wisp_bots.c: wisp-bots, the bot clients of the demo game (services/demo/,
+ * README "The demo game"), many on one thread on epoll. Each bot connects,
+ * logs in as PREFIX<i> and enters room i % ROOMS; once every bot is in,
+ * they move and chat at a rate for a while, then stop and wait for what is
+ * still due. Every reply is checked against what was asked; every chat
+ * must reach every bot of its room once, in order, and every move must be
+ * pushed to its room. A progress line each second, a summary at the end,
+ * and exit code 1 on any error or missing delivery. --save writes each
+ * bot's final state; --verify checks the logins of a later run against
+ * it. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "bots.h"
+
+/* The demo's commands (services/demo/protocol.lua). */
+enum { LOGIN = 101, ENTER = 102, MOVE = 103, CHAT = 104 };
+enum { MOVED = 203, SAID = 204 };
+
+#define ACCOUNT_SIZE (BOTS_PREFIX_MAX + 21) /* the prefix, any long, a NUL */
+#define COORD_MAX 1000000
+#define TEXT_MAX 512         /* of a frame from the server, as read */
+#define MAX_CREDIT_S 0.1     /* see pace() */
+#define SPARE_FDS 16
+#define SHOWN_ERRORS 10
+#define READ_BUF 65536
+#define EVENTS 256
+
+/* A bot's way through the run; setup ends in PLAYING (in a room) or,
+ * with --duration 0, IDLE (logged in). */
+enum { CONNECTING, LOGGING_IN, ENTERING, PLAYING, IDLE, DEAD };
+
+struct bot {
+	struct wisp_cli *cli; /* NULL once dead */
+	uint8_t stage;
+	uint8_t writing;      /* EPOLLOUT is asked for */
+	uint8_t failed;       /* it must go, once the read or send is done */
+	uint32_t waiting;     /* the command whose reply is due, or 0 */
+	uint64_t sent_at;     /* when it left, us */
+	long x, y;            /* the position the server holds */
+	long to_x, to_y;      /* the move awaiting its reply */
+	long logins;
+	char room[BOTS_NAME_MAX + 1]; /* the room the server holds for it */
+	uint32_t chats;       /* chats sent; each carries its number */
+	uint64_t rng;
+};
+
+/* A bot's state as --save writes it and --verify reads it. */
+struct saved {
+	int present;
+	long x, y, logins;
+	char room[BOTS_NAME_MAX + 1];
+};
+
+struct run {
+	struct bots_options opt;
+	struct bot *bots;
+	struct saved *saved;     /* --verify's, by bot */
+	long *members;           /* by room: bots in it */
+	uint32_t *heard;         /* [receiver * per_room + sender / rooms]:
+	                          * chats heard from that sender */
+	long per_room;
+	uint8_t *buf;            /* every bot reads into it */
+	int ep;
+	uint64_t start, now, tick;
+	long setting_up, outstanding, dead;
+	long logged_in, verified;
+	uint64_t first_login, last_login;
+	uint64_t errors, commands, replies;
+	uint64_t chats_expected, chats_heard, moves_expected, moves_heard;
+	uint32_t *latency;       /* us, of every command answered */
+	size_t latency_count, latency_cap, latency_mark;
+	uint64_t mark_commands, mark_replies, mark_heard;
+	long cursor_move, cursor_chat;
+	double credit_move, credit_chat;
+	const char *phase;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Counts an error; shows the first few, since many bots fail alike. */
+__attribute__((format(printf, 2, 3)))
+static void run_error(struct run *r, const char *fmt, ...)
+{
+	if (r->errors < SHOWN_ERRORS) {
+		char line[512];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof line, fmt, ap);
+		va_end(ap);
+		bots_complain("%s", line);
+	} else if (r->errors == SHOWN_ERRORS) {
+		bots_complain("further errors are counted, not shown");
+	}
+	r->errors++;
+}
+
+/* Raises the open file limit to the hard one; -1 if even that is too low
+ * for the bots asked. */
+static int raise_fd_limit(long bots)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return bots_complain("getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return bots_complain("setrlimit: %s", strerror(errno));
+	rlim_t need = (rlim_t)bots + SPARE_FDS;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		return bots_complain("--bots %ld needs %llu open files but the hard "
+			"limit is %llu (ulimit -Hn): raise it or run fewer", bots,
+			(unsigned long long)need, (unsigned long long)rl.rlim_max);
+	return 0;
+}
+
+/* ---- latency ---- */
+
+static void record_latency(struct run *r, uint64_t us)
+{
+	if (r->latency_count == r->latency_cap) {
+		size_t cap = r->latency_cap ? r->latency_cap * 2 : 4096;
+		uint32_t *grown = realloc(r->latency, cap * sizeof *grown);
+		if (grown == NULL)
+			return; /* a sample lost, not a reason to stop */
+		r->latency = grown;
+		r->latency_cap = cap;
+	}
+	r->latency[r->latency_count++] = us > UINT32_MAX ? UINT32_MAX
+		: (uint32_t)us;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts samples from..latency_count (in place: they are only ever read
+ * sorted) and puts their p50 and p99 in ms. */
+static void percentiles(struct run *r, size_t from, double *p50, double *p99)
+{
+	size_t n = r->latency_count - from;
+	uint32_t *s = r->latency + from;
+	*p50 = *p99 = 0;
+	if (n == 0)
+		return;
+	qsort(s, n, sizeof *s, compare_u32);
+	*p50 = s[(n - 1) / 2] / 1000.0;
+	*p99 = s[(n * 99 + 99) / 100 - 1] / 1000.0;
+}
+
+/* ---- bots and their connections ---- */
+
+static long index_of(const struct run *r, const struct bot *b)
+{
+	return (long)(b - r->bots);
+}
+
+static void watch(struct run *r, struct bot *b, int op, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+	ev.data.u32 = (uint32_t)index_of(r, b);
+	if (epoll_ctl(r->ep, op, wisp_cli_fd(b->cli), &ev) < 0)
+		run_error(r, "epoll_ctl: %s", strerror(errno));
+}
+
+static int setting_up(const struct bot *b)
+{
+	return b->stage == CONNECTING || b->stage == LOGGING_IN
+		|| b->stage == ENTERING;
+}
+
+/* Closes a bot for good: it is past setup, or it failed. */
+static void retire(struct run *r, struct bot *b)
+{
+	if (setting_up(b))
+		r->setting_up--;
+	if (b->waiting)
+		r->outstanding--;
+	b->waiting = 0;
+	wisp_cli_free(b->cli); /* closing the fd takes it out of epoll */
+	b->cli = NULL;
+	b->stage = DEAD;
+	r->dead++;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void bot_error(struct run *r, struct bot *b, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	run_error(r, "%s%ld: %s", r->opt.prefix, index_of(r, b), why);
+}
+
+static void drop(struct run *r, struct bot *b, const char *why)
+{
+	bot_error(r, b, "%s", why);
+	retire(r, b);
+}
+
+/* Writes what b has queued, asking for EPOLLOUT while some is left. */
+static void flush(struct run *r, struct bot *b)
+{
+	int w = wisp_cli_flush(b->cli);
+	if (w < 0) {
+		drop(r, b, wisp_cli_error(b->cli));
+	} else if (b->writing != (w == 0)) {
+		b->writing = w == 0;
+		watch(r, b, EPOLL_CTL_MOD, EPOLLIN | (b->writing ? EPOLLOUT : 0));
+	}
+}
+
+/* Writes what was queued, or closes a bot that failed: after sending, and
+ * after reading (whose callbacks must not close it). */
+static void settle(struct run *r, struct bot *b)
+{
+	if (b->failed)
+		retire(r, b);
+	else
+		flush(r, b);
+}
+
+/* Queues a frame for settle to write; the reply of a command that has
+ * one is awaited (one at a time). */
+static void send_text(struct run *r, struct bot *b, uint32_t command,
+	const char *text)
+{
+	if (wisp_cli_queue(b->cli, command, text, strlen(text)) < 0) {
+		bot_error(r, b, "%s", wisp_cli_error(b->cli));
+		b->failed = 1;
+		return;
+	}
+	if (command != CHAT) {
+		b->waiting = command;
+		b->sent_at = r->now;
+		r->outstanding++;
+	}
+}
+
+static void send_login(struct run *r, struct bot *b)
+{
+	char account[ACCOUNT_SIZE];
+	snprintf(account, sizeof account, "%s%ld", r->opt.prefix,
+		index_of(r, b));
+	b->stage = LOGGING_IN;
+	if (r->first_login == 0)
+		r->first_login = r->now;
+	send_text(r, b, LOGIN, account);
+}
+
+static void send_enter(struct run *r, struct bot *b)
+{
+	char room[BOTS_NAME_MAX + 1];
+	snprintf(room, sizeof room, "%ld", index_of(r, b) % r->opt.rooms);
+	b->stage = ENTERING;
+	send_text(r, b, ENTER, room);
+}
+
+static uint64_t next_random(struct bot *b)
+{
+	b->rng ^= b->rng << 13;
+	b->rng ^= b->rng >> 7;
+	b->rng ^= b->rng << 17;
+	return b->rng;
+}
+
+/* A step of -1, 0 or 1 from v, kept within the map. */
+static long step(struct bot *b, long v)
+{
+	long next = v + (long)(next_random(b) % 3) - 1;
+	return next > COORD_MAX || next < -COORD_MAX ? v : next;
+}
+
+static void send_move(struct run *r, struct bot *b)
+{
+	char text[64];
+	b->to_x = step(b, b->x);
+	b->to_y = step(b, b->y);
+	snprintf(text, sizeof text, "%ld %ld", b->to_x, b->to_y);
+	r->commands++;
+	send_text(r, b, MOVE, text);
+}
+
+/* Each line carries its number, so that receivers check the order. */
+static void send_chat(struct run *r, struct bot *b)
+{
+	char text[64];
+	snprintf(text, sizeof text, "hello %" PRIu32, ++b->chats);
+	r->commands++;
+	r->chats_expected += (uint64_t)r->members[index_of(r, b) % r->opt.rooms];
+	send_text(r, b, CHAT, text);
+}
+
+/* ---- what the server says ---- */
+
+/* The value of " KEY=" in text, into out (cap bytes); -1 if absent or too
+ * long. */
+static int field(const char *text, const char *key, char *out, size_t cap)
+{
+	char want[32];
+	snprintf(want, sizeof want, " %s=", key);
+	const char *at = strstr(text, want);
+	if (at == NULL)
+		return -1;
+	at += strlen(want);
+	size_t n = strcspn(at, " ");
+	if (n >= cap)
+		return -1;
+	memcpy(out, at, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int number_field(const char *text, const char *key, long *out)
+{
+	char v[24], *end;
+	if (field(text, key, v, sizeof v) < 0 || v[0] == '\0')
+		return -1;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+/* --verify: the login must give back what the earlier run saved. */
+static void verify_login(struct run *r, struct bot *b)
+{
+	const struct saved *s = &r->saved[index_of(r, b)];
+	if (!s->present)
+		bot_error(r, b, "no saved state for it in %s", r->opt.verify);
+	else if (b->x != s->x || b->y != s->y || b->logins != s->logins + 1
+		|| strcmp(b->room, s->room) != 0)
+		bot_error(r, b, "login gave x=%ld y=%ld logins=%ld room=%s; saved "
+			"x=%ld y=%ld logins=%ld room=%s (one login more wanted)", b->x,
+			b->y, b->logins, b->room, s->x, s->y, s->logins, s->room);
+	else
+		r->verified++;
+}
+
+static void logged_in(struct run *r, struct bot *b, const char *text)
+{
+	char account[ACCOUNT_SIZE], want[ACCOUNT_SIZE];
+	snprintf(want, sizeof want, "%s%ld", r->opt.prefix, index_of(r, b));
+	if (field(text, "account", account, sizeof account) < 0
+		|| strcmp(account, want) != 0
+		|| field(text, "room", b->room, sizeof b->room) < 0
+		|| number_field(text, "x", &b->x) < 0
+		|| number_field(text, "y", &b->y) < 0
+		|| number_field(text, "logins", &b->logins) < 0) {
+		bot_error(r, b, "a bad login reply: %s", text);
+		b->failed = 1;
+		return;
+	}
+	r->logged_in++;
+	r->last_login = r->now;
+	if (r->saved)
+		verify_login(r, b);
+	if (r->opt.duration > 0) {
+		send_enter(r, b);
+	} else {
+		b->stage = IDLE;
+		r->setting_up--;
+	}
+}
+
+static void entered(struct run *r, struct bot *b, const char *text)
+{
+	char room[BOTS_NAME_MAX + 1], want[BOTS_NAME_MAX + 1];
+	snprintf(want, sizeof want, "%ld", index_of(r, b) % r->opt.rooms);
+	if (field(text, "room", room, sizeof room) < 0 || strcmp(room, want)) {
+		bot_error(r, b, "entering room %s, the reply was: %s", want, text);
+		b->failed = 1;
+		return;
+	}
+	memcpy(b->room, room, sizeof room);
+	b->stage = PLAYING;
+	r->setting_up--;
+	r->members[index_of(r, b) % r->opt.rooms]++;
+}
+
+static void moved(struct run *r, struct bot *b, const char *text)
+{
+	long x, y;
+	if (number_field(text, "x", &x) < 0 || number_field(text, "y", &y) < 0
+		|| x != b->to_x || y != b->to_y) {
+		bot_error(r, b, "moving to %ld %ld, the reply was: %s", b->to_x,
+			b->to_y, text);
+		return;
+	}
+	b->x = x;
+	b->y = y;
+	r->moves_expected += (uint64_t)r->members[index_of(r, b) % r->opt.rooms];
+}
+
+static void on_reply(struct run *r, struct bot *b, const char *text)
+{
+	uint32_t command = b->waiting;
+	b->waiting = 0;
+	r->outstanding--;
+	r->replies++;
+	record_latency(r, r->now - b->sent_at);
+	if (strncmp(text, "ok ", 3) != 0) {
+		bot_error(r, b, "command %" PRIu32 " failed: %s", command, text);
+		b->failed = command != MOVE; /* a bot not in, or not in a room */
+		return;
+	}
+	if (command == LOGIN)
+		logged_in(r, b, text);
+	else if (command == ENTER)
+		entered(r, b, text);
+	else
+		moved(r, b, text);
+}
+
+/* The bot named at the start of a push ("PREFIX<i>" then stop), if it
+ * is of this run and in the receiver's room; -1 otherwise. */
+static long sender_of(struct run *r, const struct bot *to, const char *text,
+	const char *stop)
+{
+	size_t n = strlen(r->opt.prefix);
+	char *end;
+	if (to->stage != PLAYING || strncmp(text, r->opt.prefix, n) != 0
+		|| !isdigit((unsigned char)text[n]))
+		return -1;
+	long i = strtol(text + n, &end, 10);
+	if (strncmp(end, stop, strlen(stop)) != 0 || i >= r->opt.bots
+		|| i % r->opt.rooms != index_of(r, to) % r->opt.rooms)
+		return -1;
+	return i;
+}
+
+/* "NAME: hello SEQ": the next line of that sender, heard once, in order. */
+static void on_said(struct run *r, struct bot *b, const char *text)
+{
+	long from = sender_of(r, b, text, ": hello ");
+	const char *seq_at = strstr(text, ": hello ");
+	if (from < 0 || seq_at == NULL) {
+		bot_error(r, b, "a chat line not for it: %s", text);
+		return;
+	}
+	unsigned long seq = strtoul(seq_at + 8, NULL, 10);
+	uint32_t *heard = &r->heard[index_of(r, b) * r->per_room
+		+ from / r->opt.rooms];
+	if (seq != (unsigned long)*heard + 1) {
+		bot_error(r, b, "heard line %lu of %s%ld after line %" PRIu32,
+			seq, r->opt.prefix, from, *heard);
+		if (seq > *heard)
+			*heard = (uint32_t)seq;
+		return;
+	}
+	*heard = (uint32_t)seq;
+	r->chats_heard++;
+}
+
+/* "NAME X Y" */
+static void on_moved(struct run *r, struct bot *b, const char *text)
+{
+	if (sender_of(r, b, text, " ") < 0) {
+		bot_error(r, b, "a move not for it: %s", text);
+		return;
+	}
+	r->moves_heard++;
+}
+
+struct frame_to {
+	struct run *r;
+	struct bot *b;
+};
+
+static void on_frame(void *ud, const struct wisp_client_frame *f)
+{
+	struct run *r = ((struct frame_to *)ud)->r;
+	struct bot *b = ((struct frame_to *)ud)->b;
+	char text[TEXT_MAX];
+	size_t n = f->size < sizeof text - 1 ? f->size : sizeof text - 1;
+	memcpy(text, f->body, n);
+	text[n] = '\0';
+	if (f->command == SAID)
+		on_said(r, b, text);
+	else if (f->command == MOVED)
+		on_moved(r, b, text);
+	else if (b->waiting != 0 && f->command == b->waiting)
+		on_reply(r, b, text);
+	else
+		bot_error(r, b, "unexpected command %" PRIu32 ": %s", f->command,
+			text);
+}
+
+static void connected(struct run *r, struct bot *b)
+{
+	int c = wisp_cli_check(b->cli);
+	if (c < 0) {
+		drop(r, b, wisp_cli_error(b->cli));
+	} else if (c == 0) {
+		watch(r, b, EPOLL_CTL_MOD, EPOLLIN);
+		send_login(r, b);
+		settle(r, b);
+	}
+}
+
+static void on_event(struct run *r, struct bot *b, uint32_t events)
+{
+	r->now = now_us();
+	if (b->stage == DEAD)
+		return; /* dropped earlier in this batch */
+	if (b->stage == CONNECTING) {
+		connected(r, b);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		struct frame_to to = { r, b };
+		if (wisp_cli_read(b->cli, r->buf, READ_BUF, on_frame, &to) < 0) {
+			drop(r, b, wisp_cli_error(b->cli));
+			return;
+		}
+	}
+	settle(r, b);
+}
+
+/* ---- the run ---- */
+
+static void progress(struct run *r)
+{
+	double p50, p99;
+	percentiles(r, r->latency_mark, &p50, &p99);
+	printf("%6.1f s  %-8s logged in %ld  commands %" PRIu64 "/s  replies %"
+		PRIu64 "/s  chat heard %" PRIu64 "/s  p50 %.2f ms  p99 %.2f ms  "
+		"errors %" PRIu64 "\n", (double)(r->now - r->start) / 1e6, r->phase,
+		r->logged_in, r->commands - r->mark_commands,
+		r->replies - r->mark_replies, r->chats_heard - r->mark_heard, p50,
+		p99, r->errors);
+	fflush(stdout);
+	r->latency_mark = r->latency_count;
+	r->mark_commands = r->commands;
+	r->mark_replies = r->replies;
+	r->mark_heard = r->chats_heard;
+}
+
+/* Milliseconds until us (rounded up, so as not to wake early). */
+static int ms_until(const struct run *r, uint64_t us)
+{
+	return us > r->now ? (int)((us - r->now + 999) / 1000) : 0;
+}
+
+static void poll_once(struct run *r, uint64_t until)
+{
+	struct epoll_event ev[EVENTS];
+	uint64_t wake = until < r->tick ? until : r->tick;
+	int n = epoll_wait(r->ep, ev, EVENTS, ms_until(r, wake));
+	for (int i = 0; i < n; i++)
+		on_event(r, &r->bots[ev[i].data.u32], ev[i].events);
+	r->now = now_us();
+	if (r->now >= r->tick) {
+		progress(r);
+		r->tick += 1000000;
+	}
+}
+
+/* Drops, as failed, the bots still setting up or awaiting a reply. */
+static void give_up(struct run *r, const char *why)
+{
+	for (long i = 0; i < r->opt.bots; i++)
+		if (setting_up(&r->bots[i]) || r->bots[i].waiting != 0)
+			drop(r, &r->bots[i], why);
+}
+
+/* Every bot connects, logs in and (to play) enters its room, each at its
+ * own pace; it ends when all are in, or at --timeout. */
+static void set_up(struct run *r)
+{
+	r->phase = "setup";
+	for (long i = 0; i < r->opt.bots; i++) {
+		struct bot *b = &r->bots[i];
+		b->cli = wisp_cli_new(&r->opt.proto);
+		b->stage = CONNECTING;
+		b->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
+		r->setting_up++;
+		if (b->cli == NULL || wisp_cli_connect(b->cli, r->opt.host,
+			r->opt.port, 0) < 0)
+			drop(r, b, b->cli ? wisp_cli_error(b->cli) : "out of memory");
+		else
+			watch(r, b, EPOLL_CTL_ADD, EPOLLOUT);
+	}
+	uint64_t deadline = r->now + (uint64_t)(r->opt.timeout * 1e6);
+	while (r->setting_up > 0 && r->now < deadline && !interrupted)
+		poll_once(r, deadline);
+	char why[80];
+	snprintf(why, sizeof why, "not in after %.1f s", r->opt.timeout);
+	give_up(r, why);
+}
+
+/* The next bot in turn that plays and, for a move, awaits no reply. */
+static struct bot *next_player(struct run *r, long *cursor, int idle)
+{
+	for (long tries = 0; tries < r->opt.bots; tries++) {
+		*cursor = (*cursor + 1) % r->opt.bots;
+		struct bot *b = &r->bots[*cursor];
+		if (b->stage == PLAYING && (!idle || b->waiting == 0))
+			return b;
+	}
+	return NULL;
+}
+
+/* Spends the credit that rate (per bot per second) earned since the last
+ * call, one command per bot in turn. Credit not spent (every bot awaits
+ * a reply) is kept for at most MAX_CREDIT_S, so that a stall is not
+ * followed by a burst. */
+static void pace(struct run *r, double *credit, double rate, double seconds,
+	int move)
+{
+	double all = rate * (double)(r->opt.bots - r->dead);
+	long *cursor = move ? &r->cursor_move : &r->cursor_chat;
+	struct bot *b;
+	*credit += all * seconds;
+	if (*credit > all * MAX_CREDIT_S + 1)
+		*credit = all * MAX_CREDIT_S + 1;
+	while (*credit >= 1 && (b = next_player(r, cursor, move)) != NULL) {
+		if (move)
+			send_move(r, b);
+		else
+			send_chat(r, b);
+		settle(r, b);
+		*credit -= 1;
+	}
+}
+
+/* In s, when credit at rate reaches 1; never while it is there already
+ * (every bot awaits a reply: a reply will come first). */
+static double due_in(const struct run *r, double credit, double rate)
+{
+	double all = rate * (double)(r->opt.bots - r->dead);
+	return all > 0 && credit < 1 ? (1 - credit) / all : 1e9;
+}
+
+/* When the next command is due, at the latest end. */
+static uint64_t next_due(const struct run *r, uint64_t end)
+{
+	double move = due_in(r, r->credit_move, r->opt.moves);
+	double chat = due_in(r, r->credit_chat, r->opt.chats);
+	double due = move < chat ? move : chat;
+	uint64_t at = due < 1e6 ? r->now + (uint64_t)(due * 1e6) : end;
+	return at < end ? at : end;
+}
+
+/* Moves and chats for --duration; returns how long it played, in s. */
+static double play(struct run *r)
+{
+	uint64_t began = r->now, last = r->now;
+	uint64_t end = began + (uint64_t)(r->opt.duration * 1e6);
+	r->phase = "play";
+	while (r->now < end && r->dead < r->opt.bots && !interrupted) {
+		double seconds = (double)(r->now - last) / 1e6;
+		last = r->now;
+		pace(r, &r->credit_move, r->opt.moves, seconds, 1);
+		pace(r, &r->credit_chat, r->opt.chats, seconds, 0);
+		poll_once(r, next_due(r, end));
+	}
+	return (double)(r->now - began) / 1e6;
+}
+
+static int all_arrived(const struct run *r)
+{
+	return r->outstanding == 0 && r->chats_heard >= r->chats_expected
+		&& r->moves_heard >= r->moves_expected;
+}
+
+/* Waits, up to --timeout, for the replies and deliveries still due. */
+static void drain(struct run *r)
+{
+	uint64_t deadline = r->now + (uint64_t)(r->opt.timeout * 1e6);
+	r->phase = "drain";
+	while (!all_arrived(r) && r->dead < r->opt.bots && r->now < deadline
+		&& !interrupted)
+		poll_once(r, deadline);
+	char why[80];
+	snprintf(why, sizeof why, "no reply %.1f s after play stopped",
+		r->opt.timeout);
+	give_up(r, why);
+}
+
+/* After the drain: every delivery due came, and no more. */
+static void check_deliveries(struct run *r)
+{
+	if (r->chats_heard != r->chats_expected
+		|| r->moves_heard != r->moves_expected)
+		run_error(r, "once play stopped and the drain ended: chat lines "
+			"heard %" PRIu64 " of %" PRIu64 ", move pushes %" PRIu64 " of %"
+			PRIu64, r->chats_heard, r->chats_expected, r->moves_heard,
+			r->moves_expected);
+}
+
+/* ---- saved states ---- */
+
+static long bot_of_account(const struct run *r, const char *account)
+{
+	size_t n = strlen(r->opt.prefix);
+	char *end;
+	if (strncmp(account, r->opt.prefix, n) != 0
+		|| !isdigit((unsigned char)account[n]))
+		return -1;
+	long i = strtol(account + n, &end, 10);
+	return *end == '\0' && i < r->opt.bots ? i : -1;
+}
+
+/* One line of a --save file into r->saved; -1 if it is not one. */
+static int read_saved(struct run *r, const char *line)
+{
+	char account[BOTS_NAME_MAX + 1], room[BOTS_NAME_MAX + 1];
+	struct saved s = { .present = 1 };
+	if (sscanf(line, "%32s %ld %ld %ld %32s", account, &s.x, &s.y,
+		&s.logins, room) != 5)
+		return -1;
+	long i = bot_of_account(r, account);
+	if (i < 0)
+		return -1;
+	snprintf(s.room, sizeof s.room, "%s", strcmp(room, "-") ? room : "");
+	r->saved[i] = s;
+	return 0;
+}
+
+static int load_saved(struct run *r)
+{
+	FILE *f = fopen(r->opt.verify, "r");
+	if (f == NULL)
+		return bots_complain("cannot read %s: %s", r->opt.verify,
+			strerror(errno));
+	char line[256];
+	for (long n = 1; fgets(line, sizeof line, f); n++) {
+		if (read_saved(r, line) == 0)
+			continue;
+		fclose(f);
+		line[strcspn(line, "\n")] = '\0';
+		return bots_complain("%s:%ld: not a state of %s0..%s%ld: %s",
+			r->opt.verify, n, r->opt.prefix, r->opt.prefix, r->opt.bots - 1,
+			line);
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Each bot that ends the run alive, as --verify reads it. */
+static void save(struct run *r)
+{
+	FILE *f = fopen(r->opt.save, "w");
+	if (f == NULL) {
+		run_error(r, "cannot write %s: %s", r->opt.save, strerror(errno));
+		return;
+	}
+	for (long i = 0; i < r->opt.bots; i++) {
+		const struct bot *b = &r->bots[i];
+		if (b->stage == PLAYING || b->stage == IDLE)
+			fprintf(f, "%s%ld %ld %ld %ld %s\n", r->opt.prefix, i, b->x, b->y,
+				b->logins, b->room[0] ? b->room : "-");
+	}
+	if (fclose(f) != 0)
+		run_error(r, "writing %s: %s", r->opt.save, strerror(errno));
+}
+
+/* ---- the summary ---- */
+
+static void summary(struct run *r, double played)
+{
+	double p50, p99;
+	percentiles(r, 0, &p50, &p99);
+	double login_s = (double)(r->last_login - r->first_login) / 1e6;
+	printf("summary: %ld bots, %ld logged in (%.0f logins/s), %" PRIu64
+		" commands (%.0f/s), p50 %.2f ms, p99 %.2f ms, errors %" PRIu64 "\n",
+		r->opt.bots, r->logged_in,
+		login_s > 0 ? (double)r->logged_in / login_s : 0, r->commands,
+		played > 0 ? (double)r->commands / played : 0, p50, p99, r->errors);
+	if (r->opt.duration > 0)
+		printf("summary: chat deliveries %" PRIu64 " of %" PRIu64
+			" expected, move pushes %" PRIu64 " of %" PRIu64 " expected\n",
+			r->chats_heard, r->chats_expected, r->moves_heard,
+			r->moves_expected);
+	if (r->saved)
+		printf("summary: %ld of %ld logins gave back the saved state\n",
+			r->verified, r->opt.bots);
+	fflush(stdout);
+}
+
+static int setup(struct run *r)
+{
+	long n = r->opt.bots;
+	r->per_room = (n + r->opt.rooms - 1) / r->opt.rooms;
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r->ep < 0)
+		return bots_complain("epoll_create1: %s", strerror(errno));
+	r->bots = calloc((size_t)n, sizeof *r->bots);
+	r->members = calloc((size_t)r->opt.rooms, sizeof *r->members);
+	r->heard = calloc((size_t)n * (size_t)r->per_room, sizeof *r->heard);
+	r->buf = malloc(READ_BUF);
+	if (r->opt.verify)
+		r->saved = calloc((size_t)n, sizeof *r->saved);
+	if (!r->bots || !r->members || !r->heard || !r->buf
+		|| (r->opt.verify && !r->saved))
+		return bots_complain("out of memory for %ld bots", n);
+	return r->opt.verify ? load_saved(r) : 0;
+}
+
+static void teardown(struct run *r)
+{
+	for (long i = 0; r->bots && i < r->opt.bots; i++)
+		if (r->bots[i].cli != NULL)
+			wisp_cli_free(r->bots[i].cli);
+	free(r->bots);
+	free(r->members);
+	free(r->heard);
+	free(r->buf);
+	free(r->saved);
+	free(r->latency);
+	if (r->ep >= 0)
+		close(r->ep);
+}
+
+static int bots_run(struct run *r)
+{
+	r->now = r->start = now_us();
+	r->tick = r->start + 1000000;
+	set_up(r);
+	printf("wisp-bots: %ld of %ld bots in%s at %s:%d after %.2f s\n",
+		r->opt.bots - r->dead, r->opt.bots,
+		r->opt.duration > 0 ? " their rooms" : "", r->opt.host, r->opt.port,
+		(double)(r->now - r->start) / 1e6);
+	fflush(stdout);
+	double played = r->opt.duration > 0 && !interrupted ? play(r) : 0;
+	drain(r);
+	check_deliveries(r);
+	if (r->opt.save)
+		save(r);
+	summary(r, played);
+	return r->errors == 0 && r->dead == 0 && !interrupted ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct run r = { .ep = -1 };
+	int parsed = bots_options(&r.opt, argc, argv);
+	if (parsed != 0)
+		return parsed < 0 ? 2 : 0;
+	if (raise_fd_limit(r.opt.bots) < 0)
+		return 1;
+	/* the first stops the run early, with its summary; a second kills */
+	struct sigaction sa = { .sa_handler = on_interrupt,
+		.sa_flags = SA_RESETHAND };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	int rc = setup(&r) < 0 ? -1 : bots_run(&r);
+	teardown(&r);
+	return rc < 0 ? 1 : 0;
+}
