@@ -620,17 +620,24 @@ static int over_limit(struct sock *s)
 	return -1;
 }
 
+/* A socket that can be written to, or NULL with errno set. */
+static struct sock *find_writable(int id)
+{
+	struct sock *s = find_live(id);
+	if (s && s->state == S_LISTEN) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return s;
+}
+
 /* While connecting, or with bytes already queued, new bytes go to the
  * back of the queue to keep their order. */
 int wisp_sock_write(int id, const void *data, size_t sz)
 {
-	struct sock *s = find_live(id);
+	struct sock *s = find_writable(id);
 	if (s == NULL)
 		return -1;
-	if (s->state == S_LISTEN) {
-		errno = ENOTCONN;
-		return -1;
-	}
 	ssize_t sent = 0;
 	if (s->queued == 0 && s->state != S_CONNECTING) {
 		sent = send_some(s, data, sz);
@@ -651,13 +658,9 @@ int wisp_sock_write(int id, const void *data, size_t sz)
  * for wisp_sockets_flush, which usually sends them all in one call. */
 int wisp_sock_write_later(int id, const void *data, size_t sz)
 {
-	struct sock *s = find_live(id);
+	struct sock *s = find_writable(id);
 	if (s == NULL)
 		return -1;
-	if (s->state == S_LISTEN) {
-		errno = ENOTCONN;
-		return -1;
-	}
 	if (s->queued + sz > s->limit)
 		return over_limit(s);
 	if (sz == 0)

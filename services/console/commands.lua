@@ -9,7 +9,7 @@
 -- runs on the node asked (it finds the db node itself, or needs none).
 local wisp = require "wisp"
 local admin = require "wisp.admin"
-local cluster = require "console.cluster"
+local cluster = require "wisp.cluster"
 local text = require "console.text"
 
 local concat, format = table.concat, string.format

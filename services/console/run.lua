@@ -3,7 +3,7 @@
 -- node with wisp.call("console@NODE")), and the reply, for people or in
 -- JSON. Forwarded commands arrive here too, through run.here.
 local wisp = require "wisp"
-local cluster = require "console.cluster"
+local cluster = require "wisp.cluster"
 local commands = require "console.commands"
 local json = require "console.json"
 

@@ -15,32 +15,22 @@
 -- broken constraint) are raised here and name the table and column. The
 -- declaration is checked against the database on first use.
 local wisp = require "wisp"
+local cluster = require "wisp.cluster"
 
 local db = {}
 
 local address
 
-local function has_role(node, role)
-	for _, r in ipairs(node.roles) do
-		if r == role then
-			return true
-		end
-	end
-	return false
-end
-
 -- "db" on the db node itself, "db@NODE" elsewhere.
 local function db_address()
-	if address then
-		return address
-	end
-	for _, node in ipairs(wisp.nodes()) do
-		if has_role(node, "db") then
-			address = node.self and "db" or "db@" .. node.name
-			return address
+	if not address then
+		local ok, name, addr = pcall(cluster.db)
+		if not ok then
+			error("wisp.db: " .. name, 3)
 		end
+		address = addr
 	end
-	error("wisp.db: no node of the config has the db role", 3)
+	return address
 end
 
 -- One value back, or the db service's error text without the call's

@@ -1,6 +1,7 @@
--- console/cluster.lua: what the console knows of the cluster's nodes, from
--- the config (wisp.nodes): their names, which one this is, which has the
--- db role and how its db service is addressed from here.
+-- wisp/cluster.lua: the cluster's nodes as the config declares them
+-- (wisp.nodes): their names in id order, their roles, which one this is,
+-- and how a service on one of them is addressed from here. Used by the db
+-- library and the console.
 local wisp = require "wisp"
 
 local cluster = {}
@@ -54,13 +55,19 @@ function cluster.names(role)
 	return out
 end
 
+-- How service (a local name) on node is addressed from here: "service"
+-- on this node, "service@node" elsewhere.
+function cluster.address(service, node)
+	return node == cluster.self() and service or service .. "@" .. node
+end
+
 -- The db node's name and the address of its db service from here.
 function cluster.db()
 	local name = cluster.names("db")[1]
 	if not name then
 		error("no node of the config has the db role", 0)
 	end
-	return name, name == cluster.self() and "db" or "db@" .. name
+	return name, cluster.address("db", name)
 end
 
 return cluster
