@@ -1,8 +1,8 @@
 /* test_demo.c: the README's first command ends in tools/demo.sh; this runs
- * it (with this build's wisp and wisp-bots, the gate on a free port) and
- * checks what it printed: the bots played with no error, every chat line
+ * it (with this build's wisp and wisp-bots, the cluster on free ports)
+ * and checks what it printed: the bots played with no error, every chat line
  * reached its room, every bot got its state back after the restart, and
- * the node stopped cleanly. */
+ * the cluster stopped cleanly. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "proc.h"
@@ -40,13 +40,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_demo WISP SOURCE_ROOT\n");
 		return 2;
 	}
-	char script[512], wisp[600], gate[64];
+	char script[512], wisp[600], gate[64], harbors[64];
 	snprintf(script, sizeof(script), "%s/tools/demo.sh", argv[2]);
 	snprintf(wisp, sizeof(wisp), "WISP=%s", argv[1]);
-	snprintf(gate, sizeof(gate), "WISP_GATE_ADDR=127.0.0.1:%d",
-		free_port_run(1));
+	/* the harbors at base + 1..5, the gate at base + 6 */
+	int base = free_port_run(7);
+	CHECK(base > 0);
+	snprintf(harbors, sizeof(harbors), "WISP_DEMO_PORT_BASE=%d", base);
+	snprintf(gate, sizeof(gate), "WISP_GATE_ADDR=127.0.0.1:%d", base + 6);
 	char *args[] = { "/bin/bash", script, NULL };
-	char *env[] = { wisp, gate, NULL };
+	char *env[] = { wisp, gate, harbors, NULL };
 	struct proc p;
 	CHECK_INT(proc_start(&p, args, env), 0);
 	CHECK_INT(proc_wait(&p, 90000), 0);
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
 	check_no_errors(out);
 	check_deliveries(out);
 	CHECK(strstr(out, "summary: 50 of 50 logins gave back the saved state"));
+	CHECK(strstr(out, "demo: node root stopped (exit 0)"));
 	CHECK(strstr(out, "demo: the game stopped cleanly"));
 	if (test_failures) {
 		char *err = proc_output(&p, 1);
