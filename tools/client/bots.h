@@ -1,30 +1,23 @@
 /* bots.h: what the files of wisp-bots share: its options, read from the
- * command line by bots_options.c, and its complaints. */
+ * command line by bots_options.c (complaints are loadkit's). */
 #ifndef WISP_BOTS_H
 #define WISP_BOTS_H
 
-#include <netinet/in.h>
-#include "wisp_client.h"
+#include "loadkit.h"
 
 #define BOTS_NAME_MAX 32   /* an account or a room, as the demo allows */
 #define BOTS_PREFIX_MAX 24 /* leaves room for a bot's number */
 
 struct bots_options {
-	char host[INET6_ADDRSTRLEN];
-	int port;
+	struct lk_gate gate; /* first: see struct lk_option */
 	long bots, rooms;
 	double duration, moves, chats, timeout;
 	char prefix[BOTS_PREFIX_MAX + 1];
 	const char *save, *verify;
-	struct wisp_client_proto proto;
 };
 
 /* Reads argv into o: 0, 1 when --help was asked (and printed), -1 when an
  * argument is wrong (said on stderr). */
 int bots_options(struct bots_options *o, int argc, char **argv);
-
-/* Prints one line on stderr, "wisp-bots: " first; returns -1. */
-__attribute__((format(printf, 1, 2)))
-int bots_complain(const char *fmt, ...);
 
 #endif

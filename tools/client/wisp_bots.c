@@ -11,15 +11,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include "bots.h"
 
@@ -31,7 +28,6 @@ enum { MOVED = 203, SAID = 204 };
 #define COORD_MAX 1000000
 #define TEXT_MAX 512         /* of a frame from the server, as read */
 #define MAX_CREDIT_S 0.1     /* see pace() */
-#define SPARE_FDS 16
 #define SHOWN_ERRORS 10
 #define READ_BUF 65536
 #define EVENTS 256
@@ -76,7 +72,8 @@ struct run {
 	long setting_up, outstanding, dead;
 	long logged_in, verified;
 	uint64_t first_login, last_login;
-	uint64_t errors, commands, replies;
+	struct lk_errors errors;
+	uint64_t commands, replies;
 	uint64_t chats_expected, chats_heard, moves_expected, moves_heard;
 	uint32_t *latency;       /* us, of every command answered */
 	size_t latency_count, latency_cap, latency_mark;
@@ -85,56 +82,6 @@ struct run {
 	double credit_move, credit_chat;
 	const char *phase;
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Counts an error; shows the first few, since many bots fail alike. */
-__attribute__((format(printf, 2, 3)))
-static void run_error(struct run *r, const char *fmt, ...)
-{
-	if (r->errors < SHOWN_ERRORS) {
-		char line[512];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(line, sizeof line, fmt, ap);
-		va_end(ap);
-		bots_complain("%s", line);
-	} else if (r->errors == SHOWN_ERRORS) {
-		bots_complain("further errors are counted, not shown");
-	}
-	r->errors++;
-}
-
-/* Raises the open file limit to the hard one; -1 if even that is too low
- * for the bots asked. */
-static int raise_fd_limit(long bots)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return bots_complain("getrlimit: %s", strerror(errno));
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return bots_complain("setrlimit: %s", strerror(errno));
-	rlim_t need = (rlim_t)bots + SPARE_FDS;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-		return bots_complain("--bots %ld needs %llu open files but the hard "
-			"limit is %llu (ulimit -Hn): raise it or run fewer", bots,
-			(unsigned long long)need, (unsigned long long)rl.rlim_max);
-	return 0;
-}
 
 /* ---- latency ---- */
 
@@ -184,7 +131,7 @@ static void watch(struct run *r, struct bot *b, int op, uint32_t events)
 	struct epoll_event ev = { .events = events };
 	ev.data.u32 = (uint32_t)index_of(r, b);
 	if (epoll_ctl(r->ep, op, wisp_cli_fd(b->cli), &ev) < 0)
-		run_error(r, "epoll_ctl: %s", strerror(errno));
+		lk_error(&r->errors, "epoll_ctl: %s", strerror(errno));
 }
 
 static int setting_up(const struct bot *b)
@@ -215,7 +162,7 @@ static void bot_error(struct run *r, struct bot *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	run_error(r, "%s%ld: %s", r->opt.prefix, index_of(r, b), why);
+	lk_error(&r->errors, "%s%ld: %s", r->opt.prefix, index_of(r, b), why);
 }
 
 static void drop(struct run *r, struct bot *b, const char *why)
@@ -525,7 +472,7 @@ static void connected(struct run *r, struct bot *b)
 
 static void on_event(struct run *r, struct bot *b, uint32_t events)
 {
-	r->now = now_us();
+	r->now = lk_now_us();
 	if (b->stage == DEAD)
 		return; /* dropped earlier in this batch */
 	if (b->stage == CONNECTING) {
@@ -553,7 +500,7 @@ static void progress(struct run *r)
 		"errors %" PRIu64 "\n", (double)(r->now - r->start) / 1e6, r->phase,
 		r->logged_in, r->commands - r->mark_commands,
 		r->replies - r->mark_replies, r->chats_heard - r->mark_heard, p50,
-		p99, r->errors);
+		p99, r->errors.count);
 	fflush(stdout);
 	r->latency_mark = r->latency_count;
 	r->mark_commands = r->commands;
@@ -561,20 +508,14 @@ static void progress(struct run *r)
 	r->mark_heard = r->chats_heard;
 }
 
-/* Milliseconds until us (rounded up, so as not to wake early). */
-static int ms_until(const struct run *r, uint64_t us)
-{
-	return us > r->now ? (int)((us - r->now + 999) / 1000) : 0;
-}
-
 static void poll_once(struct run *r, uint64_t until)
 {
 	struct epoll_event ev[EVENTS];
 	uint64_t wake = until < r->tick ? until : r->tick;
-	int n = epoll_wait(r->ep, ev, EVENTS, ms_until(r, wake));
+	int n = epoll_wait(r->ep, ev, EVENTS, lk_ms_until(r->now, wake));
 	for (int i = 0; i < n; i++)
 		on_event(r, &r->bots[ev[i].data.u32], ev[i].events);
-	r->now = now_us();
+	r->now = lk_now_us();
 	if (r->now >= r->tick) {
 		progress(r);
 		r->tick += 1000000;
@@ -596,18 +537,18 @@ static void set_up(struct run *r)
 	r->phase = "setup";
 	for (long i = 0; i < r->opt.bots; i++) {
 		struct bot *b = &r->bots[i];
-		b->cli = wisp_cli_new(&r->opt.proto);
+		b->cli = wisp_cli_new(&r->opt.gate.proto);
 		b->stage = CONNECTING;
 		b->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 		r->setting_up++;
-		if (b->cli == NULL || wisp_cli_connect(b->cli, r->opt.host,
-			r->opt.port, 0) < 0)
+		if (b->cli == NULL || wisp_cli_connect(b->cli, r->opt.gate.host,
+			r->opt.gate.port, 0) < 0)
 			drop(r, b, b->cli ? wisp_cli_error(b->cli) : "out of memory");
 		else
 			watch(r, b, EPOLL_CTL_ADD, EPOLLOUT);
 	}
 	uint64_t deadline = r->now + (uint64_t)(r->opt.timeout * 1e6);
-	while (r->setting_up > 0 && r->now < deadline && !interrupted)
+	while (r->setting_up > 0 && r->now < deadline && !lk_interrupted)
 		poll_once(r, deadline);
 	char why[80];
 	snprintf(why, sizeof why, "not in after %.1f s", r->opt.timeout);
@@ -673,7 +614,7 @@ static double play(struct run *r)
 	uint64_t began = r->now, last = r->now;
 	uint64_t end = began + (uint64_t)(r->opt.duration * 1e6);
 	r->phase = "play";
-	while (r->now < end && r->dead < r->opt.bots && !interrupted) {
+	while (r->now < end && r->dead < r->opt.bots && !lk_interrupted) {
 		double seconds = (double)(r->now - last) / 1e6;
 		last = r->now;
 		pace(r, &r->credit_move, r->opt.moves, seconds, 1);
@@ -695,7 +636,7 @@ static void drain(struct run *r)
 	uint64_t deadline = r->now + (uint64_t)(r->opt.timeout * 1e6);
 	r->phase = "drain";
 	while (!all_arrived(r) && r->dead < r->opt.bots && r->now < deadline
-		&& !interrupted)
+		&& !lk_interrupted)
 		poll_once(r, deadline);
 	char why[80];
 	snprintf(why, sizeof why, "no reply %.1f s after play stopped",
@@ -708,10 +649,10 @@ static void check_deliveries(struct run *r)
 {
 	if (r->chats_heard != r->chats_expected
 		|| r->moves_heard != r->moves_expected)
-		run_error(r, "once play stopped and the drain ended: chat lines "
-			"heard %" PRIu64 " of %" PRIu64 ", move pushes %" PRIu64 " of %"
-			PRIu64, r->chats_heard, r->chats_expected, r->moves_heard,
-			r->moves_expected);
+		lk_error(&r->errors, "once play stopped and the drain ended: chat "
+			"lines heard %" PRIu64 " of %" PRIu64 ", move pushes %" PRIu64
+			" of %" PRIu64, r->chats_heard, r->chats_expected,
+			r->moves_heard, r->moves_expected);
 }
 
 /* ---- saved states ---- */
@@ -747,7 +688,7 @@ static int load_saved(struct run *r)
 {
 	FILE *f = fopen(r->opt.verify, "r");
 	if (f == NULL)
-		return bots_complain("cannot read %s: %s", r->opt.verify,
+		return lk_complain("cannot read %s: %s", r->opt.verify,
 			strerror(errno));
 	char line[256];
 	for (long n = 1; fgets(line, sizeof line, f); n++) {
@@ -755,7 +696,7 @@ static int load_saved(struct run *r)
 			continue;
 		fclose(f);
 		line[strcspn(line, "\n")] = '\0';
-		return bots_complain("%s:%ld: not a state of %s0..%s%ld: %s",
+		return lk_complain("%s:%ld: not a state of %s0..%s%ld: %s",
 			r->opt.verify, n, r->opt.prefix, r->opt.prefix, r->opt.bots - 1,
 			line);
 	}
@@ -768,7 +709,8 @@ static void save(struct run *r)
 {
 	FILE *f = fopen(r->opt.save, "w");
 	if (f == NULL) {
-		run_error(r, "cannot write %s: %s", r->opt.save, strerror(errno));
+		lk_error(&r->errors, "cannot write %s: %s", r->opt.save,
+			strerror(errno));
 		return;
 	}
 	for (long i = 0; i < r->opt.bots; i++) {
@@ -778,7 +720,8 @@ static void save(struct run *r)
 				b->logins, b->room[0] ? b->room : "-");
 	}
 	if (fclose(f) != 0)
-		run_error(r, "writing %s: %s", r->opt.save, strerror(errno));
+		lk_error(&r->errors, "writing %s: %s", r->opt.save,
+			strerror(errno));
 }
 
 /* ---- the summary ---- */
@@ -792,7 +735,8 @@ static void summary(struct run *r, double played)
 		" commands (%.0f/s), p50 %.2f ms, p99 %.2f ms, errors %" PRIu64 "\n",
 		r->opt.bots, r->logged_in,
 		login_s > 0 ? (double)r->logged_in / login_s : 0, r->commands,
-		played > 0 ? (double)r->commands / played : 0, p50, p99, r->errors);
+		played > 0 ? (double)r->commands / played : 0, p50, p99,
+		r->errors.count);
 	if (r->opt.duration > 0)
 		printf("summary: chat deliveries %" PRIu64 " of %" PRIu64
 			" expected, move pushes %" PRIu64 " of %" PRIu64 " expected\n",
@@ -810,7 +754,7 @@ static int setup(struct run *r)
 	r->per_room = (n + r->opt.rooms - 1) / r->opt.rooms;
 	r->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (r->ep < 0)
-		return bots_complain("epoll_create1: %s", strerror(errno));
+		return lk_complain("epoll_create1: %s", strerror(errno));
 	r->bots = calloc((size_t)n, sizeof *r->bots);
 	r->members = calloc((size_t)r->opt.rooms, sizeof *r->members);
 	r->heard = calloc((size_t)n * (size_t)r->per_room, sizeof *r->heard);
@@ -819,7 +763,7 @@ static int setup(struct run *r)
 		r->saved = calloc((size_t)n, sizeof *r->saved);
 	if (!r->bots || !r->members || !r->heard || !r->buf
 		|| (r->opt.verify && !r->saved))
-		return bots_complain("out of memory for %ld bots", n);
+		return lk_complain("out of memory for %ld bots", n);
 	return r->opt.verify ? load_saved(r) : 0;
 }
 
@@ -840,36 +784,32 @@ static void teardown(struct run *r)
 
 static int bots_run(struct run *r)
 {
-	r->now = r->start = now_us();
+	r->now = r->start = lk_now_us();
 	r->tick = r->start + 1000000;
 	set_up(r);
 	printf("wisp-bots: %ld of %ld bots in%s at %s:%d after %.2f s\n",
 		r->opt.bots - r->dead, r->opt.bots,
-		r->opt.duration > 0 ? " their rooms" : "", r->opt.host, r->opt.port,
+		r->opt.duration > 0 ? " their rooms" : "", r->opt.gate.host, r->opt.gate.port,
 		(double)(r->now - r->start) / 1e6);
 	fflush(stdout);
-	double played = r->opt.duration > 0 && !interrupted ? play(r) : 0;
+	double played = r->opt.duration > 0 && !lk_interrupted ? play(r) : 0;
 	drain(r);
 	check_deliveries(r);
 	if (r->opt.save)
 		save(r);
 	summary(r, played);
-	return r->errors == 0 && r->dead == 0 && !interrupted ? 0 : -1;
+	return r->errors.count == 0 && r->dead == 0 && !lk_interrupted ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	static struct run r = { .ep = -1 };
+	static struct run r = { .ep = -1, .errors.shown = SHOWN_ERRORS };
 	int parsed = bots_options(&r.opt, argc, argv);
 	if (parsed != 0)
 		return parsed < 0 ? 2 : 0;
-	if (raise_fd_limit(r.opt.bots) < 0)
+	if (lk_raise_fd_limit("--bots", r.opt.bots, "run") < 0)
 		return 1;
-	/* the first stops the run early, with its summary; a second kills */
-	struct sigaction sa = { .sa_handler = on_interrupt,
-		.sa_flags = SA_RESETHAND };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lk_catch_interrupts();
 	int rc = setup(&r) < 0 ? -1 : bots_run(&r);
 	teardown(&r);
 	return rc < 0 ? 1 : 0;

@@ -4,23 +4,17 @@
  * times each reply against its request: replies come back in order on a
  * connection, so the oldest request is the one answered. It prints a
  * progress line each second and a summary at the end. */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include "wisp.h"
-#include "wisp_client.h"
+#include "loadkit.h"
 
 #define MAX_MIX 64
 #define CONNECT_TIMEOUT_MS 5000
@@ -29,8 +23,6 @@
 /* Credit for frames not sent because every connection was full is kept up
  * to this long, so that a stall is not followed by an unbounded burst. */
 #define MAX_CREDIT_S 0.1
-/* Descriptors beyond the connections: stdio, epoll, and some to spare. */
-#define SPARE_FDS 16
 #define SHOWN_ERRORS 5
 #define READ_BUF 65536
 #define EVENTS 256
@@ -47,15 +39,13 @@ struct mix {
 };
 
 struct options {
-	char host[INET6_ADDRSTRLEN];
-	int port;
+	struct lk_gate gate; /* first: see struct lk_option */
 	long connections;
 	double rate;
 	double duration;
 	int outstanding;
 	int mix_count;
 	struct mix mix[MAX_MIX];
-	struct wisp_client_proto proto;
 };
 
 enum { CONNECTING, OPEN, DEAD };
@@ -85,160 +75,85 @@ struct load {
 	int ep;
 	int sending;
 	uint64_t start, now;            /* us on the monotonic clock */
-	uint64_t sent, received, errors, outstanding, last_reply;
+	uint64_t sent, received, outstanding, last_reply;
+	struct lk_errors errors;
 	long open, connecting, failed, cursor;
 	unsigned long next_kind;
 	double credit;
 	uint64_t hist[HIST_BUCKETS], hist_count;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Prints one line on stderr, "wisp-load: " first; returns -1. */
-__attribute__((format(printf, 1, 2)))
-static int complain(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("wisp-load: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return -1;
-}
-
-/* Counts an error; shows the first few, since thousands of connections
- * tend to fail alike. */
-__attribute__((format(printf, 2, 3)))
-static void load_error(struct load *l, const char *fmt, ...)
-{
-	if (l->errors < SHOWN_ERRORS) {
-		char line[256];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(line, sizeof line, fmt, ap);
-		va_end(ap);
-		complain("%s", line);
-	} else if (l->errors == SHOWN_ERRORS) {
-		complain("further errors are counted, not shown");
-	}
-	l->errors++;
-}
-
 /* ---- options ---- */
 
-static void usage(FILE *out)
-{
-	fputs("usage: wisp-load [options] HOST:PORT\n"
-		"Opens client connections to a gate, sends it frames and times "
-		"the replies.\n"
-		"  --connections N     connections to open (100)\n"
-		"  --rate R            frames/s in all; 0: as fast as --outstanding "
-		"allows (0)\n"
-		"  --duration S        seconds of sending (10)\n"
-		"  --outstanding K     requests awaiting a reply per connection, "
-		"at most (8)\n"
-		"  --mix CMD:SIZE,...  commands and their body sizes, sent in "
-		"turn (1:64)\n"
-		"  --magic XXXX        the 4 magic bytes (WISP)\n"
-		"  --proto N           protocol version (1)\n"
-		"  --server N          server version (1)\n"
-		"  --max-body N        the largest body either way (65536)\n"
-		"HOST is a numeric IPv4 or IPv6 address: 127.0.0.1:9000, "
-		"[::1]:9000.\n", out);
-}
+static const char usage[] =
+	"usage: wisp-load [options] HOST:PORT\n"
+	"Opens client connections to a gate, sends it frames and times "
+	"the replies.\n"
+	"  --connections N     connections to open (100)\n"
+	"  --rate R            frames/s in all; 0: as fast as --outstanding "
+	"allows (0)\n"
+	"  --duration S        seconds of sending (10)\n"
+	"  --outstanding K     requests awaiting a reply per connection, "
+	"at most (8)\n"
+	"  --mix CMD:SIZE,...  commands and their body sizes, sent in "
+	"turn (1:64)\n"
+	"  --magic XXXX        the 4 magic bytes (WISP)\n"
+	"  --proto N           protocol version (1)\n"
+	"  --server N          server version (1)\n"
+	"  --max-body N        the largest body either way (65536)\n"
+	"HOST is a numeric IPv4 or IPv6 address: 127.0.0.1:9000, "
+	"[::1]:9000.\n";
 
-/* Reads a whole number at *s, at most hi, advancing *s past it. */
-static int read_whole(const char **s, unsigned long long hi,
-	unsigned long long *out)
+static const char *parse_connections(void *opts, const char *v)
 {
-	char *end;
-	if (!isdigit((unsigned char)**s))
-		return -1;
-	errno = 0;
-	*out = strtoull(*s, &end, 10);
-	if (errno != 0 || *out > hi)
-		return -1;
-	*s = end;
-	return 0;
-}
-
-/* s, all of it, as a whole number from lo to hi. */
-static int whole(const char *s, unsigned long long lo, unsigned long long hi,
-	unsigned long long *out)
-{
-	if (read_whole(&s, hi, out) < 0 || *s != '\0' || *out < lo)
-		return -1;
-	return 0;
-}
-
-static int real(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	*out = strtod(s, &end);
-	return *end != '\0' || !(*out >= lo && *out <= hi) ? -1 : 0;
-}
-
-static const char *parse_connections(struct options *o, const char *v)
-{
+	struct options *o = opts;
 	unsigned long long n;
-	if (whole(v, 1, 1000000, &n) < 0)
+	if (lk_whole(v, 1, 1000000, &n) < 0)
 		return "want a whole number from 1 to 1000000";
 	o->connections = (long)n;
 	return NULL;
 }
 
-static const char *parse_rate(struct options *o, const char *v)
+static const char *parse_rate(void *opts, const char *v)
 {
-	if (real(v, 0, 1e9, &o->rate) < 0)
+	struct options *o = opts;
+	if (lk_real(v, 0, 1e9, &o->rate) < 0)
 		return "want frames/s from 0 (as fast as possible) to 1e9";
 	return NULL;
 }
 
 /* Bounded so that a request's time, in us since the start, fits 32 bits
  * with the drain after it. */
-static const char *parse_duration(struct options *o, const char *v)
+static const char *parse_duration(void *opts, const char *v)
 {
-	if (real(v, 0.001, 3600, &o->duration) < 0)
+	struct options *o = opts;
+	if (lk_real(v, 0.001, 3600, &o->duration) < 0)
 		return "want seconds, above 0 and at most 3600";
 	return NULL;
 }
 
-static const char *parse_outstanding(struct options *o, const char *v)
+static const char *parse_outstanding(void *opts, const char *v)
 {
+	struct options *o = opts;
 	unsigned long long n;
-	if (whole(v, 1, 1024, &n) < 0)
+	if (lk_whole(v, 1, 1024, &n) < 0)
 		return "want a whole number from 1 to 1024";
 	o->outstanding = (int)n;
 	return NULL;
 }
 
-static const char *parse_mix(struct options *o, const char *v)
+static const char *parse_mix(void *opts, const char *v)
 {
 	static const char want[] =
 		"want CMD:SIZE[,CMD:SIZE...], e.g. 101:64,102:16";
+	struct options *o = opts;
 	o->mix_count = 0;
 	do {
 		unsigned long long command, size;
 		if (o->mix_count == MAX_MIX)
 			return "at most 64 commands";
-		if (read_whole(&v, UINT32_MAX, &command) < 0 || *v++ != ':'
-			|| read_whole(&v, UINT32_MAX - 4, &size) < 0)
+		if (lk_read_whole(&v, UINT32_MAX, &command) < 0 || *v++ != ':'
+			|| lk_read_whole(&v, UINT32_MAX - 4, &size) < 0)
 			return want;
 		o->mix[o->mix_count++] = (struct mix){ (uint32_t)command,
 			(uint32_t)size };
@@ -246,161 +161,47 @@ static const char *parse_mix(struct options *o, const char *v)
 	return v[-1] == '\0' ? NULL : want;
 }
 
-static const char *parse_magic(struct options *o, const char *v)
+static const char *parse_max_body(void *opts, const char *v)
 {
-	if (strlen(v) != 4)
-		return "want exactly 4 bytes";
-	memcpy(o->proto.magic, v, 4);
-	return NULL;
-}
-
-static const char *parse_proto(struct options *o, const char *v)
-{
+	struct options *o = opts;
 	unsigned long long n;
-	if (whole(v, 0, UINT8_MAX, &n) < 0)
-		return "want a whole number from 0 to 255";
-	o->proto.proto_version = (uint8_t)n;
-	return NULL;
-}
-
-static const char *parse_server(struct options *o, const char *v)
-{
-	unsigned long long n;
-	if (whole(v, 0, UINT32_MAX, &n) < 0)
-		return "want a whole number from 0 to 4294967295";
-	o->proto.server_version = (uint32_t)n;
-	return NULL;
-}
-
-static const char *parse_max_body(struct options *o, const char *v)
-{
-	unsigned long long n;
-	if (whole(v, 0, UINT32_MAX - 4, &n) < 0)
+	if (lk_whole(v, 0, UINT32_MAX - 4, &n) < 0)
 		return "want a whole number from 0 to 4294967291";
-	o->proto.max_body = (uint32_t)n;
+	o->gate.proto.max_body = (uint32_t)n;
 	return NULL;
 }
 
-static const struct option_spec {
-	const char *name;
-	const char *(*parse)(struct options *o, const char *value);
-} option_specs[] = {
+/* --magic, --proto and --server are loadkit's. */
+static const struct lk_option options[] = {
 	{ "--connections", parse_connections },
 	{ "--rate", parse_rate },
 	{ "--duration", parse_duration },
 	{ "--outstanding", parse_outstanding },
 	{ "--mix", parse_mix },
-	{ "--magic", parse_magic },
-	{ "--proto", parse_proto },
-	{ "--server", parse_server },
 	{ "--max-body", parse_max_body },
 };
 
-static const struct option_spec *find_option(const char *arg, size_t len)
-{
-	for (size_t i = 0; i < sizeof option_specs / sizeof *option_specs; i++)
-		if (strlen(option_specs[i].name) == len
-			&& strncmp(option_specs[i].name, arg, len) == 0)
-			return &option_specs[i];
-	return NULL;
-}
+static const struct lk_tool tool = {
+	.name = "wisp-load", .usage = usage, .options = options,
+	.option_count = sizeof options / sizeof *options, .example_port = 9000,
+};
 
-/* HOST:PORT, an IPv6 host in brackets. */
-static int parse_address(struct options *o, const char *arg)
-{
-	const char *colon = strrchr(arg, ':');
-	const char *host = arg;
-	size_t len = colon ? (size_t)(colon - arg) : 0;
-	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-		host++;
-		len -= 2;
-	}
-	unsigned long long port;
-	uint8_t addr[sizeof(struct in6_addr)];
-	if (colon == NULL || len >= sizeof o->host
-		|| whole(colon + 1, 1, 65535, &port) < 0)
-		goto bad;
-	memcpy(o->host, host, len);
-	o->host[len] = '\0';
-	if (inet_pton(AF_INET, o->host, addr) != 1
-		&& inet_pton(AF_INET6, o->host, addr) != 1)
-		goto bad;
-	o->port = (int)port;
-	return 0;
-bad:
-	return complain("bad address %s: want HOST:PORT, HOST a numeric IPv4 "
-		"or IPv6 address, e.g. 127.0.0.1:9000 or [::1]:9000", arg);
-}
-
-/* One argument: an option and its value (from arg or the next one), or
- * the address. Returns how many arguments it used, or -1. */
-static int parse_arg(struct options *o, char **argv, int i)
-{
-	const char *arg = argv[i];
-	if (strncmp(arg, "--", 2) != 0) {
-		if (o->port != 0)
-			return complain("unexpected argument %s (see --help)", arg);
-		return parse_address(o, arg) < 0 ? -1 : 1;
-	}
-	const char *eq = strchr(arg, '=');
-	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-	const struct option_spec *spec = find_option(arg, len);
-	if (spec == NULL)
-		return complain("unknown option %.*s (see --help)", (int)len, arg);
-	const char *value = eq ? eq + 1 : argv[i + 1];
-	if (value == NULL)
-		return complain("option %s needs a value", spec->name);
-	const char *why = spec->parse(o, value);
-	if (why != NULL)
-		return complain("bad option %s %s: %s", spec->name, value, why);
-	return eq ? 1 : 2;
-}
-
+/* 0, 1 when --help was asked (and printed), -1 when an argument is
+ * wrong. */
 static int parse_options(struct options *o, int argc, char **argv)
 {
 	*o = (struct options){
 		.connections = 100, .duration = 10, .outstanding = 8,
 		.mix_count = 1, .mix = { { 1, 64 } },
-		.proto = { .magic = { 'W', 'I', 'S', 'P' }, .proto_version = 1,
-			.server_version = 1, .max_body = 65536 },
 	};
-	for (int i = 1, used; i < argc; i += used)
-		if ((used = parse_arg(o, argv, i)) < 0)
-			return -1;
-	if (o->port == 0)
-		return complain("missing HOST:PORT (see --help)");
+	int r = lk_options(&tool, &o->gate, argc, argv);
+	if (r != 0)
+		return r;
 	for (int i = 0; i < o->mix_count; i++)
-		if (o->mix[i].size > o->proto.max_body)
-			return complain("bad option --mix: a body of %" PRIu32
+		if (o->mix[i].size > o->gate.proto.max_body)
+			return lk_complain("bad option --mix: a body of %" PRIu32
 				" bytes exceeds --max-body %" PRIu32, o->mix[i].size,
-				o->proto.max_body);
-	return 0;
-}
-
-static int wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
-}
-
-/* Raises the open file limit to the hard one; -1 if even that is too low
- * for the connections asked. */
-static int raise_fd_limit(long connections)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return complain("getrlimit: %s", strerror(errno));
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return complain("setrlimit: %s", strerror(errno));
-	rlim_t need = (rlim_t)connections + SPARE_FDS;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-		return complain("--connections %ld needs %llu open files but the "
-			"hard limit is %llu (ulimit -Hn): raise it or open fewer",
-			connections, (unsigned long long)need,
-			(unsigned long long)rl.rlim_max);
+				o->gate.proto.max_body);
 	return 0;
 }
 
@@ -464,14 +265,14 @@ static void watch(struct load *l, struct load_conn *lc, int op, uint32_t events)
 	struct epoll_event ev = { .events = events };
 	ev.data.u32 = (uint32_t)index_of(l, lc);
 	if (epoll_ctl(l->ep, op, wisp_cli_fd(lc->cli), &ev) < 0)
-		load_error(l, "epoll_ctl: %s", strerror(errno));
+		lk_error(&l->errors, "epoll_ctl: %s", strerror(errno));
 }
 
 /* Gives up on a connection; its outstanding requests will not be
  * answered. */
 static void drop(struct load *l, struct load_conn *lc, const char *why)
 {
-	load_error(l, "connection %ld: %s", index_of(l, lc), why);
+	lk_error(&l->errors, "connection %ld: %s", index_of(l, lc), why);
 	if (lc->state == OPEN)
 		l->open--;
 	else
@@ -521,8 +322,8 @@ static void on_reply(void *ud, const struct wisp_client_frame *f)
 	l->received++;
 	l->last_reply = l->now;
 	if (lc->count == 0) {
-		load_error(l, "connection %ld: a frame (command %" PRIu32 ") with "
-			"no request outstanding", index_of(l, lc), f->command);
+		lk_error(&l->errors, "connection %ld: a frame (command %" PRIu32
+			") with no request outstanding", index_of(l, lc), f->command);
 		return;
 	}
 	struct request r = *slot(l, lc, 0);
@@ -531,7 +332,7 @@ static void on_reply(void *ud, const struct wisp_client_frame *f)
 	l->outstanding--;
 	uint32_t want = l->opt.mix[r.kind].command;
 	if (f->command != want)
-		load_error(l, "connection %ld: the reply to command %" PRIu32
+		lk_error(&l->errors, "connection %ld: the reply to command %" PRIu32
 			" came as command %" PRIu32, index_of(l, lc), want, f->command);
 	else
 		record_latency(l, (uint32_t)(l->now - l->start) - r.sent_us);
@@ -554,7 +355,7 @@ static void connected(struct load *l, struct load_conn *lc)
 
 static void on_event(struct load *l, struct load_conn *lc, uint32_t events)
 {
-	l->now = now_us();
+	l->now = lk_now_us();
 	if (lc->state == CONNECTING) {
 		connected(l, lc);
 		return;
@@ -577,25 +378,20 @@ static void poll_once(struct load *l, int timeout_ms)
 	int n = epoll_wait(l->ep, ev, EVENTS, timeout_ms);
 	for (int i = 0; i < n; i++)
 		on_event(l, &l->conns[ev[i].data.u32], ev[i].events);
-	l->now = now_us();
-}
-
-/* Milliseconds until us (rounded up, so as not to wake early). */
-static int ms_until(const struct load *l, uint64_t us)
-{
-	return us > l->now ? (int)((us - l->now + 999) / 1000) : 0;
+	l->now = lk_now_us();
 }
 
 /* Starts every connection, waits for them, and gives up on the slow. */
 static void connect_all(struct load *l)
 {
-	l->now = now_us();
+	l->now = lk_now_us();
 	for (long i = 0; i < l->opt.connections; i++) {
 		struct load_conn *lc = &l->conns[i];
-		lc->cli = wisp_cli_new(&l->opt.proto);
+		lc->cli = wisp_cli_new(&l->opt.gate.proto);
 		lc->state = CONNECTING;
 		l->connecting++;
-		int r = wisp_cli_connect(lc->cli, l->opt.host, l->opt.port, 0);
+		int r = wisp_cli_connect(lc->cli, l->opt.gate.host,
+			l->opt.gate.port, 0);
 		if (r < 0)
 			drop(l, lc, wisp_cli_error(lc->cli));
 		else
@@ -603,7 +399,7 @@ static void connect_all(struct load *l)
 	}
 	uint64_t deadline = l->now + CONNECT_TIMEOUT_MS * 1000;
 	while (l->connecting > 0 && l->now < deadline)
-		poll_once(l, ms_until(l, deadline));
+		poll_once(l, lk_ms_until(l->now, deadline));
 	char why[64];
 	snprintf(why, sizeof why, "connect timed out after %d ms",
 		CONNECT_TIMEOUT_MS);
@@ -645,7 +441,7 @@ static void pace(struct load *l, uint64_t *last)
 /* How long to wait for events: until the next frame is due, or the tick. */
 static int wait_ms(const struct load *l, uint64_t tick)
 {
-	int ms = ms_until(l, tick);
+	int ms = lk_ms_until(l->now, tick);
 	if (l->opt.rate > 0 && l->credit < 1) {
 		int due = (int)ceil((1 - l->credit) * 1000 / l->opt.rate);
 		if (due < ms)
@@ -662,7 +458,7 @@ static void progress(struct load *l, uint64_t *sent, uint64_t *received,
 		"p99 %.3f ms  errors %" PRIu64 "\n",
 		(double)(l->now - l->start) / 1e6, (double)(l->sent - *sent) / s,
 		(double)(l->received - *received) / s, percentile_ms(l, 0.5),
-		percentile_ms(l, 0.99), l->errors);
+		percentile_ms(l, 0.99), l->errors.count);
 	fflush(stdout);
 	*sent = l->sent;
 	*received = l->received;
@@ -672,7 +468,7 @@ static void progress(struct load *l, uint64_t *sent, uint64_t *received,
 /* Sends for --duration; the time it stopped. */
 static uint64_t run(struct load *l)
 {
-	l->now = l->start = now_us();
+	l->now = l->start = lk_now_us();
 	uint64_t end = l->start + (uint64_t)(l->opt.duration * 1e6);
 	uint64_t tick = l->start + 1000000, last = l->start;
 	uint64_t sent = 0, received = 0, at = l->start;
@@ -683,7 +479,7 @@ static uint64_t run(struct load *l)
 				queue_request(l, &l->conns[i]);
 			flush(l, &l->conns[i]);
 		}
-	while (l->now < end && l->open > 0 && !interrupted) {
+	while (l->now < end && l->open > 0 && !lk_interrupted) {
 		if (l->opt.rate > 0)
 			pace(l, &last);
 		poll_once(l, wait_ms(l, tick < end ? tick : end));
@@ -701,11 +497,11 @@ static void drain(struct load *l)
 {
 	uint64_t deadline = l->now + DRAIN_US;
 	while (l->outstanding > 0 && l->now < deadline)
-		poll_once(l, ms_until(l, deadline));
+		poll_once(l, lk_ms_until(l->now, deadline));
 	if (l->outstanding > 0) {
-		load_error(l, "%" PRIu64 " replies missing %d s after sending stopped",
-			l->outstanding, DRAIN_US / 1000000);
-		l->errors += l->outstanding - 1; /* one for each reply */
+		lk_error(&l->errors, "%" PRIu64 " replies missing %d s after "
+			"sending stopped", l->outstanding, DRAIN_US / 1000000);
+		l->errors.count += l->outstanding - 1; /* one for each reply */
 	}
 }
 
@@ -718,7 +514,7 @@ static void summary(struct load *l, uint64_t stopped)
 		PRIu64 ", failed connections %ld of %ld, sent %" PRIu64
 		", received %" PRIu64 " in %.2f s\n",
 		s > 0 ? (double)l->received / s : 0, percentile_ms(l, 0.5),
-		percentile_ms(l, 0.99), l->errors, l->failed, l->opt.connections,
+		percentile_ms(l, 0.99), l->errors.count, l->failed, l->opt.connections,
 		l->sent, l->received, s);
 }
 
@@ -731,14 +527,14 @@ static int setup(struct load *l)
 			largest = l->opt.mix[i].size;
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l->ep < 0)
-		return complain("epoll_create1: %s", strerror(errno));
+		return lk_complain("epoll_create1: %s", strerror(errno));
 	l->conns = calloc((size_t)n, sizeof *l->conns);
 	l->requests = calloc((size_t)n * (size_t)l->opt.outstanding,
 		sizeof *l->requests);
 	l->body = malloc(largest ? largest : 1);
 	l->buf = malloc(READ_BUF);
 	if (!l->conns || !l->requests || !l->body || !l->buf)
-		return complain("out of memory for %ld connections", n);
+		return lk_complain("out of memory for %ld connections", n);
 	for (uint32_t i = 0; i < largest; i++)
 		l->body[i] = (uint8_t)('a' + i % 26);
 	return 0;
@@ -761,33 +557,26 @@ static int load_run(struct load *l)
 {
 	connect_all(l);
 	printf("wisp-load: %ld of %ld connections open to %s:%d\n", l->open,
-		l->opt.connections, l->opt.host, l->opt.port);
+		l->opt.connections, l->opt.gate.host, l->opt.gate.port);
 	fflush(stdout);
 	if (l->open == 0)
-		return complain("every connection failed");
+		return lk_complain("every connection failed");
 	uint64_t stopped = run(l);
 	drain(l);
 	summary(l, stopped);
 	return l->failed == l->opt.connections
-		? complain("every connection failed") : 0;
+		? lk_complain("every connection failed") : 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (wants_help(argc, argv)) {
-		usage(stdout);
-		return 0;
-	}
-	static struct load l = { .ep = -1 };
-	if (parse_options(&l.opt, argc, argv) < 0)
-		return 2;
-	if (raise_fd_limit(l.opt.connections) < 0)
+	static struct load l = { .ep = -1, .errors.shown = SHOWN_ERRORS };
+	int parsed = parse_options(&l.opt, argc, argv);
+	if (parsed != 0)
+		return parsed < 0 ? 2 : 0;
+	if (lk_raise_fd_limit("--connections", l.opt.connections, "open") < 0)
 		return 1;
-	/* the first stops the run early, with its summary; a second kills */
-	struct sigaction sa = { .sa_handler = on_interrupt,
-		.sa_flags = SA_RESETHAND };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	lk_catch_interrupts();
 	int r = setup(&l) < 0 ? -1 : load_run(&l);
 	teardown(&l);
 	return r < 0 ? 1 : 0;

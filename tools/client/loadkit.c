@@ -1,0 +1,271 @@
+/* loadkit.c: the pieces wisp-load and wisp-bots share (loadkit.h): the
+ * argument loop with the gate's address and frame options, number
+ * parsing, complaints and error counting, the interrupt flag, the clock
+ * and the open file limit. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include "loadkit.h"
+
+/* Descriptors beyond the connections: stdio, epoll, and some to spare. */
+#define SPARE_FDS 16
+
+/* The tool's name, for complaints; lk_options sets it. */
+static const char *tool_name = "wisp";
+
+volatile sig_atomic_t lk_interrupted;
+
+/* ---- complaints ---- */
+
+static void vcomplain(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", tool_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int lk_complain(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vcomplain(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void lk_error(struct lk_errors *e, const char *fmt, ...)
+{
+	if (e->count < e->shown) {
+		va_list ap;
+		va_start(ap, fmt);
+		vcomplain(fmt, ap);
+		va_end(ap);
+	} else if (e->count == e->shown) {
+		lk_complain("further errors are counted, not shown");
+	}
+	e->count++;
+}
+
+/* ---- numbers ---- */
+
+int lk_read_whole(const char **s, unsigned long long hi,
+	unsigned long long *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)**s))
+		return -1;
+	errno = 0;
+	*out = strtoull(*s, &end, 10);
+	if (errno != 0 || *out > hi)
+		return -1;
+	*s = end;
+	return 0;
+}
+
+int lk_whole(const char *s, unsigned long long lo, unsigned long long hi,
+	unsigned long long *out)
+{
+	if (lk_read_whole(&s, hi, out) < 0 || *s != '\0' || *out < lo)
+		return -1;
+	return 0;
+}
+
+int lk_real(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	*out = strtod(s, &end);
+	return *end != '\0' || !(*out >= lo && *out <= hi) ? -1 : 0;
+}
+
+/* ---- the frame options ---- */
+
+static const char *parse_magic(void *opts, const char *v)
+{
+	struct lk_gate *g = opts;
+	if (strlen(v) != 4)
+		return "want exactly 4 bytes";
+	memcpy(g->proto.magic, v, 4);
+	return NULL;
+}
+
+static const char *parse_proto(void *opts, const char *v)
+{
+	struct lk_gate *g = opts;
+	unsigned long long n;
+	if (lk_whole(v, 0, UINT8_MAX, &n) < 0)
+		return "want a whole number from 0 to 255";
+	g->proto.proto_version = (uint8_t)n;
+	return NULL;
+}
+
+static const char *parse_server(void *opts, const char *v)
+{
+	struct lk_gate *g = opts;
+	unsigned long long n;
+	if (lk_whole(v, 0, UINT32_MAX, &n) < 0)
+		return "want a whole number from 0 to 4294967295";
+	g->proto.server_version = (uint32_t)n;
+	return NULL;
+}
+
+/* --max-body is the tools' own: they want different least bodies. */
+static const struct lk_option frame_options[] = {
+	{ "--magic", parse_magic },
+	{ "--proto", parse_proto },
+	{ "--server", parse_server },
+};
+
+/* ---- the command line ---- */
+
+static const struct lk_option *find_in(const struct lk_option *options,
+	size_t count, const char *arg, size_t len)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strlen(options[i].name) == len
+			&& strncmp(options[i].name, arg, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static const struct lk_option *find_option(const struct lk_tool *t,
+	const char *arg, size_t len)
+{
+	const struct lk_option *o = find_in(t->options, t->option_count, arg,
+		len);
+	return o ? o : find_in(frame_options,
+		sizeof frame_options / sizeof *frame_options, arg, len);
+}
+
+/* HOST:PORT, an IPv6 host in brackets. */
+static int parse_address(const struct lk_tool *t, struct lk_gate *g,
+	const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	const char *host = arg;
+	size_t len = colon ? (size_t)(colon - arg) : 0;
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	unsigned long long port;
+	uint8_t addr[sizeof(struct in6_addr)];
+	if (colon == NULL || len >= sizeof g->host
+		|| lk_whole(colon + 1, 1, 65535, &port) < 0)
+		goto bad;
+	memcpy(g->host, host, len);
+	g->host[len] = '\0';
+	if (inet_pton(AF_INET, g->host, addr) != 1
+		&& inet_pton(AF_INET6, g->host, addr) != 1)
+		goto bad;
+	g->port = (int)port;
+	return 0;
+bad:
+	return lk_complain("bad address %s: want HOST:PORT, HOST a numeric IPv4 "
+		"or IPv6 address, e.g. 127.0.0.1:%d or [::1]:%d", arg,
+		t->example_port, t->example_port);
+}
+
+/* One argument: an option and its value (from arg or the next one), or
+ * the address. Returns how many arguments it used, or -1. */
+static int parse_arg(const struct lk_tool *t, struct lk_gate *g, char **argv,
+	int i)
+{
+	const char *arg = argv[i];
+	if (strncmp(arg, "--", 2) != 0) {
+		if (g->port != 0)
+			return lk_complain("unexpected argument %s (see --help)", arg);
+		return parse_address(t, g, arg) < 0 ? -1 : 1;
+	}
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct lk_option *spec = find_option(t, arg, len);
+	if (spec == NULL)
+		return lk_complain("unknown option %.*s (see --help)", (int)len, arg);
+	const char *value = eq ? eq + 1 : argv[i + 1];
+	if (value == NULL)
+		return lk_complain("option %s needs a value", spec->name);
+	const char *why = spec->parse(g, value);
+	if (why != NULL)
+		return lk_complain("bad option %s %s: %s", spec->name, value, why);
+	return eq ? 1 : 2;
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+int lk_options(const struct lk_tool *t, struct lk_gate *gate, int argc,
+	char **argv)
+{
+	tool_name = t->name;
+	if (wants_help(argc, argv)) {
+		fputs(t->usage, stdout);
+		return 1;
+	}
+	*gate = (struct lk_gate){
+		.proto = { .magic = { 'W', 'I', 'S', 'P' }, .proto_version = 1,
+			.server_version = 1, .max_body = 65536 },
+	};
+	for (int i = 1, used; i < argc; i += used)
+		if ((used = parse_arg(t, gate, argv, i)) < 0)
+			return -1;
+	if (gate->port == 0)
+		return lk_complain("missing HOST:PORT (see --help)");
+	return 0;
+}
+
+/* ---- the run ---- */
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	lk_interrupted = 1;
+}
+
+void lk_catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt,
+		.sa_flags = SA_RESETHAND };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+uint64_t lk_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int lk_ms_until(uint64_t now, uint64_t us)
+{
+	return us > now ? (int)((us - now + 999) / 1000) : 0;
+}
+
+int lk_raise_fd_limit(const char *option, long count, const char *verb)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return lk_complain("getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return lk_complain("setrlimit: %s", strerror(errno));
+	rlim_t need = (rlim_t)count + SPARE_FDS;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		return lk_complain("%s %ld needs %llu open files but the hard limit "
+			"is %llu (ulimit -Hn): raise it or %s fewer", option, count,
+			(unsigned long long)need, (unsigned long long)rl.rlim_max, verb);
+	return 0;
+}
