@@ -17,6 +17,12 @@
 #include "socket.h"
 
 static const struct wisp_config *active;
+static int starting; /* the node is starting the services it is made of */
+
+int wisp_node_starting(void)
+{
+	return starting;
+}
 
 const char *wisp_getenv(const char *key)
 {
@@ -210,10 +216,12 @@ int wisp_node_run(const struct wisp_config *cfg)
 	if (setup(cfg) == 0) {
 		wisp_log(NULL, WISP_LOG_INFO, "node %s (id %u) starting; "
 			"allocator: %s", cfg->node, cfg->node_id, wisp_allocator());
+		starting = 1;
 		if (start_harbor(cfg) < 0 || start_gate(cfg) < 0
 			|| start_db(cfg) < 0 || start_console(cfg) < 0
 			|| start_services(cfg) < 0)
 			wisp_scheduler_stop(1); /* the started ones stop in order */
+		starting = 0;
 		code = wisp_scheduler_run();
 	}
 	teardown();

@@ -136,12 +136,7 @@ local function serve(_, op, ...)
 end
 
 wisp.start(function()
-	local ok, err = pcall(open, settings)
-	if not ok then -- a node whose db cannot open has nothing to serve
-		wisp.log_error(err)
-		wisp.shutdown(1)
-		return
-	end
+	open(settings) -- raising here fails the start, and so the node
 	wisp.register("db")
 	wisp.dispatch("lua", serve)
 	wisp.dispatch("exit", function()

@@ -473,6 +473,7 @@ static int lua_init(void *inst, struct wisp_context *ctx, const char *args)
 		return wisp_fail(ctx, "the lua service wants \"script [args]\", got "
 			"\"%s\"", args);
 	memcpy(h->script, args, n);
+	h->essential = wisp_node_starting() && !spawn.active;
 	new_state(h);
 	if (wisp_lua_load_script(h->L, h->script, err, sizeof(err)) < 0)
 		return wisp_fail(ctx, "%s", err);

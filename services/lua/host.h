@@ -72,6 +72,7 @@ struct host {
 	int started;
 	int idle_pending;      /* wisp.when_idle has functions waiting */
 	int reloading;         /* a hot update runs the main chunk again */
+	int essential;         /* named by the config: the node needs it */
 	struct deferred *deferred, **deferred_tail;
 	struct owed owed;      /* the list of owed answers */
 	size_t mem, mem_limit;

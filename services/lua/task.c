@@ -4,6 +4,7 @@
  * back to a small pool, so a message costs no new coroutine. Tasks woken
  * or forked while another runs are queued and run once it yields. */
 #include <lauxlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "host.h"
 #include "service.h"
@@ -207,6 +208,11 @@ static void failed(struct host *h, struct task *t)
 	}
 	if (t->boot) { /* a service that cannot start cannot serve */
 		wisp_log(h->ctx, WISP_LOG_ERROR, "%s failed to start", h->script);
+		if (h->essential) { /* nor can a node without it */
+			fprintf(stderr, "wisp: service %s failed to start: %s\n",
+				h->script, msg ? msg : "(error object is not a string)");
+			wisp_shutdown(1);
+		}
 		wisp_exit(h->ctx);
 	}
 	wisp_task_recycle(h, t);

@@ -65,6 +65,23 @@ static void port_in_use(void)
 	close(fd);
 }
 
+/* A Lua service of the config whose main chunk raises: the node cannot
+ * be what its config says, so it stops, saying why. */
+static void lua_service_fails(void)
+{
+	char script[64], text[256];
+	snprintf(script, sizeof(script), "/tmp/wisp_badsvc_%d.lua", (int)getpid());
+	FILE *f = fopen(script, "w");
+	fputs("error('this service is broken')\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text), "return { lua_path = '/tmp/?.lua', nodes = "
+		"{ a = { id = 1, services = { 'lua wisp_badsvc_%d' } } } }",
+		(int)getpid());
+	write_conf(text);
+	expect_failure("a", "failed to start: /tmp/wisp_badsvc_");
+	unlink(script);
+}
+
 static void unknown_key(void)
 {
 	write_conf("return { nodes = { a = { id = 1, servics = {} } } }");
@@ -122,6 +139,7 @@ int main(int argc, char **argv)
 	RUN(syntax_error);
 	RUN(unknown_module);
 	RUN(port_in_use);
+	RUN(lua_service_fails);
 	RUN(unknown_key);
 	RUN(unknown_node);
 	RUN(missing_file);
