@@ -82,6 +82,21 @@ int proc_stop(struct proc *p, int ms)
 	return proc_wait(p, ms);
 }
 
+int proc_stop_clean(struct proc *p, int ms)
+{
+	int code = proc_stop(p, ms);
+	char *err = proc_output(p, 1);
+	int clean = code == 0 && err[0] == '\0';
+	if (code != 0)
+		fprintf(stderr, "%s: exit %d at SIGTERM, not 0\n",
+			p->label ? p->label : "process", code);
+	if (err[0])
+		fprintf(stderr, "%s wrote on stderr:\n%s\n",
+			p->label ? p->label : "process", err);
+	free(err);
+	return clean ? 0 : -1;
+}
+
 static struct proc *guarded;
 static int guarded_count;
 

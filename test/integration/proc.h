@@ -28,6 +28,9 @@ void proc_guard(struct proc *procs, int count, unsigned seconds);
 void proc_kill_all(void);
 /* Sends SIGTERM, then waits as proc_wait. */
 int proc_stop(struct proc *p, int ms);
+/* proc_stop, expecting a clean stop: 0 when it exited 0 with nothing on
+ * stderr (no error, no sanitizer report); -1, saying which, otherwise. */
+int proc_stop_clean(struct proc *p, int ms);
 /* Writes its stdout and stderr to our stderr, under its label. */
 void proc_dump(const struct proc *p);
 /* The whole content of its stdout or stderr, malloc'd. */

@@ -569,12 +569,8 @@ static void run_steps(void)
 static void stop_cluster(void)
 {
 	for (int i = 3; i-- > 0;) {
-		if (!nodes[i].running)
-			continue;
-		CHECK_INT(proc_stop(&nodes[i], WAIT_MS), 0);
-		char *err = proc_output(&nodes[i], 1);
-		CHECK_STR(err, "");
-		free(err);
+		if (nodes[i].running)
+			CHECK_INT(proc_stop_clean(&nodes[i], WAIT_MS), 0);
 	}
 }
 

@@ -78,14 +78,12 @@ static void stop_cluster(struct proc *run)
 	for (int i = NODES; i-- > 0;) {
 		if (!run[i].running)
 			continue;
-		CHECK_INT(proc_stop(&run[i], STOP_MS), 0);
-		char *out = proc_output(&run[i], 0), *err = proc_output(&run[i], 1);
-		if (err[0] || strstr(out, " ERROR "))
+		CHECK_INT(proc_stop_clean(&run[i], STOP_MS), 0);
+		char *out = proc_output(&run[i], 0);
+		if (strstr(out, " ERROR "))
 			fprintf(stderr, "%s logged an error\n", run[i].label);
-		CHECK_STR(err, "");
 		CHECK(strstr(out, " ERROR ") == NULL);
 		free(out);
-		free(err);
 	}
 }
 

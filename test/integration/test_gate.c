@@ -865,10 +865,7 @@ static void start_main(const char *wisp, const char *root)
 static void stop_nodes(void)
 {
 	for (int node = MAIN; node <= LIMITS; node++) {
-		CHECK_INT(proc_stop(&procs[node], WAIT_MS), 0);
-		char *err = proc_output(&procs[node], 1);
-		CHECK_STR(err, "");
-		free(err);
+		CHECK_INT(proc_stop_clean(&procs[node], WAIT_MS), 0);
 		if (test_failures)
 			proc_dump(&procs[node]);
 		proc_cleanup(&procs[node]);

@@ -345,14 +345,8 @@ static void run_steps(void)
 static void stop_cluster(void)
 {
 	for (int i = 3; i-- > 0;) {
-		if (!procs[i].running)
-			continue;
-		CHECK_INT(proc_stop(&procs[i], 10000), 0);
-		char *err = proc_output(&procs[i], 1);
-		if (err[0])
-			fprintf(stderr, "%s wrote on stderr\n", procs[i].label);
-		CHECK_STR(err, "");
-		free(err);
+		if (procs[i].running)
+			CHECK_INT(proc_stop_clean(&procs[i], 10000), 0);
 	}
 }
 
