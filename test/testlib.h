@@ -38,6 +38,23 @@ static int test_failures;
 	if (test_failures != before_) fprintf(stderr, "FAIL %s\n", #fn); \
 } while (0)
 
+/* Runs steps that build on each other, in order, up to the first that
+ * fails (naming it): what follows would only fail for the same reason. */
+struct test_step {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define RUN_STEPS(steps) do { \
+	for (size_t i_ = 0; i_ < sizeof(steps) / sizeof((steps)[0]); i_++) { \
+		(steps)[i_].fn(); \
+		if (test_failures) { \
+			fprintf(stderr, "FAIL %s\n", (steps)[i_].name); \
+			break; \
+		} \
+	} \
+} while (0)
+
 #define TEST_END() (test_failures ? 1 : 0)
 
 #endif

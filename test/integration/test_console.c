@@ -546,23 +546,14 @@ static void check_stop(void)
 
 static void run_steps(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} steps[] = {
+	static const struct test_step steps[] = {
 		{ "nodes", check_nodes }, { "services", check_services },
 		{ "gate", check_gate }, { "start and kill", check_start_kill },
 		{ "log level", check_log_level }, { "reload", check_reload },
 		{ "token", check_token },
 		{ "metrics", check_metrics }, { "stop", check_stop },
 	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		steps[i].fn();
-		if (test_failures) {
-			fprintf(stderr, "FAIL %s\n", steps[i].name);
-			return;
-		}
-	}
+	RUN_STEPS(steps);
 }
 
 /* Whatever is still running stops on SIGTERM: exit 0, nothing on stderr. */

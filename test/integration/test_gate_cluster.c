@@ -322,22 +322,13 @@ static void check_leave(void)
 /* Each step builds on the one before: the first to fail ends the run. */
 static void run_steps(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} steps[] = {
+	static const struct test_step steps[] = {
 		{ "join", check_join }, { "connect events", check_connect_events },
 		{ "replies", check_replies }, { "push", check_push },
 		{ "multicast", check_multicast }, { "broadcast", check_broadcast },
 		{ "kick", check_kick }, { "leave", check_leave },
 	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		steps[i].fn();
-		if (test_failures) {
-			fprintf(stderr, "FAIL %s\n", steps[i].name);
-			return;
-		}
-	}
+	RUN_STEPS(steps);
 }
 
 /* Stops net, game, root in turn: each must exit 0, having logged no
