@@ -34,9 +34,42 @@ function mcache.new(settings, new_generation)
 	return self
 end
 
+-- The keys this service has stored in this generation and not deleted
+-- since: only the service writes to its generation, so no other key can
+-- hold a row, and a write needs to delete nothing else. (Keys memcached
+-- evicted stay listed; deleting them again is harmless.) Past MAX_PLACED
+-- keys the list is dropped and every write deletes, as without it.
+local MAX_PLACED = 1000000
+
 function mcache:use_generation(gen)
 	self.gen = gen
 	self.head = self.prefix .. ":" .. gen .. ":"
+	self.placed, self.placed_count = {}, 0
+end
+
+function mcache:place(key)
+	local placed = self.placed
+	if placed and not placed[key] then
+		placed[key] = true
+		self.placed_count = self.placed_count + 1
+		if self.placed_count > MAX_PLACED then
+			self.placed = nil
+		end
+	end
+end
+
+-- Whether key may hold a row (and so must be deleted), forgetting it.
+function mcache:unplace(key)
+	local placed = self.placed
+	if not placed then
+		return true
+	end
+	if not placed[key] then
+		return false
+	end
+	placed[key] = nil
+	self.placed_count = self.placed_count - 1
+	return true
 end
 
 -- memcached keys are at most 250 bytes with no blanks or control
@@ -151,17 +184,19 @@ function mcache:set(t, pk, row)
 		return
 	end
 	local ok, err = self.client:set(key, row, self.ttl)
+	if ok then
+		self:place(key)
+		return
+	end
+	ok, err = self.client:delete(key) -- the set may have been stored
 	if ok == nil then
-		ok, err = self.client:delete(key)
-		if ok == nil then
-			self:went_down(err)
-		end
+		self:went_down(err)
 	end
 end
 
 function mcache:delete(t, pk)
 	local key = self:key(t, pk)
-	if not key or not self:usable() then
+	if not key or not self:usable() or not self:unplace(key) then
 		return
 	end
 	local ok, err = self.client:delete(key)
@@ -172,11 +207,17 @@ end
 
 -- Deletes the rows of pks (a list) in one go, answers not awaited.
 function mcache:delete_many(t, pks)
+	if not self:usable() then
+		return
+	end
 	local keys = {}
 	for _, pk in ipairs(pks) do
-		keys[#keys + 1] = self:key(t, pk)
+		local key = self:key(t, pk)
+		if key and self:unplace(key) then
+			keys[#keys + 1] = key
+		end
 	end
-	if #keys == 0 or not self:usable() then
+	if #keys == 0 then
 		return
 	end
 	local ok, err = self.client:delete_many(keys)
