@@ -523,6 +523,67 @@ static void check_metrics(void)
 	free(response);
 }
 
+/* Bytes from the network are whatever anyone sends: random bytes, lines
+ * past the cap, a request head that never ends, to both the console and
+ * the metrics port. Each such connection ends without harm to the node:
+ * it keeps serving both, and no handler fails on the bad input. */
+static void send_garbage(int port, unsigned seed)
+{
+	char junk[16384];
+	for (int c = 0; c < 40; c++) {
+		int fd = tcp_connect(port, WAIT_MS);
+		if (fd < 0) {
+			test_failures++;
+			return;
+		}
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			seed = seed * 1103515245u + 12345u;
+			junk[i] = (char)(seed >> 16);
+			if (c % 4 == 1) /* printable, with a newline now and then */
+				junk[i] = (seed >> 24) % 50 ? 'A' + (char)((seed >> 16) % 26)
+					: '\n';
+			else if (c % 4 == 2) /* one line far past any cap */
+				junk[i] = 'x';
+		}
+		tcp_write_all(fd, junk, c % 4 == 3 ? 100 : sizeof(junk));
+		close(fd);
+	}
+}
+
+/* The console serves at most 32 sessions at once and says it is busy
+ * beyond: the garbage sessions may still be ending when the first
+ * command comes, but they end, and then the console answers. */
+static void check_garbage(void)
+{
+	send_garbage(base + CONSOLE, 7);
+	send_garbage(base + METRICS, 11);
+	struct reply r = { 0 };
+	long long until = now_ms() + WAIT_MS;
+	for (;;) {
+		ctl(&r, "nodes");
+		if (r.code == 0 || now_ms() > until || !strstr(r.err, "busy"))
+			break;
+		reply_free(&r);
+		usleep(50000);
+	}
+	CHECK_INT(r.code, 0);
+	CHECK(all_up(r.out));
+	reply_free(&r);
+	char *response = http_get("/metrics", "Bearer " TOKEN);
+	CHECK(strncmp(response, "HTTP/1.1 200 ", 13) == 0);
+	free(response);
+	for (int i = 0; i < 3; i++) {
+		CHECK(nodes[i].running);
+		char *log = proc_output(&nodes[i], 0);
+		if (strstr(log, " ERROR ")) {
+			fprintf(stderr, "%s logged an error on bad input:\n%s\n",
+				nodes[i].label, log);
+			test_failures++;
+		}
+		free(log);
+	}
+}
+
 /* Stopped through the console, the net node ends by itself, exit 0. */
 static void check_stop(void)
 {
@@ -551,7 +612,8 @@ static void run_steps(void)
 		{ "gate", check_gate }, { "start and kill", check_start_kill },
 		{ "log level", check_log_level }, { "reload", check_reload },
 		{ "token", check_token },
-		{ "metrics", check_metrics }, { "stop", check_stop },
+		{ "metrics", check_metrics }, { "garbage", check_garbage },
+		{ "stop", check_stop },
 	};
 	RUN_STEPS(steps);
 }
