@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -287,4 +288,31 @@ int tcp_write_all(int fd, const void *buf, size_t n)
 		done += (size_t)w;
 	}
 	return 0;
+}
+
+/* The driver's side of testing.ask_driver (test/lua/testing.lua): a node
+ * logs a marker and waits for a file in this directory. */
+int proc_gate_make(char *dir, size_t size, const char *test)
+{
+	snprintf(dir, size, "/tmp/wisp_%s_%d", test, (int)getpid());
+	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+int proc_gate_open(const char *dir, const char *file)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+void proc_gate_remove(const char *dir, const char *file)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	unlink(path);
+	rmdir(dir);
 }

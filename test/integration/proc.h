@@ -56,4 +56,11 @@ int tcp_connect(int port, int ms);
 int tcp_read_exact(int fd, void *buf, size_t n, int ms);
 int tcp_write_all(int fd, const void *buf, size_t n);
 
+/* The driver's side of testing.ask_driver: makes the directory the nodes
+ * watch (/tmp/wisp_TEST_PID, its path in dir), creates file in it to let
+ * a waiting node go on, and removes both at the end. 0 or -1. */
+int proc_gate_make(char *dir, size_t size, const char *test);
+int proc_gate_open(const char *dir, const char *file);
+void proc_gate_remove(const char *dir, const char *file);
+
 #endif

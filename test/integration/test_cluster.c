@@ -112,24 +112,6 @@ static void random_bytes_to(int port)
 	close(fd);
 }
 
-static void open_gate(const char *file)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", gate, file);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0);
-	if (fd >= 0)
-		close(fd);
-}
-
-static void remove_gate(void)
-{
-	char path[128];
-	snprintf(path, sizeof(path), "%s/garbage.done", gate);
-	unlink(path);
-	rmdir(gate);
-}
-
 /* Waits up to ms for a marker in p's log; a missing one is a failure. */
 static int wait_marker(const struct proc *p, const char *text, int ms)
 {
@@ -183,7 +165,7 @@ static void run_cluster(void)
 		return;
 
 	random_bytes_to(base_port + GAME2_OFFSET);
-	open_gate("garbage.done");
+	CHECK_INT(proc_gate_open(gate, "garbage.done"), 0);
 	proc_wait_output(game2, "refused a link", 2000);
 
 	if (!wait_marker(game3, "SLOW STARTED pong3", 20000))
@@ -220,9 +202,8 @@ int main(int argc, char **argv)
 	base_port = free_port_run(NODE_PORTS);
 	CHECK(base_port > 0);
 	snprintf(port_base, sizeof(port_base), "WISP_PORT_BASE=%d", base_port);
-	snprintf(gate, sizeof(gate), "/tmp/wisp_cluster_%d", (int)getpid());
+	CHECK_INT(proc_gate_make(gate, sizeof(gate), "cluster"), 0);
 	snprintf(gate_env, sizeof(gate_env), "WISP_GATE=%s", gate);
-	CHECK(mkdir(gate, 0700) == 0 || errno == EEXIST);
 	proc_guard(procs, MAX_PROCS, 100); /* under meson's timeout of 120 s */
 
 	if (base_port > 0)
@@ -232,6 +213,6 @@ int main(int argc, char **argv)
 		dump_logs();
 	for (int i = 0; i < proc_count; i++)
 		proc_cleanup(&procs[i]);
-	remove_gate();
+	proc_gate_remove(gate, "garbage.done");
 	return TEST_END();
 }

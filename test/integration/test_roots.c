@@ -74,29 +74,6 @@ static int wait_marker(struct proc *p, const char *label, const char *text,
 	return 0;
 }
 
-static void gate_path(char *path, size_t size)
-{
-	snprintf(path, size, "%s/r1.restarted", gate);
-}
-
-static void open_gate(void)
-{
-	char path[128];
-	gate_path(path, sizeof(path));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	CHECK(fd >= 0);
-	if (fd >= 0)
-		close(fd);
-}
-
-static void remove_gate(void)
-{
-	char path[128];
-	gate_path(path, sizeof(path));
-	unlink(path);
-	rmdir(gate);
-}
-
 static void dump_logs(void)
 {
 	for (int i = 0; i < proc_count; i++)
@@ -126,7 +103,7 @@ static void run_failover(void)
 	r1 = start_node("r1");
 	if (!wait_marker(r1, "the restarted r1", "READY probe r1", 10000))
 		return;
-	open_gate();
+	CHECK_INT(proc_gate_open(gate, "r1.restarted"), 0);
 
 	CHECK_INT(proc_wait(b, 30000), 0);
 	char done[64];
@@ -158,9 +135,8 @@ int main(int argc, char **argv)
 	int base_port = free_port_run(NODE_PORTS);
 	CHECK(base_port > 0);
 	snprintf(port_base, sizeof(port_base), "WISP_PORT_BASE=%d", base_port);
-	snprintf(gate, sizeof(gate), "/tmp/wisp_roots_%d", (int)getpid());
+	CHECK_INT(proc_gate_make(gate, sizeof(gate), "roots"), 0);
 	snprintf(gate_env, sizeof(gate_env), "WISP_GATE=%s", gate);
-	CHECK(mkdir(gate, 0700) == 0 || errno == EEXIST);
 	proc_guard(procs, MAX_PROCS, 60); /* the test takes about 10 s; meson's timeout is 120 s */
 
 	if (base_port > 0)
@@ -170,6 +146,6 @@ int main(int argc, char **argv)
 		dump_logs();
 	for (int i = 0; i < proc_count; i++)
 		proc_cleanup(&procs[i]);
-	remove_gate();
+	proc_gate_remove(gate, "r1.restarted");
 	return TEST_END();
 }
