@@ -100,9 +100,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < PROCS; i++)
 		if (procs[i].label)
 			proc_cleanup(&procs[i]);
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	proc_remove_tree(dir);
 	return rc < 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* proc.c: process and loopback helpers for the integration tests. */
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -130,7 +131,21 @@ void proc_guard(struct proc *procs, int count, unsigned seconds)
 
 char *proc_output(const struct proc *p, int which_err)
 {
-	FILE *f = fopen(which_err ? p->err : p->out, "rb");
+	return proc_read_file(which_err ? p->err : p->out);
+}
+
+long proc_output_at(const struct proc *p, const char *text)
+{
+	char *out = proc_output(p, 0);
+	char *at = strstr(out, text);
+	long pos = at ? at - out : -1;
+	free(out);
+	return pos;
+}
+
+char *proc_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return strdup("");
 	fseek(f, 0, SEEK_END);
@@ -315,4 +330,16 @@ void proc_gate_remove(const char *dir, const char *file)
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	unlink(path);
 	rmdir(dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+	struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+void proc_remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }

@@ -36,6 +36,12 @@ void proc_dump(const struct proc *p);
 /* The whole content of its stdout or stderr, malloc'd. */
 char *proc_output(const struct proc *p, int which_err);
 int proc_count_lines(const char *text);
+/* Where text first is in its stdout, or -1. */
+long proc_output_at(const struct proc *p, const char *text);
+/* The whole content of a file, malloc'd; "" when it cannot be read. */
+char *proc_read_file(const char *path);
+/* Removes dir and everything below it (a test's temporary directory). */
+void proc_remove_tree(const char *dir);
 void proc_cleanup(struct proc *p);
 
 /* Waits up to ms for p's stdout to contain text: 1, or 0 if it did not. */

@@ -10,7 +10,6 @@
  * killed and the temporary directory removed at the end, whatever
  * happened. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,13 +463,6 @@ static void run(const char *name, int memcached)
 	}
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-	struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -494,6 +486,6 @@ int main(int argc, char **argv)
 	proc_kill_all();
 	for (int i = 0; i < proc_count; i++)
 		proc_cleanup(&procs[i]);
-	nftw(top, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	proc_remove_tree(top);
 	return TEST_END();
 }

@@ -9,7 +9,6 @@
  * the master exits 1. A wrong config starts nothing. Every wait is
  * bounded; the master is killed at the end, whatever happened (its nodes
  * stop when it goes), and the temporary directory removed. */
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,13 +39,6 @@ static const struct {
 };
 #define NODE_COUNT (int)(sizeof(nodes) / sizeof(nodes[0]))
 
-static char *slurp(const char *path)
-{
-	struct proc fake;
-	snprintf(fake.out, sizeof(fake.out), "%s", path);
-	return proc_output(&fake, 0);
-}
-
 static void log_path(char *buf, size_t sz, const char *node, int k)
 {
 	if (k == 0)
@@ -65,7 +57,7 @@ static char *node_logs(const char *node)
 	for (int k = 0; k <= LOGS_KEPT; k++) {
 		char path[128];
 		log_path(path, sizeof(path), node, k);
-		char *text = slurp(path);
+		char *text = proc_read_file(path);
 		size_t n = strlen(text);
 		all = realloc(all, size += n);
 		memcpy(all + len, text, n + 1);
@@ -137,11 +129,7 @@ static int wait_token(const char *other, char *out, size_t sz, int ms)
 /* Where text first is in the master's output, or -1. */
 static long master_at(const char *text)
 {
-	char *out = proc_output(&master, 0);
-	char *at = strstr(out, text);
-	long pos = at ? at - out : -1;
-	free(out);
-	return pos;
+	return proc_output_at(&master, text);
 }
 
 /* The milliseconds of day of the master's line holding text, or -1. */
@@ -273,12 +261,12 @@ static void test_rotation(void)
 	/* the node went on in a fresh file: it holds calls made after the
 	 * last one in the file rotated away */
 	log_path(path, sizeof(path), "game2", 1);
-	char *rotated = slurp(path);
+	char *rotated = proc_read_file(path);
 	int last = last_call(rotated), now = last;
 	free(rotated);
 	for (int i = 0; i < 100 && now <= last; i++) {
 		usleep(50000);
-		char *text = slurp(fresh);
+		char *text = proc_read_file(fresh);
 		now = last_call(text);
 		free(text);
 	}
@@ -319,7 +307,7 @@ static void test_stop(void)
 		CHECK(logs_have(nodes[i].name, "all services stopped"));
 		char path[128];
 		snprintf(path, sizeof(path), "%s/%s.out", run_dir, nodes[i].name);
-		char *out = slurp(path);
+		char *out = proc_read_file(path);
 		if (out[0] != '\0') /* a sanitizer's report, a failed start */
 			fprintf(stderr, "%s wrote:\n%s\n", path, out);
 		CHECK(out[0] == '\0');
@@ -375,13 +363,6 @@ static void test_bad_config(void)
 	proc_cleanup(&p);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-	struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -415,6 +396,6 @@ int main(int argc, char **argv)
 		proc_dump(&master);
 	proc_kill_all();
 	proc_cleanup(&master);
-	nftw(top, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	proc_remove_tree(top);
 	return TEST_END();
 }

@@ -9,7 +9,6 @@
  * back (no write lost). Each node logged to DIR/NODE.log and wrote nothing
  * to DIR/NODE.out. Every wait is bounded; the master is killed at the end
  * whatever happened (its nodes stop when it goes). */
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,13 +51,6 @@ static const struct {
 };
 #define NODE_COUNT (int)(sizeof(nodes) / sizeof(nodes[0]))
 
-static char *slurp(const char *path)
-{
-	struct proc fake;
-	snprintf(fake.out, sizeof(fake.out), "%s", path);
-	return proc_output(&fake, 0);
-}
-
 static int count_of(const char *text, const char *needle)
 {
 	int n = 0;
@@ -73,7 +65,7 @@ static int node_file_has(const char *node, const char *ext, const char *text)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s/%s.%s", run_dir, node, ext);
-	char *all = slurp(path);
+	char *all = proc_read_file(path);
 	int n = count_of(all, text);
 	free(all);
 	return n;
@@ -105,11 +97,7 @@ static int wait_master(const char *text, int ms)
 /* Where text first is in the master's output, or -1. */
 static long master_at(const char *text)
 {
-	char *out = proc_output(master, 0);
-	char *at = strstr(out, text);
-	long pos = at ? at - out : -1;
-	free(out);
-	return pos;
+	return proc_output_at(master, text);
 }
 
 static int master_count(const char *text)
@@ -263,7 +251,7 @@ static void test_play(void)
 	CHECK_INT(run_bots(play), 0);
 	CHECK(bots_said("summary: " BOTS " bots, " BOTS " logged in"));
 	CHECK(bots_said(", errors 0\n"));
-	char *lines = slurp(saved);
+	char *lines = proc_read_file(saved);
 	CHECK_INT(proc_count_lines(lines), atoi(BOTS));
 	free(lines);
 	if (test_failures)
@@ -346,7 +334,7 @@ static void test_stop(void)
 		CHECK_INT(node_file_has(nodes[i].name, "log", " ERROR "), 0);
 		char path[128];
 		snprintf(path, sizeof(path), "%s/%s.out", run_dir, nodes[i].name);
-		char *out = slurp(path);
+		char *out = proc_read_file(path);
 		if (out[0] != '\0') /* a sanitizer's report, a failed start */
 			fprintf(stderr, "%s wrote:\n%s\n", path, out);
 		CHECK(out[0] == '\0');
@@ -402,7 +390,7 @@ static void dump_logs(void)
 	for (int i = 0; i < NODE_COUNT; i++) {
 		char path[128];
 		snprintf(path, sizeof(path), "%s/%s.log", run_dir, nodes[i].name);
-		char *text = slurp(path);
+		char *text = proc_read_file(path);
 		fprintf(stderr, "==== %s:\n%s", path, text);
 		free(text);
 	}
@@ -416,13 +404,6 @@ static void set_env(int base)
 	snprintf(env_db, sizeof(env_db), "WISP_DB_FILE=%s/demo.db", top);
 	snprintf(run_dir, sizeof(run_dir), "%s/run", top);
 	snprintf(saved, sizeof(saved), "%s/players.txt", top);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag,
-	struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 int main(int argc, char **argv)
@@ -451,6 +432,6 @@ int main(int argc, char **argv)
 	proc_kill_all();
 	proc_cleanup(master);
 	proc_cleanup(bots);
-	nftw(top, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	proc_remove_tree(top);
 	return TEST_END();
 }
