@@ -71,6 +71,22 @@ static int start_logger(const struct wisp_config *cfg)
 	return 0;
 }
 
+/* Starts one of the services the node is made of, saying on stderr why
+ * it could not. A lasting one stays to the end of a stop. */
+static int start_part(const char *what, const char *module, const char *args,
+	int lasting)
+{
+	char err[512];
+	wisp_handle h = wisp_service_start(module, args, err, sizeof(err));
+	if (h == 0) {
+		fprintf(stderr, "wisp: cannot start %s: %s\n", what, err);
+		return -1;
+	}
+	if (lasting)
+		wisp_service_set_lasting(wisp_handle_grab(h));
+	return 0;
+}
+
 /* A node with a harbor address links to the others before its services
  * start, so that they can reach the cluster from their first message. */
 static int start_harbor(const struct wisp_config *cfg)
@@ -78,14 +94,7 @@ static int start_harbor(const struct wisp_config *cfg)
 	const struct wisp_peer *self = wisp_config_peer_id(cfg, cfg->node_id);
 	if (self == NULL || self->host == NULL)
 		return 0;
-	char err[512];
-	wisp_handle h = wisp_service_start("harbor", "", err, sizeof(err));
-	if (h == 0) {
-		fprintf(stderr, "wisp: cannot start the harbor: %s\n", err);
-		return -1;
-	}
-	wisp_service_set_lasting(wisp_handle_grab(h));
-	return 0;
+	return start_part("the harbor", "harbor", "", 1);
 }
 
 /* A net node holds its clients from before its own services start, so
@@ -94,12 +103,7 @@ static int start_gate(const struct wisp_config *cfg)
 {
 	if (!(cfg->roles & WISP_ROLE_NET))
 		return 0;
-	char err[512];
-	if (wisp_service_start("gate", "", err, sizeof(err)) == 0) {
-		fprintf(stderr, "wisp: cannot start the gate: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return start_part("the gate", "gate", "", 0);
 }
 
 /* A db node opens its database before its own services start, so that
@@ -108,12 +112,7 @@ static int start_db(const struct wisp_config *cfg)
 {
 	if (!(cfg->roles & WISP_ROLE_DB))
 		return 0;
-	char err[512];
-	if (wisp_service_start("lua", "db.service", err, sizeof(err)) == 0) {
-		fprintf(stderr, "wisp: cannot start the db service: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return start_part("the db service", "lua", "db.service", 0);
 }
 
 /* Appends " key=HOST:PORT" when host is set. */
@@ -151,28 +150,20 @@ static char *console_args(const struct wisp_console_settings *c)
  * still ends. */
 static int start_console(const struct wisp_config *cfg)
 {
-	char err[512];
 	char *args = console_args(&cfg->console);
-	wisp_handle h = wisp_service_start("lua", args, err, sizeof(err));
+	int rc = start_part("the console", "lua", args, 1);
 	wisp_free(args);
-	if (h == 0) {
-		fprintf(stderr, "wisp: cannot start the console: %s\n", err);
-		return -1;
-	}
-	wisp_service_set_lasting(wisp_handle_grab(h));
-	return 0;
+	return rc;
 }
 
 static int start_services(const struct wisp_config *cfg)
 {
-	char err[512];
+	char what[128];
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct wisp_service_spec *s = &cfg->services[i];
-		if (wisp_service_start(s->module, s->args, err, sizeof(err)) == 0) {
-			fprintf(stderr, "wisp: cannot start service %s: %s\n",
-				s->module, err);
+		snprintf(what, sizeof(what), "service %s", s->module);
+		if (start_part(what, s->module, s->args, 0) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
