@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The roles' names by bit (WISP_ROLE_ROOT is bit 0), NULL-terminated. */
+extern const char *const wisp_role_names[];
+
 enum {
 	WISP_ROLE_ROOT = 1,
 	WISP_ROLE_NODE = 2,

@@ -14,7 +14,7 @@
 static const char *const node_keys[] = { "id", "roles", "services",
 	"harbor", "gate", "console", "metrics",
 	"log_level", "log_file", "env", NULL };
-static const char *const role_names[] = { "root", "node", "net", "db", NULL };
+const char *const wisp_role_names[] = { "root", "node", "net", "db", NULL };
 
 static int read_level(struct reader *r, const char *where,
 	struct wisp_config *cfg)
@@ -78,7 +78,7 @@ static int read_roles(struct reader *r, const char *where, unsigned *roles)
 	for (lua_Integer i = 1; i <= n; i++) {
 		lua_geti(r->L, -1, i);
 		const char *role = lua_tostring(r->L, -1);
-		int bit = role ? wisp_cfg_listed(role_names, role) : -1;
+		int bit = role ? wisp_cfg_listed(wisp_role_names, role) : -1;
 		if (bit < 0)
 			return wisp_cfg_fail(r, "unknown role '%s' in %s (roles are root, "
 				"node, net, db)", role ? role : "?", where);

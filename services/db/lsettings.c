@@ -8,12 +8,6 @@
 
 static const char *const sync_names[] = { "off", "normal", "full" };
 
-static void set_integer(lua_State *L, const char *key, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, key);
-}
-
 /* Pushes the list of count strings. */
 static void push_list(lua_State *L, char *const *items, size_t count)
 {
@@ -34,9 +28,9 @@ static void set_memcached(lua_State *L, const struct wisp_db_settings *d)
 	lua_setfield(L, -2, "servers");
 	lua_pushstring(L, d->prefix);
 	lua_setfield(L, -2, "prefix");
-	set_integer(L, "ttl", d->ttl_s);
-	set_integer(L, "compress", (lua_Integer)d->compress);
-	set_integer(L, "timeout", d->timeout_ms);
+	wisp_lua_set_int(L, "ttl", d->ttl_s);
+	wisp_lua_set_int(L, "compress", (lua_Integer)d->compress);
+	wisp_lua_set_int(L, "timeout", d->timeout_ms);
 	lua_setfield(L, -2, "memcached");
 }
 
@@ -51,8 +45,8 @@ static void push_settings(lua_State *L, const struct wisp_db_settings *d)
 	}
 	lua_pushstring(L, sync_names[d->synchronous]);
 	lua_setfield(L, -2, "synchronous");
-	set_integer(L, "cache_size", (lua_Integer)d->cache_size);
-	set_integer(L, "batch", d->batch_max);
+	wisp_lua_set_int(L, "cache_size", (lua_Integer)d->cache_size);
+	wisp_lua_set_int(L, "batch", d->batch_max);
 	set_memcached(L, d);
 	push_list(L, d->static_tables, d->static_count);
 	lua_setfield(L, -2, "static");

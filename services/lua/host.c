@@ -99,6 +99,24 @@ static int lazy_index(lua_State *L)
 	return 1;
 }
 
+void wisp_lua_set_int(lua_State *L, const char *key, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, key);
+}
+
+void wisp_lua_set_roles(lua_State *L, unsigned roles)
+{
+	lua_newtable(L);
+	int n = 0;
+	for (int bit = 0; wisp_role_names[bit]; bit++)
+		if (roles & (1u << bit)) {
+			lua_pushstring(L, wisp_role_names[bit]);
+			lua_rawseti(L, -2, ++n);
+		}
+	lua_setfield(L, -2, "roles");
+}
+
 void wisp_lua_lazy_table(lua_State *L, const luaL_Reg *const *lists)
 {
 	lua_createtable(L, 0, 0);

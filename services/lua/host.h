@@ -88,6 +88,11 @@ struct host {
  * put in it when first looked up (pairs sees only those). */
 void wisp_lua_lazy_table(lua_State *L, const luaL_Reg *const *lists);
 
+/* t[key] = v for the table on top. */
+void wisp_lua_set_int(lua_State *L, const char *key, lua_Integer v);
+/* t.roles = the names of roles (WISP_ROLE_* bits), for the table on top. */
+void wisp_lua_set_roles(lua_State *L, unsigned roles);
+
 /* The host of any thread of a service's state. */
 struct task *wisp_lua_task(lua_State *L);
 

@@ -13,12 +13,6 @@
 #include "node.h"
 #include "service.h"
 
-static void set_int(lua_State *L, const char *key, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, key);
-}
-
 static void set_str(lua_State *L, const char *key, const char *v)
 {
 	lua_pushstring(L, v);
@@ -43,17 +37,17 @@ static void push_service(lua_State *L, const struct wisp_context *ctx,
 	char address[16];
 	snprintf(address, sizeof(address), ":%08x", (unsigned)ctx->handle);
 	lua_createtable(L, 0, 10);
-	set_int(L, "handle", ctx->handle);
+	wisp_lua_set_int(L, "handle", ctx->handle);
 	set_str(L, "address", address);
 	push_names(L, ctx);
 	set_str(L, "module", ctx->module ? ctx->module->name : "?");
 	if (ctx->module && strcmp(ctx->module->name, "lua") == 0)
 		set_str(L, "script", ((const struct host *)ctx->inst)->script);
-	set_int(L, "handled", (lua_Integer)ctx->handled);
-	set_int(L, "mailbox", ctx->mailbox.count);
+	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
+	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
 	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
 	lua_setfield(L, -2, "cpu_ms");
-	set_int(L, "memory", (lua_Integer)(ctx == self->ctx ? self->mem
+	wisp_lua_set_int(L, "memory", (lua_Integer)(ctx == self->ctx ? self->mem
 		: ctx->memory));
 }
 
@@ -84,19 +78,19 @@ static int l_gate(lua_State *L)
 		return 0;
 	const struct gate_stats *s = &g->stats;
 	lua_createtable(L, 0, 13);
-	set_int(L, "connections", g->count);
-	set_int(L, "accepted", (lua_Integer)s->accepted);
-	set_int(L, "refused", (lua_Integer)s->refused);
-	set_int(L, "frames_in", (lua_Integer)s->frames_in);
-	set_int(L, "frames_out", (lua_Integer)s->frames_out);
-	set_int(L, "bytes_in", (lua_Integer)s->bytes_in);
-	set_int(L, "bytes_out", (lua_Integer)s->bytes_out);
-	set_int(L, "bad_frames", (lua_Integer)s->bad_frames);
-	set_int(L, "slow_dropped", (lua_Integer)s->slow_dropped);
-	set_int(L, "idle_closed", (lua_Integer)s->idle_closed);
-	set_int(L, "rate_closed", (lua_Integer)s->rate_closed);
-	set_int(L, "kicked", (lua_Integer)s->kicked);
-	set_int(L, "unrouted", (lua_Integer)s->unrouted);
+	wisp_lua_set_int(L, "connections", g->count);
+	wisp_lua_set_int(L, "accepted", (lua_Integer)s->accepted);
+	wisp_lua_set_int(L, "refused", (lua_Integer)s->refused);
+	wisp_lua_set_int(L, "frames_in", (lua_Integer)s->frames_in);
+	wisp_lua_set_int(L, "frames_out", (lua_Integer)s->frames_out);
+	wisp_lua_set_int(L, "bytes_in", (lua_Integer)s->bytes_in);
+	wisp_lua_set_int(L, "bytes_out", (lua_Integer)s->bytes_out);
+	wisp_lua_set_int(L, "bad_frames", (lua_Integer)s->bad_frames);
+	wisp_lua_set_int(L, "slow_dropped", (lua_Integer)s->slow_dropped);
+	wisp_lua_set_int(L, "idle_closed", (lua_Integer)s->idle_closed);
+	wisp_lua_set_int(L, "rate_closed", (lua_Integer)s->rate_closed);
+	wisp_lua_set_int(L, "kicked", (lua_Integer)s->kicked);
+	wisp_lua_set_int(L, "unrouted", (lua_Integer)s->unrouted);
 	return 1;
 }
 
@@ -146,20 +140,13 @@ static int l_system(lua_State *L)
 /* node(): { name, id, roles, pid, uptime_ms } of this node. */
 static int l_node(lua_State *L)
 {
-	static const char *const roles[] = { "root", "node", "net", "db" };
 	const struct wisp_config *cfg = wisp_node_config();
 	lua_createtable(L, 0, 5);
 	set_str(L, "name", wisp_node_name());
-	set_int(L, "id", cfg ? cfg->node_id : 0);
-	lua_newtable(L);
-	for (int bit = 0, n = 0; cfg && bit < 4; bit++)
-		if (cfg->roles & (1u << bit)) {
-			lua_pushstring(L, roles[bit]);
-			lua_rawseti(L, -2, ++n);
-		}
-	lua_setfield(L, -2, "roles");
-	set_int(L, "pid", getpid());
-	set_int(L, "uptime_ms", (lua_Integer)wisp_now());
+	wisp_lua_set_int(L, "id", cfg ? cfg->node_id : 0);
+	wisp_lua_set_roles(L, cfg ? cfg->roles : 0);
+	wisp_lua_set_int(L, "pid", getpid());
+	wisp_lua_set_int(L, "uptime_ms", (lua_Integer)wisp_now());
 	return 1;
 }
 

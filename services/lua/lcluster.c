@@ -31,26 +31,6 @@ static int l_register_global(lua_State *L)
 		AWAIT_REGISTER);
 }
 
-static void set_field(lua_State *L, const char *key, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, key);
-}
-
-/* The roles as a list of names. */
-static void push_roles(lua_State *L, unsigned roles)
-{
-	static const char *const names[] = { "root", "node", "net", "db" };
-	lua_createtable(L, 4, 0);
-	int n = 0;
-	for (int bit = 0; bit < 4; bit++)
-		if (roles & (1u << bit)) {
-			lua_pushstring(L, names[bit]);
-			lua_rawseti(L, -2, ++n);
-		}
-	lua_setfield(L, -2, "roles");
-}
-
 /* What the harbor knows of the link to p (nothing on a node without). */
 static void push_link(lua_State *L, const struct wisp_peer *p, int self)
 {
@@ -60,10 +40,10 @@ static void push_link(lua_State *L, const struct wisp_peer *p, int self)
 	lua_setfield(L, -2, "up");
 	lua_pushboolean(L, l && l->out && l->out->state == CONN_UP);
 	lua_setfield(L, -2, "linked");
-	set_field(L, "bytes_in", l ? (lua_Integer)l->bytes_in : 0);
-	set_field(L, "bytes_out", l ? (lua_Integer)l->bytes_out : 0);
-	set_field(L, "frames_in", l ? (lua_Integer)l->frames_in : 0);
-	set_field(L, "frames_out", l ? (lua_Integer)l->frames_out : 0);
+	wisp_lua_set_int(L, "bytes_in", l ? (lua_Integer)l->bytes_in : 0);
+	wisp_lua_set_int(L, "bytes_out", l ? (lua_Integer)l->bytes_out : 0);
+	wisp_lua_set_int(L, "frames_in", l ? (lua_Integer)l->frames_in : 0);
+	wisp_lua_set_int(L, "frames_out", l ? (lua_Integer)l->frames_out : 0);
 }
 
 /* nodes(): { { name, id, roles, up, self, linked, bytes_in, bytes_out,
@@ -78,8 +58,8 @@ static int l_nodes(lua_State *L)
 		lua_createtable(L, 0, 10);
 		lua_pushstring(L, p->name);
 		lua_setfield(L, -2, "name");
-		set_field(L, "id", p->id);
-		push_roles(L, p->roles);
+		wisp_lua_set_int(L, "id", p->id);
+		wisp_lua_set_roles(L, p->roles);
 		lua_pushboolean(L, self);
 		lua_setfield(L, -2, "self");
 		push_link(L, p, self);

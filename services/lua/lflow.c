@@ -178,12 +178,6 @@ static int l_log_debug(lua_State *L) { return log_at(L, WISP_LOG_DEBUG); }
 static int l_log_warn(lua_State *L) { return log_at(L, WISP_LOG_WARN); }
 static int l_log_error(lua_State *L) { return log_at(L, WISP_LOG_ERROR); }
 
-static void set_int(lua_State *L, const char *key, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, key);
-}
-
 /* stats([addr]): messages handled, mailbox length, CPU ms, memory bytes. */
 static int l_stats(lua_State *L)
 {
@@ -194,11 +188,11 @@ static int l_stats(lua_State *L)
 	if (ctx == NULL)
 		return 0;
 	lua_createtable(L, 0, 4);
-	set_int(L, "handled", (lua_Integer)ctx->handled);
-	set_int(L, "mailbox", ctx->mailbox.count);
+	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
+	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
 	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
 	lua_setfield(L, -2, "cpu_ms");
-	set_int(L, "memory", (lua_Integer)(ctx == h->ctx ? h->mem : ctx->memory));
+	wisp_lua_set_int(L, "memory", (lua_Integer)(ctx == h->ctx ? h->mem : ctx->memory));
 	return 1;
 }
 
