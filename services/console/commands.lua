@@ -274,18 +274,11 @@ commands.gc = {
 	text = results_text,
 }
 
--- Scripts of the runtime, which never reload (services/lua/reload.c).
-local function runtime_script(script)
-	return script:match("^wisp%.") or script:match("^db%.")
-		or script:match("^console%.")
-end
-
 -- The Lua services running script, or all but the runtime's own.
 local function reload_targets(script)
 	local out = {}
 	for _, s in ipairs(lua_services()) do
-		if s.script == script or (script == nil
-				and not runtime_script(s.script)) then
+		if s.script == script or (script == nil and not s.runtime) then
 			out[#out + 1] = s
 		end
 	end

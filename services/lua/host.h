@@ -165,6 +165,9 @@ void wisp_lua_settle_code(const char *name, int keep_new);
 
 /* reload.c: system requests (gc, hot update) and wisp.keep */
 extern const luaL_Reg wisp_lua_reload_funcs[];
+/* Whether a script or module is the runtime's own (wisp.*, db.*,
+ * console.*), which a hot update leaves alone. */
+int wisp_lua_is_runtime(const char *name);
 /* Records that require loaded name from a file (a hot update reloads it);
  * leaves the stack as it was. */
 void wisp_lua_note_module(lua_State *L, const char *name);

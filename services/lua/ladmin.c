@@ -41,8 +41,12 @@ static void push_service(lua_State *L, const struct wisp_context *ctx,
 	set_str(L, "address", address);
 	push_names(L, ctx);
 	set_str(L, "module", ctx->module ? ctx->module->name : "?");
-	if (ctx->module && strcmp(ctx->module->name, "lua") == 0)
-		set_str(L, "script", ((const struct host *)ctx->inst)->script);
+	if (ctx->module && strcmp(ctx->module->name, "lua") == 0) {
+		const char *script = ((const struct host *)ctx->inst)->script;
+		set_str(L, "script", script);
+		lua_pushboolean(L, wisp_lua_is_runtime(script));
+		lua_setfield(L, -2, "runtime"); /* a hot update leaves it alone */
+	}
 	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
 	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
 	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);

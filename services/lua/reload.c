@@ -18,7 +18,7 @@
 #define MODULES "wisp.modules" /* registry: name -> true, from files */
 #define KEPT "wisp.kept"       /* registry: wisp.keep's values */
 
-static int is_runtime(const char *name)
+int wisp_lua_is_runtime(const char *name)
 {
 	static const char *const prefixes[] = { "wisp.", "db.", "console." };
 	if (strcmp(name, "wisp") == 0)
@@ -31,7 +31,7 @@ static int is_runtime(const char *name)
 
 void wisp_lua_note_module(lua_State *L, const char *name)
 {
-	if (is_runtime(name))
+	if (wisp_lua_is_runtime(name))
 		return;
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, MODULES);
 	lua_pushboolean(L, 1);
@@ -218,7 +218,7 @@ static int reload(struct host *h, char *err, size_t errsz)
 {
 	lua_State *L = h->L;
 	int top = lua_gettop(L);
-	if (is_runtime(h->script)) {
+	if (wisp_lua_is_runtime(h->script)) {
 		snprintf(err, errsz, "%s is part of the runtime: it is not "
 			"hot-updated", h->script);
 		return -1;
