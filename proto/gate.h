@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The local name every gate registers: services reach it as "gate" on its
+ * node and "gate@NODE" from others (a broadcast goes to each). */
+#define WISP_GATE_NAME "gate"
+
 /* WISP_MSG_CLIENT: kind u8, conn u32, command u32, then data. */
 #define WISP_GATE_EVENT_HEADER 9
 

@@ -14,10 +14,6 @@
 #include "keymap.h"
 #include "wisp.h"
 
-/* The local name every gate registers; other nodes reach it as
- * "gate@NODE". */
-#define WISP_GATE_NAME "gate"
-
 /* One client. Kept small: a net node holds tens of thousands. */
 struct gate_conn {
 	int id;            /* the socket's id, and the conn id services see */

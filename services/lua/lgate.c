@@ -15,8 +15,6 @@
 #include "names.h"
 #include "node.h"
 
-#define GATE_NAME "gate"
-
 static struct host *host_of(lua_State *L)
 {
 	return wisp_lua_task(L)->host;
@@ -198,9 +196,9 @@ static int l_broadcast(lua_State *L)
 			continue;
 		char name[WISP_NAME_MAX * 2 + 2];
 		if (p->id == cfg->node_id)
-			snprintf(name, sizeof(name), "%s", GATE_NAME);
+			snprintf(name, sizeof(name), "%s", WISP_GATE_NAME);
 		else
-			snprintf(name, sizeof(name), "%s@%s", GATE_NAME, p->name);
+			snprintf(name, sizeof(name), "%s@%s", WISP_GATE_NAME, p->name);
 		size_t sz;
 		uint8_t *msg = wisp_gate_op_new(WISP_GATE_BROADCAST, command, 0, body,
 			size, &sz);
