@@ -194,11 +194,9 @@ static int l_broadcast(lua_State *L)
 		const struct wisp_peer *p = &cfg->peers[i];
 		if (!(p->roles & WISP_ROLE_NET))
 			continue;
+		/* "gate@NODE" reaches this node's own gate locally, too */
 		char name[WISP_NAME_MAX * 2 + 2];
-		if (p->id == cfg->node_id)
-			snprintf(name, sizeof(name), "%s", WISP_GATE_NAME);
-		else
-			snprintf(name, sizeof(name), "%s@%s", WISP_GATE_NAME, p->name);
+		snprintf(name, sizeof(name), "%s@%s", WISP_GATE_NAME, p->name);
 		size_t sz;
 		uint8_t *msg = wisp_gate_op_new(WISP_GATE_BROADCAST, command, 0, body,
 			size, &sz);
