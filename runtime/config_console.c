@@ -37,30 +37,6 @@ static int is_loopback(const char *host)
 		|| (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
 }
 
-/* "host:port" into *host and *port: the last colon splits, "[v6]:port"
- * loses its brackets; the port is 1 to 65535 in decimal digits only. */
-static int split_address(char *text, char **host, int *port)
-{
-	char *colon = strrchr(text, ':');
-	if (colon == NULL || colon == text)
-		return -1;
-	size_t digits = strspn(colon + 1, "0123456789");
-	long n = strtol(colon + 1, NULL, 10);
-	if (digits == 0 || digits > 5 || colon[1 + digits] != '\0' || n < 1
-		|| n > 65535)
-		return -1;
-	*colon = '\0';
-	if (text[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		memmove(text, text + 1, strlen(text));
-	}
-	if (text[0] == '\0')
-		return -1;
-	*host = text;
-	*port = (int)n;
-	return 0;
-}
-
 /* t[key] of the node table on top, if present, into *host and *port;
  * where names the node ("nodes.a"). */
 static int read_address(struct reader *r, const char *where, const char *key,
@@ -71,7 +47,7 @@ static int read_address(struct reader *r, const char *where, const char *key,
 		return -1;
 	if (text == NULL)
 		return 0;
-	if (split_address(text, host, port) < 0) {
+	if (wisp_cfg_split_address(text, host, port) < 0) {
 		wisp_free(text);
 		return wisp_cfg_fail(r, "key '%s' in %s must be \"host:port\" (port "
 			"1 to 65535)", key, where);

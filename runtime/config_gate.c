@@ -36,7 +36,7 @@ void wisp_cfg_gate_free(struct wisp_gate_settings *g)
 	memset(g, 0, sizeof(*g));
 }
 
-/* listen = "host:port", the last colon splitting, as the harbor's. */
+/* listen = "host:port" (wisp_cfg_split_address). */
 static int read_listen(struct reader *r, const char *where,
 	struct wisp_gate_settings *g)
 {
@@ -45,22 +45,16 @@ static int read_listen(struct reader *r, const char *where,
 		return -1;
 	if (text == NULL)
 		return 0;
-	char *colon = strrchr(text, ':'), *end = NULL;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == text || end == colon + 1 || *end != '\0'
-		|| port < 1 || port > 65535) {
+	char *host;
+	int port;
+	if (wisp_cfg_split_address(text, &host, &port) < 0) {
 		wisp_free(text);
 		return wisp_cfg_fail(r, "key 'listen' in %s must be \"host:port\" "
 			"(port 1 to 65535)", where);
 	}
-	*colon = '\0';
-	if (text[0] == '[' && colon[-1] == ']') { /* [v6] */
-		colon[-1] = '\0';
-		memmove(text, text + 1, strlen(text));
-	}
 	wisp_free(g->host);
-	g->host = text;
-	g->port = (int)port;
+	g->host = host; /* the start of text, which it owns */
+	g->port = port;
 	return 0;
 }
 

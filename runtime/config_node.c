@@ -145,27 +145,20 @@ int wisp_cfg_read_common(struct reader *r, const char *where,
 	return wisp_cfg_string(r, where, "log_file", &cfg->log_file);
 }
 
-/* "host:port", the last colon splitting (so "[::1]:7001" works too). */
+/* harbor = "host:port" (wisp_cfg_split_address). */
 static int read_address(struct reader *r, const char *where,
 	struct wisp_peer *p)
 {
 	char *text = NULL;
 	if (wisp_cfg_string(r, where, "harbor", &text) < 0 || text == NULL)
 		return text ? 0 : (r->err[0] ? -1 : 0);
-	char *colon = strrchr(text, ':');
-	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-	if (colon == NULL || colon == text || port < 1 || port > 65535) {
+	char *host;
+	if (wisp_cfg_split_address(text, &host, &p->port) < 0) {
 		wisp_free(text);
 		return wisp_cfg_fail(r, "key 'harbor' in %s must be \"host:port\"",
 			where);
 	}
-	*colon = '\0';
-	if (text[0] == '[' && colon[-1] == ']') { /* [v6] */
-		colon[-1] = '\0';
-		memmove(text, text + 1, strlen(text));
-	}
-	p->host = text;
-	p->port = (int)port;
+	p->host = host; /* the start of text, which it owns */
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "config_reader.h"
 #include "wisp.h"
@@ -88,3 +89,26 @@ int wisp_cfg_integer(struct reader *r, const char *where, const char *key,
 	return 0;
 }
 
+/* "host:port" into *host and *port: the last colon splits, "[v6]:port"
+ * loses its brackets; the port is 1 to 65535 in decimal digits only. */
+int wisp_cfg_split_address(char *text, char **host, int *port)
+{
+	char *colon = strrchr(text, ':');
+	if (colon == NULL || colon == text)
+		return -1;
+	size_t digits = strspn(colon + 1, "0123456789");
+	long n = strtol(colon + 1, NULL, 10);
+	if (digits == 0 || digits > 5 || colon[1 + digits] != '\0' || n < 1
+		|| n > 65535)
+		return -1;
+	*colon = '\0';
+	if (text[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(text, text + 1, strlen(text));
+	}
+	if (text[0] == '\0')
+		return -1;
+	*host = text;
+	*port = (int)n;
+	return 0;
+}

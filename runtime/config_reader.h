@@ -31,6 +31,11 @@ int wisp_cfg_string(struct reader *r, const char *where, const char *key,
 int wisp_cfg_integer(struct reader *r, const char *where, const char *key,
 	lua_Integer min, lua_Integer max, lua_Integer *out);
 
+/* "host:port" (text, changed in place) into *host, pointing into text,
+ * and *port: the last colon splits, "[v6]:port" loses its brackets, the
+ * port is 1 to 65535 in decimal digits only; 0, or -1 when it is not. */
+int wisp_cfg_split_address(char *text, char **host, int *port);
+
 struct wisp_config;
 /* config_node.c: the nodes table on top, and a node's own settings. */
 int wisp_cfg_read_nodes(struct reader *r, const char *node,

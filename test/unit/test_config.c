@@ -278,6 +278,8 @@ static void bad_configs(void)
 		"key 'harbor' in nodes.a must be \"host:port\"");
 	refused("return { secret = 'x', nodes = { a = { id = 1, harbor = 'h:99999' } } }",
 		"must be \"host:port\"");
+	refused("return { secret = 'x', nodes = { a = { id = 1, harbor = "
+		"'127.0.0.1:7001x' } } }", "must be \"host:port\"");
 	refused("return { nodes = { a = { id = 1, harbor = '127.0.0.1:7001' } } }",
 		"missing required key 'secret'");
 	refused("return { roots = { 'z' }, nodes = { a = { id = 1 } } }",
