@@ -220,6 +220,18 @@ int wisp_client_next(struct wisp_client_decoder *d, const uint8_t **data,
 	return take_body(d, data, size, f);
 }
 
+uint32_t wisp_client_partial(const struct wisp_client_decoder *d)
+{
+	return d->state == READING ? d->head_have + d->body_have : 0;
+}
+
+size_t wisp_client_held(const struct wisp_client_decoder *d)
+{
+	if (d->body == NULL)
+		return 0;
+	return room(d->body_have, get_be32(d->head + AT_LENGTH) - 4);
+}
+
 const char *wisp_client_reason(const struct wisp_client_decoder *d,
 	char *buf, size_t n)
 {

@@ -68,6 +68,13 @@ int wisp_client_next(struct wisp_client_decoder *d, const uint8_t **data,
 const char *wisp_client_reason(const struct wisp_client_decoder *d,
 	char *buf, size_t n);
 
+/* Bytes of the frame d is in the middle of, header included: 0 between
+ * frames (and once a frame has been handed out). */
+uint32_t wisp_client_partial(const struct wisp_client_decoder *d);
+
+/* Bytes of heap d holds for a body that straddles reads: 0 when none. */
+size_t wisp_client_held(const struct wisp_client_decoder *d);
+
 /* Frees what d holds (not d itself); d may then be initialized again. */
 void wisp_client_decoder_free(struct wisp_client_decoder *d);
 

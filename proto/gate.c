@@ -1,6 +1,7 @@
-/* gate.c: the gate's two messages of GATE.md, WISP_MSG_CLIENT (gate to
- * service) and WISP_MSG_GATE (service to gate). Either may come from
- * another node, so the decoders trust no byte: each checks every length
+/* gate.c: the gate's messages of GATE.md, WISP_MSG_CLIENT (gate to
+ * service), the answer that ends a frame's command (service to gate, as
+ * WISP_MSG_RESPONSE) and WISP_MSG_GATE (service to gate). Any may come
+ * from another node, so the decoders trust no byte: each checks every length
  * against the bytes it was given before pointing into them. The encoders
  * trust their caller and write what they are told. */
 #include <string.h>
@@ -52,6 +53,30 @@ int wisp_gate_event_decode(const void *msg, size_t sz,
 	out->command = get_le32(m + EV_COMMAND);
 	out->data = m + WISP_GATE_EVENT_HEADER;
 	out->size = sz - WISP_GATE_EVENT_HEADER;
+	return 0;
+}
+
+void *wisp_gate_answer_encode(int kind, const void *body, size_t size,
+	size_t *sz)
+{
+	uint8_t *msg = wisp_malloc(WISP_GATE_ANSWER_HEADER + size);
+	msg[0] = (uint8_t)kind;
+	if (size)
+		memcpy(msg + WISP_GATE_ANSWER_HEADER, body, size);
+	*sz = WISP_GATE_ANSWER_HEADER + size;
+	return msg;
+}
+
+int wisp_gate_answer_decode(const void *msg, size_t sz,
+	struct wisp_gate_answer *out)
+{
+	const uint8_t *m = msg;
+	if (sz < WISP_GATE_ANSWER_HEADER || m[0] > WISP_GATE_REPLY ||
+		(m[0] == WISP_GATE_DONE && sz != WISP_GATE_ANSWER_HEADER))
+		return -1;
+	out->kind = m[0];
+	out->body = m + WISP_GATE_ANSWER_HEADER;
+	out->size = sz - WISP_GATE_ANSWER_HEADER;
 	return 0;
 }
 

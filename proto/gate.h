@@ -1,8 +1,9 @@
 /* gate.h: the messages between a gate and the services behind it,
  * specified in GATE.md. A gate tells services of client frames, connects
- * and disconnects (WISP_MSG_CLIENT); services ask a gate to push,
- * multicast, broadcast or kick (WISP_MSG_GATE). Both may cross the
- * harbor, so both decoders take untrusted bytes. */
+ * and disconnects (WISP_MSG_CLIENT); a service ends each frame's command
+ * with an answer (WISP_MSG_RESPONSE); services ask a gate to push,
+ * multicast, broadcast or kick (WISP_MSG_GATE). All may cross the
+ * harbor, so every decoder takes untrusted bytes. */
 #ifndef WISP_GATE_H
 #define WISP_GATE_H
 
@@ -37,6 +38,31 @@ void *wisp_gate_event_encode(int kind, uint32_t conn, uint32_t command,
  * event (too short, an unknown kind, conn 0). */
 int wisp_gate_event_decode(const void *msg, size_t sz,
 	struct wisp_gate_event *out);
+
+/* A FRAME comes with a positive session of the gate's: the command is in
+ * flight until the service answers it, once. WISP_MSG_RESPONSE carries
+ * this answer (kind u8, then the reply's body); a WISP_MSG_ERROR with the
+ * reason ends the command as well. */
+#define WISP_GATE_ANSWER_HEADER 1
+
+enum wisp_gate_answer_kind {
+	WISP_GATE_DONE = 0,  /* no reply; no body */
+	WISP_GATE_REPLY = 1, /* a frame of the command, with the body, back */
+};
+
+struct wisp_gate_answer {
+	uint8_t kind;
+	const uint8_t *body;
+	size_t size;
+};
+
+/* One block from wisp_malloc; *sz gets its size. */
+void *wisp_gate_answer_encode(int kind, const void *body, size_t size,
+	size_t *sz);
+/* 0 with *out pointing into msg, or -1 when msg is not a well-formed
+ * answer (empty, an unknown kind, a DONE with a body). */
+int wisp_gate_answer_decode(const void *msg, size_t sz,
+	struct wisp_gate_answer *out);
 
 /* WISP_MSG_GATE: op u8, command u32, count u32, count conn ids (u32
  * each), then data. */

@@ -12,9 +12,10 @@
 #include "wisp.h"
 
 static const char *const top_keys[] = { "cluster", "nodes", "module_path",
-	"log_level", "log_file", "socket_write_limit", "stop_timeout", "env",
+	"log_level", "log_file", "log_rate", "socket_write_limit", "stop_timeout", "env",
 	"lua_path", "call_timeout", "lua_memory_limit", "lua_handler_budget",
-	"secret", "roots", "harbor", "gate", "db", "console_token", NULL };
+	"handler_warn", "watchdog",
+	"mailbox_limit", "mailbox_bytes", "secret", "roots", "harbor", "gate", "db", "console_token", NULL };
 static const char *const harbor_keys[] = { "heartbeat", "timeout",
 	"max_frame", "compress", "buffer", NULL };
 
@@ -26,19 +27,42 @@ static int read_limits(struct reader *r, struct wisp_config *cfg)
 	lua_Integer stop = cfg->stop_timeout_ms, call = cfg->call_timeout_ms;
 	lua_Integer mem = (lua_Integer)cfg->lua_memory_limit;
 	lua_Integer budget = cfg->lua_budget_ms;
+	lua_Integer mail = cfg->mailbox_limit;
+	lua_Integer mail_bytes = (lua_Integer)cfg->mailbox_bytes;
 	if (wisp_cfg_integer(r, w, "socket_write_limit", 1, (lua_Integer)1 << 40,
 			&limit) < 0
 		|| wisp_cfg_integer(r, w, "stop_timeout", 0, 3600000, &stop) < 0
 		|| wisp_cfg_integer(r, w, "call_timeout", 1, 86400000, &call) < 0
 		|| wisp_cfg_integer(r, w, "lua_memory_limit", 0, (lua_Integer)1 << 40,
 			&mem) < 0
-		|| wisp_cfg_integer(r, w, "lua_handler_budget", 1, 3600000, &budget) < 0)
+		|| wisp_cfg_integer(r, w, "lua_handler_budget", 1, 3600000, &budget) < 0
+		|| wisp_cfg_integer(r, w, "mailbox_limit", 1, UINT32_MAX, &mail) < 0
+		|| wisp_cfg_integer(r, w, "mailbox_bytes", 1, (lua_Integer)1 << 40,
+			&mail_bytes) < 0)
 		return -1;
+	cfg->mailbox_limit = (uint32_t)mail;
+	cfg->mailbox_bytes = (size_t)mail_bytes;
 	cfg->socket_write_limit = (size_t)limit;
 	cfg->stop_timeout_ms = (uint32_t)stop;
 	cfg->call_timeout_ms = (uint32_t)call;
 	cfg->lua_memory_limit = (size_t)mem;
 	cfg->lua_budget_ms = (uint32_t)budget;
+	return 0;
+}
+
+/* handler_warn and watchdog (the master's), in ms; 0 for off. */
+static int read_watchdog(struct reader *r, struct wisp_config *cfg)
+{
+	const char *w = "the config";
+	lua_Integer warn = cfg->handler_warn_ms, dog = cfg->watchdog_ms;
+	if (wisp_cfg_integer(r, w, "handler_warn", 0, 3600000, &warn) < 0
+		|| wisp_cfg_integer(r, w, "watchdog", 0, 3600000, &dog) < 0)
+		return -1;
+	if (dog > 0 && dog < 100)
+		return wisp_cfg_fail(r, "key 'watchdog' in the config must be 0 "
+			"(off) or at least 100 (ms)");
+	cfg->handler_warn_ms = (uint32_t)warn;
+	cfg->watchdog_ms = (uint32_t)dog;
 	return 0;
 }
 
@@ -127,7 +151,8 @@ static int read_top(struct reader *r, const char *node,
 		|| wisp_cfg_string(r, "the config", "secret", &cfg->secret) < 0
 		|| wisp_cfg_string(r, "the config", "console_token",
 			&cfg->console.token) < 0
-		|| read_limits(r, cfg) < 0 || read_harbor(r, &cfg->harbor) < 0
+		|| read_limits(r, cfg) < 0 || read_watchdog(r, cfg) < 0
+		|| read_harbor(r, &cfg->harbor) < 0
 		|| wisp_cfg_read_gate(r, "the config", "gate", &cfg->gate) < 0
 		|| wisp_cfg_read_db(r, &cfg->db) < 0
 		|| wisp_cfg_read_common(r, "the config", cfg) < 0;
@@ -148,12 +173,19 @@ void wisp_config_defaults(struct wisp_config *cfg, const char *node)
 	cfg->node = wisp_strdup(node);
 	cfg->roles = WISP_ROLE_NODE;
 	cfg->log_level = WISP_LOG_INFO;
+	cfg->log_rate = WISP_LOG_RATE;
 	cfg->socket_write_limit = 4u << 20;
 	cfg->stop_timeout_ms = 5000;
 	cfg->call_timeout_ms = 10000;
 	/* shorter than the harbor's timeout: a node busy in one handler must
 	 * not look dead to its peers */
 	cfg->lua_budget_ms = 2000;
+	cfg->handler_warn_ms = 1000;
+	/* far past any healthy turn, even on a loaded host: a false alarm
+	 * kills a node */
+	cfg->watchdog_ms = 30000;
+	cfg->mailbox_limit = WISP_MAILBOX_MESSAGES;
+	cfg->mailbox_bytes = WISP_MAILBOX_BYTES;
 	cfg->harbor = (struct wisp_harbor_settings){
 		.heartbeat_ms = 1000,
 		.timeout_ms = 5000,

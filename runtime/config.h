@@ -19,6 +19,8 @@ enum {
 struct wisp_service_spec {
 	char *module;
 	char *args;
+	uint32_t mailbox_limit; /* 0: the node's */
+	size_t mailbox_bytes;   /* 0: the node's */
 };
 
 struct wisp_env_entry {
@@ -65,6 +67,12 @@ struct wisp_gate_settings {
 	uint32_t idle_timeout_ms;  /* a client silent this long is closed; 0 */
 	uint32_t rate_limit;       /* frames/s per client, 0 for none */
 	uint32_t rate_burst;       /* frames a client may send at once */
+	uint32_t frame_timeout_ms; /* a frame begun must be whole by then; 0 */
+	uint32_t first_frame_timeout_ms; /* from connect to a whole frame; 0 */
+	uint32_t max_per_address;  /* clients from one address; 0 for any */
+	size_t partial_budget;     /* bytes of unfinished frames, node-wide; 0 */
+	uint32_t max_inflight;     /* a client's commands not yet answered */
+	uint32_t reply_timeout_ms; /* a command not answered by then is over */
 	char *events;              /* told of connects and disconnects, or NULL */
 	struct wisp_command_route *routes; /* sorted, not overlapping */
 	size_t route_count;
@@ -107,12 +115,17 @@ struct wisp_config {
 	char *module_path; /* NULL: the default path */
 	char *log_file;    /* NULL: stdout */
 	int log_level;
+	uint32_t log_rate;        /* lines/s the node may log, 0: no flood control */
 	size_t socket_write_limit;
 	uint32_t stop_timeout_ms;
 	char *lua_path;           /* searched before the built-in path */
 	uint32_t call_timeout_ms; /* a Lua call's timeout unless it names one */
 	size_t lua_memory_limit;  /* bytes per Lua service, 0 for none */
 	uint32_t lua_budget_ms;   /* how long one Lua handler may run */
+	uint32_t handler_warn_ms; /* a longer turn is logged; 0: never */
+	uint32_t watchdog_ms;     /* the master kills a node stuck this long */
+	uint32_t mailbox_limit;   /* requests a service may have queued */
+	size_t mailbox_bytes;     /* and their payload bytes */
 	struct wisp_service_spec *services;
 	size_t service_count;
 	struct wisp_env_entry *env;

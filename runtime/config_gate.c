@@ -11,7 +11,9 @@
 
 static const char *const gate_keys[] = { "listen", "magic", "version",
 	"server_version", "max_body", "max_connections", "output_limit",
-	"idle_timeout", "rate_limit", "rate_burst", "events", "commands", NULL };
+	"idle_timeout", "rate_limit", "rate_burst", "frame_timeout",
+	"first_frame_timeout", "max_per_address", "partial_budget",
+	"max_inflight", "reply_timeout", "events", "commands", NULL };
 
 void wisp_cfg_gate_defaults(struct wisp_gate_settings *g)
 {
@@ -23,6 +25,12 @@ void wisp_cfg_gate_defaults(struct wisp_gate_settings *g)
 		.max_connections = 10000,
 		.output_limit = 256u << 10,
 		.idle_timeout_ms = 120000,
+		.frame_timeout_ms = 10000,
+		.first_frame_timeout_ms = 10000,
+		.max_per_address = 256,
+		.partial_budget = 64u << 20,
+		.max_inflight = 16,
+		.reply_timeout_ms = 30000,
 	};
 }
 
@@ -116,6 +124,47 @@ static int read_limits(struct reader *r, const char *where,
 	g->idle_timeout_ms = (uint32_t)idle;
 	g->rate_limit = (uint32_t)rate;
 	g->rate_burst = (uint32_t)burst;
+	return 0;
+}
+
+/* The limits that keep slow or many clients from holding the gate:
+ * deadlines for frames, clients per address, bytes of unfinished frames. */
+static int read_holding(struct reader *r, const char *where,
+	struct wisp_gate_settings *g)
+{
+	lua_Integer frame = g->frame_timeout_ms;
+	lua_Integer first = g->first_frame_timeout_ms;
+	lua_Integer per_address = g->max_per_address;
+	lua_Integer budget = (lua_Integer)g->partial_budget;
+	if (wisp_cfg_integer(r, where, "frame_timeout", 0, 86400000, &frame) < 0
+		|| wisp_cfg_integer(r, where, "first_frame_timeout", 0, 86400000,
+			&first) < 0
+		|| wisp_cfg_integer(r, where, "max_per_address", 0, 1000000,
+			&per_address) < 0
+		|| wisp_cfg_integer(r, where, "partial_budget", 0,
+			(lua_Integer)1 << 40, &budget) < 0)
+		return -1;
+	g->frame_timeout_ms = (uint32_t)frame;
+	g->first_frame_timeout_ms = (uint32_t)first;
+	g->max_per_address = (uint32_t)per_address;
+	g->partial_budget = (size_t)budget;
+	return 0;
+}
+
+/* Flow control: commands of one client in flight at once (past them the
+ * gate stops reading it), and how long one may stay in flight. Neither
+ * can be off: a client must not queue without bound, nor a command wait
+ * forever for a service that never answers. */
+static int read_flow(struct reader *r, const char *where,
+	struct wisp_gate_settings *g)
+{
+	lua_Integer inflight = g->max_inflight, reply = g->reply_timeout_ms;
+	if (wisp_cfg_integer(r, where, "max_inflight", 1, 65535, &inflight) < 0
+		|| wisp_cfg_integer(r, where, "reply_timeout", 1, 86400000,
+			&reply) < 0)
+		return -1;
+	g->max_inflight = (uint32_t)inflight;
+	g->reply_timeout_ms = (uint32_t)reply;
 	return 0;
 }
 
@@ -232,7 +281,8 @@ static int read_table(struct reader *r, const char *where,
 {
 	if (wisp_cfg_check_keys(r, where, gate_keys) < 0
 		|| read_listen(r, where, g) < 0 || read_protocol(r, where, g) < 0
-		|| read_limits(r, where, g) < 0
+		|| read_limits(r, where, g) < 0 || read_holding(r, where, g) < 0
+		|| read_flow(r, where, g) < 0
 		|| wisp_cfg_string(r, where, "events", &g->events) < 0)
 		return -1;
 	return read_commands(r, where, g);

@@ -13,7 +13,7 @@
 
 static const char *const node_keys[] = { "id", "roles", "services",
 	"harbor", "gate", "console", "metrics",
-	"log_level", "log_file", "env", NULL };
+	"log_level", "log_file", "log_rate", "env", NULL };
 const char *const wisp_role_names[] = { "root", "node", "net", "db", NULL };
 
 static int read_level(struct reader *r, const char *where,
@@ -89,13 +89,45 @@ static int read_roles(struct reader *r, const char *where, unsigned *roles)
 	return 0;
 }
 
-/* A service is "module args..." or { "module", "args" }. */
+/* The table form's own mailbox limits, over the node's. */
+static int read_service_limits(struct reader *r, const char *where,
+	struct wisp_service_spec *s)
+{
+	static const char *const keys[] = { "mailbox_limit", "mailbox_bytes",
+		NULL };
+	lua_Integer mail = 0, bytes = 0;
+	lua_pushnil(r->L);
+	while (lua_next(r->L, -2)) {
+		lua_pop(r->L, 1);
+		if (lua_type(r->L, -1) == LUA_TSTRING
+			&& wisp_cfg_listed(keys, lua_tostring(r->L, -1)) < 0) {
+			wisp_cfg_fail(r, "unknown key '%s' in a service of %s (known: "
+				"mailbox_limit, mailbox_bytes)", lua_tostring(r->L, -1), where);
+			lua_pop(r->L, 1);
+			return -1;
+		}
+	}
+	if (wisp_cfg_integer(r, where, "mailbox_limit", 1, UINT32_MAX, &mail) < 0
+		|| wisp_cfg_integer(r, where, "mailbox_bytes", 1,
+			(lua_Integer)1 << 40, &bytes) < 0)
+		return -1;
+	s->mailbox_limit = (uint32_t)mail;
+	s->mailbox_bytes = (size_t)bytes;
+	return 0;
+}
+
+/* A service is "module args..." or { "module", "args", mailbox_limit = N,
+ * mailbox_bytes = N }. */
 static int read_service(struct reader *r, const char *where,
 	struct wisp_service_spec *s)
 {
 	const char *module, *args = "";
 	size_t len;
+	s->mailbox_limit = 0;
+	s->mailbox_bytes = 0;
 	if (lua_type(r->L, -1) == LUA_TTABLE) {
+		if (read_service_limits(r, where, s) < 0)
+			return -1;
 		lua_geti(r->L, -1, 1);
 		lua_geti(r->L, -2, 2);
 		module = lua_tostring(r->L, -2);
@@ -140,8 +172,11 @@ static int read_services(struct reader *r, const char *where,
 int wisp_cfg_read_common(struct reader *r, const char *where,
 	struct wisp_config *cfg)
 {
-	if (read_level(r, where, cfg) < 0 || read_env(r, where, cfg) < 0)
+	lua_Integer rate = cfg->log_rate;
+	if (read_level(r, where, cfg) < 0 || read_env(r, where, cfg) < 0
+		|| wisp_cfg_integer(r, where, "log_rate", 0, 1000000, &rate) < 0)
 		return -1;
+	cfg->log_rate = (uint32_t)rate;
 	return wisp_cfg_string(r, where, "log_file", &cfg->log_file);
 }
 

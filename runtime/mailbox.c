@@ -40,4 +40,5 @@ void wisp_mailbox_free(struct wisp_mailbox *mb)
 	wisp_free(mb->ring);
 	mb->ring = NULL;
 	mb->cap = mb->head = mb->count = mb->idle = 0;
+	mb->bytes = 0;
 }

@@ -22,6 +22,7 @@ struct wisp_mailbox {
 	uint32_t head; /* index of the oldest message */
 	uint32_t count;
 	uint32_t idle;  /* drained turns since the ring last had to grow */
+	size_t bytes;   /* payload bytes of the queued messages */
 };
 
 void wisp_mailbox_grow(struct wisp_mailbox *mb);
@@ -35,6 +36,7 @@ static inline void wisp_mailbox_push(struct wisp_mailbox *mb,
 		wisp_mailbox_grow(mb);
 	mb->ring[(mb->head + mb->count) & (mb->cap - 1)] = *m;
 	mb->count++;
+	mb->bytes += m->size;
 }
 
 /* 0 when empty. */
@@ -46,6 +48,7 @@ static inline int wisp_mailbox_pop(struct wisp_mailbox *mb,
 	*m = mb->ring[mb->head];
 	mb->head = (mb->head + 1) & (mb->cap - 1);
 	mb->count--;
+	mb->bytes -= m->size;
 	return 1;
 }
 

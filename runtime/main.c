@@ -6,6 +6,7 @@
 #include "config.h"
 #include "master.h"
 #include "node.h"
+#include "watch.h"
 #include "wisp.h"
 
 struct options {
@@ -13,6 +14,7 @@ struct options {
 	const char *log;     /* a node's log file, over the config's */
 	const char *run_dir; /* the master's */
 	const char *log_max; /* the master's, in bytes */
+	const char *watch;   /* a node's: the fd of the master's watch page */
 	const char *config;
 	const char *node;    /* NULL: the master */
 };
@@ -32,7 +34,9 @@ static int usage(void)
 		"                   node's log) and DIR/NODE.out (its stdout and\n"
 		"                   stderr); default run\n"
 		"  --log-max BYTES  a node's log past this size is rotated to\n"
-		"                   NODE.log.1 (5 are kept); default 67108864\n");
+		"                   NODE.log.1 (5 are kept); default 67108864\n"
+		"  --watch FD       (given by the master) the page through which it\n"
+		"                   watches the node for being stuck\n");
 	return 2;
 }
 
@@ -43,7 +47,8 @@ static int parse(int argc, char **argv, struct options *o)
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		const char **value = strcmp(argv[i], "--log") == 0 ? &o->log
 			: strcmp(argv[i], "--run-dir") == 0 ? &o->run_dir
-			: strcmp(argv[i], "--log-max") == 0 ? &o->log_max : NULL;
+			: strcmp(argv[i], "--log-max") == 0 ? &o->log_max
+			: strcmp(argv[i], "--watch") == 0 ? &o->watch : NULL;
 		if (strcmp(argv[i], "--check") == 0)
 			o->check = 1;
 		else if (value == NULL || i + 1 == argc)
@@ -57,7 +62,7 @@ static int parse(int argc, char **argv, struct options *o)
 	o->node = argv[i + 1]; /* argv[argc] is NULL */
 	if (o->node)
 		return o->run_dir || o->log_max ? -1 : 0;
-	return o->check || o->log ? -1 : 0;
+	return o->check || o->log || o->watch ? -1 : 0;
 }
 
 static int run_master(const struct options *o)
@@ -74,10 +79,24 @@ static int run_master(const struct options *o)
 	return wisp_master_run(o->config, &mo);
 }
 
+/* A node the master started writes its progress where the master looks;
+ * without the page it runs as well, unwatched. */
+static void attach_watch(const char *fd)
+{
+	char *end;
+	long n = strtol(fd, &end, 10);
+	/* never 0, 1 or 2: the master gives the node other files there */
+	if (*end != '\0' || n < 3 || n > 65535 || wisp_watch_attach((int)n) < 0)
+		fprintf(stderr, "wisp: cannot map the master's watch page (--watch "
+			"%s); running unwatched\n", fd);
+}
+
 static int run_node(const struct options *o)
 {
 	struct wisp_config cfg;
 	char err[1024];
+	if (o->watch)
+		attach_watch(o->watch);
 	if (wisp_config_load(o->config, o->node, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wisp: config error: %s\n", err);
 		return 1;

@@ -3,8 +3,9 @@
  * waits: nodes join the root when it comes), then polls a signalfd with a
  * one-second tick: children that exit are reaped with waitpid(WNOHANG)
  * and started again when due, logs are rotated, and SIGTERM or SIGINT
- * stops the nodes stage by stage. One thread: every event comes through
- * the one poll. */
+ * stops the nodes stage by stage. Between ticks, as often as the shortest
+ * watchdog needs, it looks whether a node is stuck. One thread: every
+ * event comes through the one poll. */
 #include <errno.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -25,6 +26,7 @@
 
 #define TICK_MS 1000
 #define STOP_GRACE_MS 2000 /* beyond the config's stop_timeout */
+#define LOOK_MIN_MS 50     /* the shortest time between looks at nodes */
 
 static struct {
 	const char *config;
@@ -32,6 +34,7 @@ static struct {
 	struct wisp_master_node *nodes; /* in start order */
 	size_t count;
 	uint32_t stop_wait_ms; /* a stage's nodes get this long to exit */
+	long long look_ms;     /* how often nodes are looked at for progress */
 	int signal_fd;
 	int stopping;          /* SIGTERM or SIGINT came */
 	int stage;             /* the stage being stopped */
@@ -114,6 +117,13 @@ static int add_node(const char *name, char *err, size_t errsz)
 	n->name = strdup(name);
 	n->id = cfg.node_id;
 	n->stage = stage_of(cfg.roles);
+	n->watchdog_ms = cfg.watchdog_ms;
+	/* eight looks per watchdog period: one stuck is killed within an
+	 * eighth of it past its time */
+	long long look = cfg.watchdog_ms / 8;
+	look = look < LOOK_MIN_MS ? LOOK_MIN_MS : look;
+	if (cfg.watchdog_ms && look < M.look_ms)
+		M.look_ms = look;
 	if (asprintf(&n->log, "%s/%s.log", M.opt.run_dir, name) < 0
 		|| asprintf(&n->out, "%s/%s.out", M.opt.run_dir, name) < 0)
 		abort();
@@ -278,10 +288,9 @@ static void start_due(long long now)
 	}
 }
 
-/* Until the next tick, restart or stop deadline. */
-static int poll_timeout(long long now, long long next_tick)
+/* Until the next tick or look, restart or stop deadline. */
+static int poll_timeout(long long now, long long next)
 {
-	long long next = next_tick;
 	for (size_t i = 0; !M.stopping && i < M.count; i++)
 		if (M.nodes[i].restart_ms && M.nodes[i].restart_ms < next)
 			next = M.nodes[i].restart_ms;
@@ -290,18 +299,30 @@ static int poll_timeout(long long now, long long next_tick)
 	return next > now ? (int)(next - now) : 0;
 }
 
+static void look(long long now)
+{
+	for (size_t i = 0; !M.stopping && i < M.count; i++)
+		wisp_master_node_watch(&M.nodes[i], now);
+}
+
 static void run_loop(void)
 {
 	long long now = wisp_master_now(), next_tick = now + TICK_MS;
+	long long next_look = now + M.look_ms;
 	for (;;) {
 		struct pollfd p = { M.signal_fd, POLLIN, 0 };
-		if (poll(&p, 1, poll_timeout(now, next_tick)) < 0 && errno != EINTR)
+		long long next = next_look < next_tick ? next_look : next_tick;
+		if (poll(&p, 1, poll_timeout(now, next)) < 0 && errno != EINTR)
 			wisp_master_log(WISP_LOG_ERROR, "poll: %s", strerror(errno));
 		read_signals();
 		reap();
 		now = wisp_master_now();
 		if (M.stopping ? advance_stop(now) : (start_due(now), 0))
 			return;
+		if (now >= next_look) {
+			look(now);
+			next_look = now + M.look_ms;
+		}
 		if (now >= next_tick) {
 			tick();
 			next_tick = now + TICK_MS;
@@ -322,11 +343,8 @@ static int exit_code(void)
 
 static void release(void)
 {
-	for (size_t i = 0; i < M.count; i++) {
-		free(M.nodes[i].name);
-		free(M.nodes[i].log);
-		free(M.nodes[i].out);
-	}
+	for (size_t i = 0; i < M.count; i++)
+		wisp_master_node_release(&M.nodes[i]);
 	free(M.nodes);
 	if (M.signal_fd >= 0)
 		close(M.signal_fd);
@@ -358,6 +376,7 @@ int wisp_master_run(const char *config, const struct wisp_master_options *opt)
 	M.config = config;
 	M.opt = *opt;
 	M.signal_fd = -1;
+	M.look_ms = TICK_MS;
 	int code = 1;
 	if (prepare() == 0) {
 		wisp_master_log(WISP_LOG_INFO, "master of %s: %zu nodes, logs in %s",

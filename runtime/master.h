@@ -1,7 +1,8 @@
 /* master.h: the master, `wisp CONFIG` with no node name. It starts every
- * node of the config as a child process, starts again the ones that die,
- * rotates their logs and stops them in a safe order. master.c holds the
- * cluster and the loop; master_node.c the life of one child. */
+ * node of the config as a child process, starts again the ones that die
+ * or get stuck, rotates their logs and stops them in a safe order.
+ * master.c holds the cluster and the loop; master_node.c the life of one
+ * child. */
 #ifndef WISP_MASTER_H
 #define WISP_MASTER_H
 
@@ -42,16 +43,30 @@ struct wisp_master_node {
 	int failed;           /* its last exit was not a clean exit 0 */
 	char *log;            /* DIR/NODE.log, given to it with --log */
 	char *out;            /* DIR/NODE.out: its stdout and stderr */
+	uint32_t watchdog_ms; /* stuck this long, it is killed; 0: unwatched */
+	struct wisp_watch *watch; /* the page it writes its progress to */
+	int watch_fd;         /* that page, handed to it with --watch */
+	uint64_t seen;        /* its progress at the last look */
+	long long looked_ms;  /* when the master last looked */
+	long long moved_ms;   /* when it was last seen to move or idle */
+	long long aborted_ms; /* when it got SIGABRT for being stuck; 0: not */
+	int abort_killed;     /* it outlived that SIGABRT and got SIGKILL */
 };
 
 /* master_node.c: starting a node (fork and exec of this executable as
- * `wisp --log LOG CONFIG NODE`), what to do when it exits, and rotating
- * its log once it is larger than max bytes. */
+ * `wisp --log LOG [--watch FD] CONFIG NODE`), what to do when it exits,
+ * watching it, and rotating its log once it is larger than max bytes. */
 int wisp_master_node_start(struct wisp_master_node *n, const char *config);
 /* status from waitpid; stopping: the master asked it to exit. */
 void wisp_master_node_exited(struct wisp_master_node *n, int status,
 	int stopping);
 void wisp_master_node_rotate(struct wisp_master_node *n, size_t max);
+/* Looks at a running node's watch page: one that makes no progress for
+ * watchdog_ms while not idle gets SIGABRT (a core can be kept), and dies
+ * into the restart path. */
+void wisp_master_node_watch(struct wisp_master_node *n, long long now);
+/* Frees what it holds (names, its watch page), at the master's end. */
+void wisp_master_node_release(struct wisp_master_node *n);
 
 /* master.c: milliseconds on the monotonic clock, and the master's own
  * log lines on stdout, in the nodes' format ("... INFO  master ..."). */

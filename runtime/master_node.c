@@ -1,23 +1,28 @@
 /* master_node.c: the life of one node under the master: its start as a
  * child process, what its exit means (a restart after a backoff, or the
- * end the master asked for) and the rotation of its log. */
+ * end the master asked for), the watchdog that kills it when it is stuck,
+ * and the rotation of its log. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "log.h"
 #include "master.h"
+#include "watch.h"
 
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define BACKOFF_RESET_MS 60000 /* a node that ran this long starts afresh */
 #define LOGS_KEPT 5            /* NODE.log.1 .. NODE.log.5 */
+#define ABORT_GRACE_MS 10000   /* for a core to be written, before SIGKILL */
 
 /* In the child, from fork to exec. The node blocks SIGTERM, SIGINT and
  * SIGHUP and reads them from its signalfd; blocking them from here on
@@ -35,6 +40,8 @@ static void exec_node(const struct wisp_master_node *n, char *const argv[],
 	int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (out < 0 || in < 0)
 		_exit(127);
+	if (n->watch)
+		fcntl(n->watch_fd, F_SETFD, 0); /* its own page, not the others' */
 	dup2(in, 0);
 	dup2(out, 1);
 	dup2(out, 2);
@@ -63,10 +70,49 @@ static void schedule_restart(struct wisp_master_node *n, const char *why)
 		: n->backoff_ms * 2;
 }
 
+/* The node's watch page, made at its first start and cleared at each;
+ * a node whose page cannot be made runs unwatched, and the log says so. */
+static void prepare_watch(struct wisp_master_node *n, long long now)
+{
+	if (n->watchdog_ms && n->watch == NULL) {
+		n->watch = wisp_watch_create(n->name, &n->watch_fd);
+		if (n->watch == NULL) {
+			wisp_master_log(WISP_LOG_WARN, "node %s runs unwatched: no "
+				"watch page (%s)", n->name, strerror(errno));
+			n->watchdog_ms = 0;
+		}
+	}
+	if (n->watch)
+		memset(n->watch, 0, sizeof(*n->watch)); /* starting: not judged */
+	n->seen = 0;
+	n->looked_ms = n->moved_ms = now;
+	n->aborted_ms = 0;
+	n->abort_killed = 0;
+}
+
+/* wisp --log LOG [--watch FD] CONFIG NODE; fd holds FD's digits. */
+static void node_args(const struct wisp_master_node *n, const char *config,
+	char *argv[8], char fd[16])
+{
+	int argc = 0;
+	argv[argc++] = (char *)"wisp";
+	argv[argc++] = (char *)"--log";
+	argv[argc++] = n->log;
+	if (n->watch) {
+		snprintf(fd, 16, "%d", n->watch_fd);
+		argv[argc++] = (char *)"--watch";
+		argv[argc++] = fd;
+	}
+	argv[argc++] = (char *)config;
+	argv[argc++] = n->name;
+	argv[argc] = NULL;
+}
+
 int wisp_master_node_start(struct wisp_master_node *n, const char *config)
 {
-	char *argv[] = { (char *)"wisp", (char *)"--log", n->log, (char *)config,
-		n->name, NULL };
+	char *argv[8], fd[16];
+	prepare_watch(n, wisp_master_now());
+	node_args(n, config, argv, fd);
 	if (n->backoff_ms == 0)
 		n->backoff_ms = BACKOFF_FIRST_MS;
 	n->restart_ms = 0;
@@ -120,9 +166,100 @@ void wisp_master_node_exited(struct wisp_master_node *n, int status,
 			"the master is stopping", n->name, why);
 	else {
 		char died[128];
-		snprintf(died, sizeof(died), "died: %s", why);
+		snprintf(died, sizeof(died), "died: %s%s", why, n->aborted_ms
+			? " after it was stuck" : "");
 		schedule_restart(n, died);
 	}
+}
+
+/* T (stopped), t (traced), Z or X (gone, not yet reaped) in
+ * /proc/PID/stat: a node held by SIGSTOP or a debugger, or one that just
+ * ended, is not stuck. */
+static int halted(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	char *paren = strrchr(buf, ')'); /* after the name, which may hold any */
+	return paren && paren[1] == ' ' && paren[2] && strchr("TtZX", paren[2]);
+}
+
+/* SIGABRT, not SIGKILL: a core shows where it was stuck. */
+static void abort_stuck(struct wisp_master_node *n, long long now)
+{
+	const struct wisp_watch *w = n->watch;
+	char label[WISP_WATCH_LABEL];
+	memcpy(label, w->label, sizeof(label));
+	label[sizeof(label) - 1] = '\0';
+	uint32_t h = atomic_load_explicit(&w->handle, memory_order_relaxed);
+	int type = atomic_load_explicit(&w->type, memory_order_relaxed);
+	if (h)
+		wisp_master_log(WISP_LOG_ERROR, "node %s stuck for %lld ms in service "
+			"%s :%08x (message type %d); killing it with SIGABRT", n->name,
+			now - n->moved_ms, label, h, type);
+	else
+		wisp_master_log(WISP_LOG_ERROR, "node %s stuck for %lld ms outside "
+			"any service; killing it with SIGABRT", n->name,
+			now - n->moved_ms);
+	kill(n->pid, SIGABRT);
+	n->aborted_ms = now;
+}
+
+/* A node that outlives SIGABRT (it handles it, or its core takes long to
+ * write) gets SIGKILL. */
+static void finish_abort(struct wisp_master_node *n, long long now)
+{
+	if (n->abort_killed || now - n->aborted_ms < ABORT_GRACE_MS)
+		return;
+	wisp_master_log(WISP_LOG_WARN, "node %s did not end within %d ms of "
+		"SIGABRT; killing it", n->name, ABORT_GRACE_MS);
+	kill(n->pid, SIGKILL);
+	n->abort_killed = 1;
+}
+
+/* Progress, or waiting for events, moves the node's mark; a mark older
+ * than watchdog_ms means stuck. A look long after the last (the master
+ * itself held up) proves nothing, so it only moves the mark. A node the
+ * master asked to stop is the stop's business. */
+void wisp_master_node_watch(struct wisp_master_node *n, long long now)
+{
+	if (n->pid == 0 || n->watch == NULL || n->asked)
+		return;
+	if (n->aborted_ms) {
+		finish_abort(n, now);
+		return;
+	}
+	uint64_t progress = atomic_load_explicit(&n->watch->progress,
+		memory_order_relaxed);
+	uint32_t state = atomic_load_explicit(&n->watch->state,
+		memory_order_relaxed);
+	int blind = now - n->looked_ms > n->watchdog_ms / 2;
+	n->looked_ms = now;
+	if (blind || progress != n->seen || state != WISP_WATCH_RUNNING) {
+		n->seen = progress;
+		n->moved_ms = now;
+	} else if (now - n->moved_ms >= n->watchdog_ms) {
+		if (halted(n->pid))
+			n->moved_ms = now;
+		else
+			abort_stuck(n, now);
+	}
+}
+
+void wisp_master_node_release(struct wisp_master_node *n)
+{
+	if (n->watch) {
+		munmap(n->watch, sizeof(*n->watch));
+		close(n->watch_fd);
+	}
+	free(n->name);
+	free(n->log);
+	free(n->out);
 }
 
 /* NODE.log, or NODE.log.k */

@@ -41,24 +41,73 @@ void wisp_bounce(wisp_handle from, wisp_handle to, int session,
 	wisp_deliver(from, to, WISP_MSG_ERROR, session, wisp_strdup(buf), len);
 }
 
+/* Why the last send that failed did. */
+static const char *refusal = "";
+
+const char *wisp_send_refusal(void)
+{
+	return refusal;
+}
+
 /* The message could not be queued: free it and answer a request. */
 static int undeliverable(wisp_handle source, wisp_handle dest, int type,
 	int session, void *data)
 {
+	refusal = "no such service";
 	wisp_free(data);
 	if (wisp_is_request(type))
 		wisp_bounce(dest, source, session, "no service :%08x", dest);
 	return -1;
 }
 
+/* Whether one more request of sz bytes would pass to's limits: its
+ * mailbox's, and for a service with a memory limit (Lua), its memory and
+ * queued mail together. Answers and events are not held to them. */
+static int full(const struct wisp_context *to, int type, size_t sz)
+{
+	if (!wisp_is_request(type))
+		return 0;
+	const struct wisp_mailbox *mb = &to->mailbox;
+	if (mb->count >= to->mailbox_max || sz > to->mailbox_bytes_max
+		|| mb->bytes > to->mailbox_bytes_max - sz)
+		return 1;
+	return to->memory_limit && to->memory + mb->bytes + sz > to->memory_limit;
+}
+
+/* The name a refusal shows: the service's first name, else its label. */
+static const char *shown_name(const struct wisp_context *to)
+{
+	return to->name_count ? to->names[0] : wisp_service_label(to);
+}
+
+static int overloaded(wisp_handle source, struct wisp_context *to,
+	int session, void *data)
+{
+	refusal = "overloaded";
+	wisp_free(data);
+	to->refused++;
+	wisp_bounce(to->handle, source, session, "service %s (:%08x) is "
+		"overloaded", shown_name(to), to->handle);
+	return -1;
+}
+
+static int remote(int rc)
+{
+	if (rc < 0)
+		refusal = "node unreachable";
+	return rc;
+}
+
 int wisp_deliver(wisp_handle source, wisp_handle dest, int type, int session,
 	void *data, size_t sz)
 {
 	if (WISP_HANDLE_NODE(dest) != wisp_node_id())
-		return wisp_remote_send(source, dest, type, session, data, sz);
+		return remote(wisp_remote_send(source, dest, type, session, data, sz));
 	struct wisp_context *to = wisp_handle_grab(dest);
 	if (to == NULL)
 		return undeliverable(source, dest, type, session, data);
+	if (full(to, type, sz))
+		return overloaded(source, to, session, data);
 	struct wisp_message m = {
 		.source = source,
 		.session = session,
@@ -84,6 +133,7 @@ static int send_at(struct wisp_context *ctx, const char *name,
 	char local[WISP_NAME_MAX + 1];
 	size_t n = (size_t)(at - name);
 	if (n == 0 || n > WISP_NAME_MAX) {
+		refusal = "bad address";
 		wisp_free(msg);
 		if (wisp_is_request(type))
 			wisp_bounce(0, ctx->handle, session, "bad address '%s'", name);
@@ -92,8 +142,8 @@ static int send_at(struct wisp_context *ctx, const char *name,
 	memcpy(local, name, n);
 	local[n] = '\0';
 	if (strcmp(at + 1, wisp_node_name()) != 0)
-		return wisp_remote_send_named(ctx->handle, at + 1, local, type,
-			session, msg, sz);
+		return remote(wisp_remote_send_named(ctx->handle, at + 1, local,
+			type, session, msg, sz));
 	return wisp_send_name(ctx, local, type, session, msg, sz);
 }
 
@@ -106,6 +156,7 @@ int wisp_send_name(struct wisp_context *ctx, const char *name, int type,
 	wisp_handle dest = wisp_query(name);
 	if (dest)
 		return wisp_deliver(ctx->handle, dest, type, session, msg, sz);
+	refusal = "no such service";
 	wisp_free(msg);
 	if (wisp_is_request(type))
 		wisp_bounce(0, ctx->handle, session, "no service named '%s'", name);

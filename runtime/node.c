@@ -72,19 +72,26 @@ static int start_logger(const struct wisp_config *cfg)
 }
 
 /* Starts one of the services the node is made of, saying on stderr why
- * it could not. A lasting one stays to the end of a stop. */
-static int start_part(const char *what, const char *module, const char *args,
-	int lasting)
+ * it could not: its handle, or 0. A lasting one stays to the end of a
+ * stop. */
+static wisp_handle start_service(const char *what, const char *module,
+	const char *args, int lasting)
 {
 	char err[512];
 	wisp_handle h = wisp_service_start(module, args, err, sizeof(err));
 	if (h == 0) {
 		fprintf(stderr, "wisp: cannot start %s: %s\n", what, err);
-		return -1;
+		return 0;
 	}
 	if (lasting)
 		wisp_service_set_lasting(wisp_handle_grab(h));
-	return 0;
+	return h;
+}
+
+static int start_part(const char *what, const char *module, const char *args,
+	int lasting)
+{
+	return start_service(what, module, args, lasting) ? 0 : -1;
 }
 
 /* A node with a harbor address links to the others before its services
@@ -162,8 +169,14 @@ static int start_services(const struct wisp_config *cfg)
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct wisp_service_spec *s = &cfg->services[i];
 		snprintf(what, sizeof(what), "service %s", s->module);
-		if (start_part(what, s->module, s->args, 0) < 0)
+		wisp_handle h = start_service(what, s->module, s->args, 0);
+		if (h == 0)
 			return -1;
+		struct wisp_context *ctx = wisp_handle_grab(h);
+		if (ctx && s->mailbox_limit)
+			ctx->mailbox_max = s->mailbox_limit;
+		if (ctx && s->mailbox_bytes)
+			ctx->mailbox_bytes_max = s->mailbox_bytes;
 	}
 	return 0;
 }
@@ -173,8 +186,11 @@ static int setup(const struct wisp_config *cfg)
 	char path[2 * PATH_MAX];
 	active = cfg;
 	wisp_log_init(cfg->node, cfg->log_level);
+	wisp_log_set_rate(cfg->log_rate);
 	wisp_handles_init(cfg->node_id);
 	wisp_scheduler_init(cfg->stop_timeout_ms);
+	wisp_scheduler_warn(cfg->handler_warn_ms);
+	wisp_service_mailbox_defaults(cfg->mailbox_limit, cfg->mailbox_bytes);
 	if (wisp_sockets_init(cfg->socket_write_limit, deliver_socket) < 0
 		|| wisp_signals_init() < 0) {
 		perror("wisp: cannot set up the event loop");

@@ -1,7 +1,9 @@
 /* scheduler.c: the node's single loop. Each round gives every service
  * that had mail at its start one turn of up to WISP_QUOTA messages; then
  * timers advance and sockets are polled, sleeping until the next timer
- * when nothing is ready. No locks: everything runs on this one thread. */
+ * when nothing is ready. No locks: everything runs on this one thread.
+ * It keeps the watch page (watch.h) up to date for the master, and logs
+ * turns that ran past handler_warn. */
 #include "clock.h"
 #include "handle.h"
 #include "log.h"
@@ -10,6 +12,7 @@
 #include "service.h"
 #include "socket.h"
 #include "timer.h"
+#include "watch.h"
 
 static struct {
 	struct wisp_context *head, *tail;
@@ -18,6 +21,10 @@ static struct {
 	uint64_t stop_deadline;
 	int stopping;
 	int exit_code;
+	struct wisp_watch *watch;
+	const struct wisp_module *watched; /* whose label the page holds */
+	uint32_t warn_ms;    /* handler_warn; 0: never */
+	uint64_t warn_ticks; /* a turn shorter than this is not even timed */
 } S;
 
 void wisp_scheduler_init(uint32_t stop_timeout_ms)
@@ -28,6 +35,18 @@ void wisp_scheduler_init(uint32_t stop_timeout_ms)
 	S.head = S.tail = NULL;
 	S.stopping = 0;
 	S.exit_code = 0;
+	S.watch = wisp_watch_page();
+	S.watched = NULL;
+	wisp_scheduler_warn(0);
+}
+
+void wisp_scheduler_warn(uint32_t handler_warn_ms)
+{
+	S.warn_ms = handler_warn_ms;
+	/* a tick lasts 2 ns at most (a TSC runs at 1 GHz or more; without
+	 * one, ticks are nanoseconds), so a turn of fewer ticks than this is
+	 * under the budget without converting its time */
+	S.warn_ticks = handler_warn_ms ? handler_warn_ms * 500000ull : UINT64_MAX;
 }
 
 void wisp_scheduler_exit(void)
@@ -85,9 +104,40 @@ int wisp_timeout_cancel(struct wisp_context *ctx, int session)
 	return wisp_wheel_cancel(S.wheel, ctx->handle, session);
 }
 
+/* The page has one writer, this thread: a relaxed load and store, not an
+ * atomic add, which would be a locked instruction on every message. */
+static void watch_advance(struct wisp_watch *w)
+{
+	atomic_store_explicit(&w->progress, atomic_load_explicit(&w->progress,
+		memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+static void watch_state(enum wisp_watch_state state)
+{
+	atomic_store_explicit(&S.watch->state, state, memory_order_relaxed);
+}
+
+/* Which service has its turn; the label is copied only when the module
+ * changes, which most turns (Lua service after Lua service) do not. */
+static void watch_turn(const struct wisp_context *ctx)
+{
+	if (ctx->module != S.watched) {
+		const char *label = wisp_service_label(ctx);
+		size_t i = 0;
+		for (; i + 1 < sizeof(S.watch->label) && label[i]; i++)
+			S.watch->label[i] = label[i];
+		S.watch->label[i] = '\0';
+		S.watched = ctx->module;
+	}
+	atomic_store_explicit(&S.watch->handle, ctx->handle, memory_order_relaxed);
+}
+
 static void dispatch(struct wisp_context *ctx, struct wisp_message *m)
 {
 	int kept = 0;
+	struct wisp_watch *w = S.watch;
+	atomic_store_explicit(&w->type, m->type, memory_order_relaxed);
+	watch_advance(w);
 	if (ctx->cb)
 		kept = ctx->cb(ctx, ctx->ud, m->type, m->session, m->source,
 			m->data, m->size);
@@ -96,8 +146,28 @@ static void dispatch(struct wisp_context *ctx, struct wisp_message *m)
 	ctx->handled++;
 }
 
+/* A turn past handler_warn. A C handler cannot be interrupted, so it is
+ * named once it returns. Turns are timed, not messages (a clock read per
+ * message would show in every message's cost): exact when the turn had
+ * one message. At most one line per handler_warn of work. */
+static void warn_slow(struct wisp_context *ctx, uint32_t handled, int type,
+	uint64_t ticks)
+{
+	unsigned long long ms = wisp_ticks_ns(ticks) / 1000000;
+	if (ms < S.warn_ms || handled == 0)
+		return;
+	if (handled == 1)
+		wisp_log(ctx, WISP_LOG_WARN, "a handler ran %llu ms (message type "
+			"%d); over handler_warn (%u ms)", ms, type, S.warn_ms);
+	else
+		wisp_log(ctx, WISP_LOG_WARN, "%u handlers ran %llu ms in one turn "
+			"(the last on message type %d); over handler_warn (%u ms)",
+			handled, ms, type, S.warn_ms);
+}
+
 static void run_turn(struct wisp_context *ctx)
 {
+	watch_turn(ctx);
 	if (ctx->dead) {
 		wisp_service_retire(ctx);
 		return;
@@ -108,12 +178,16 @@ static void run_turn(struct wisp_context *ctx)
 	 * itself yields to the others between rounds */
 	uint32_t quota = ctx->mailbox.count < WISP_QUOTA ? ctx->mailbox.count
 		: WISP_QUOTA;
-	for (uint32_t i = 0; i < quota && !ctx->dead; i++) {
+	uint32_t i = 0;
+	for (; i < quota && !ctx->dead; i++) {
 		if (!wisp_mailbox_pop(&ctx->mailbox, &m))
 			break;
 		dispatch(ctx, &m);
 	}
-	ctx->busy += wisp_ticks() - t0;
+	uint64_t spent = wisp_ticks() - t0;
+	ctx->busy += spent;
+	if (spent > S.warn_ticks)
+		warn_slow(ctx, i, i ? m.type : -1, spent);
 	if (ctx->dead)
 		return; /* dooming queued it again: retired on that turn */
 	if (ctx->mailbox.count)
@@ -134,6 +208,7 @@ static void run_round(void)
 		if (was_last)
 			break;
 	}
+	atomic_store_explicit(&S.watch->handle, 0, memory_order_relaxed);
 }
 
 void wisp_scheduler_drain(void)
@@ -211,6 +286,7 @@ static void retire_all(void)
 	retire_group(1);
 	struct wisp_context *logger = wisp_handle_grab(wisp_log_handle());
 	if (logger) {
+		wisp_log_flush(); /* the counts of lines held back, too */
 		wisp_log(NULL, WISP_LOG_INFO, "all services stopped");
 		wisp_scheduler_drain(); /* let it write what is queued */
 		wisp_service_doom(logger);
@@ -244,7 +320,14 @@ static int poll_sockets(struct poller *p, int worked)
 	p->last_poll_ns = now;
 	int spin = now - p->last_work_ns < SPIN_NS;
 	int timeout = poll_timeout();
-	int events = wisp_sockets_poll(spin && timeout != 0 ? 0 : timeout);
+	if (spin)
+		timeout = 0;
+	/* a node waiting for events is idle, not stuck, however long */
+	if (timeout != 0)
+		watch_state(WISP_WATCH_IDLE);
+	int events = wisp_sockets_poll(timeout);
+	if (timeout != 0)
+		watch_state(WISP_WATCH_RUNNING);
 	if (events > 0 || S.head)
 		p->last_work_ns = wisp_clock_ns();
 	return events < 0 ? -1 : 0;
@@ -253,7 +336,9 @@ static int poll_sockets(struct poller *p, int worked)
 int wisp_scheduler_run(void)
 {
 	struct poller p = { 0, 0 };
+	watch_state(WISP_WATCH_RUNNING);
 	for (;;) {
+		watch_advance(S.watch);
 		tick();
 		int worked = S.head != NULL;
 		run_round();
@@ -263,5 +348,6 @@ int wisp_scheduler_run(void)
 			break;
 	}
 	retire_all();
+	watch_state(WISP_WATCH_DONE);
 	return S.exit_code;
 }

@@ -13,6 +13,9 @@ struct wisp_context;
 #define WISP_QUOTA 64
 
 void wisp_scheduler_init(uint32_t stop_timeout_ms);
+/* A turn that runs longer than this is logged as a WARN naming the
+ * service and the message type (the config's handler_warn); 0: never. */
+void wisp_scheduler_warn(uint32_t handler_warn_ms);
 void wisp_scheduler_exit(void);
 /* Puts a service with mail (or a dead one) on the ready queue. */
 void wisp_schedule(struct wisp_context *ctx);

@@ -12,6 +12,24 @@
 #include "socket.h"
 
 static size_t lasting_alive;
+static uint32_t default_mailbox_max = WISP_MAILBOX_MESSAGES;
+static size_t default_mailbox_bytes = WISP_MAILBOX_BYTES;
+
+void wisp_service_mailbox_defaults(uint32_t messages, size_t bytes)
+{
+	default_mailbox_max = messages;
+	default_mailbox_bytes = bytes;
+}
+
+int wisp_mailbox_limit(struct wisp_context *ctx, uint32_t messages,
+	size_t bytes)
+{
+	if (messages == 0 || bytes == 0)
+		return -1;
+	ctx->mailbox_max = messages;
+	ctx->mailbox_bytes_max = bytes;
+	return 0;
+}
 
 void wisp_service_set_lasting(struct wisp_context *ctx)
 {
@@ -58,6 +76,8 @@ static struct wisp_context *create(const struct wisp_module *m)
 	struct wisp_context *ctx = wisp_malloc(sizeof(*ctx));
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->module = m;
+	ctx->mailbox_max = default_mailbox_max;
+	ctx->mailbox_bytes_max = default_mailbox_bytes;
 	ctx->inst = m->create ? m->create() : NULL;
 	ctx->handle = wisp_handle_add(ctx);
 	return ctx;

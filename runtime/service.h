@@ -27,6 +27,11 @@ struct wisp_context {
 	uint64_t handled; /* messages handled */
 	uint64_t busy;    /* time spent in its callback, in wisp_ticks() */
 	size_t memory;    /* bytes, as its host reports them (Lua services) */
+	size_t memory_limit; /* its host's limit, 0 for none: queued mail
+	                      * counts against it */
+	uint32_t mailbox_max;     /* requests queued at most */
+	size_t mailbox_bytes_max; /* their payload bytes at most */
+	uint64_t refused;         /* requests refused: mailbox full */
 };
 
 /* Queues a message from source (any handle, local or not) to a local
@@ -37,8 +42,12 @@ int wisp_deliver(wisp_handle source, wisp_handle dest, int type, int session,
 /* Sends an ERROR with the reason to `to`, as coming from `from`. */
 void wisp_bounce(wisp_handle from, wisp_handle to, int session,
 	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Whether a message of this type asks for an answer when it has a session. */
+/* Whether a message of this type asks for an answer when it has a session.
+ * Only requests count against a mailbox's limits: answers, timers, socket
+ * events and EXIT always get through. */
 int wisp_is_request(int type);
+/* The mailbox limits a new service starts with (the config's). */
+void wisp_service_mailbox_defaults(uint32_t messages, size_t bytes);
 
 /* Starts a service; 0 with the reason in err when it could not. */
 wisp_handle wisp_service_start(const char *module, const char *args,

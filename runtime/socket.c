@@ -55,6 +55,12 @@ struct sock {
 	wisp_handle owner;
 	size_t limit;
 	size_t queued;
+	/* Read flow control (wisp_sock_read_limit): bytes handed to the owner
+	 * and not yet given back, at most read_limit (0: no limit). At the
+	 * limit reading stops (read_held) until the owner is down to half. */
+	size_t read_limit;
+	size_t unconsumed;
+	int read_held;
 	int deferred; /* on net.dirty: has writes for the end of the round */
 	struct chunk *head, *tail;
 	char addr[ADDR_MAX]; /* the peer, or the listening address */
@@ -142,7 +148,10 @@ static uint32_t wanted_events(const struct sock *s)
 	case S_CONNECTING:
 		return EPOLLOUT;
 	case S_OPEN:
-		return EPOLLIN | EPOLLRDHUP | out;
+		/* held: not EPOLLRDHUP either, which level triggered would report
+		 * a half-closed peer again and again; EPOLLERR and EPOLLHUP still
+		 * come (see stream_ready) */
+		return s->read_held ? out : EPOLLIN | EPOLLRDHUP | out;
 	default:
 		return out;
 	}
@@ -362,17 +371,42 @@ static void peer_closed(struct sock *s)
 	emit(owner, WISP_SOCKET_CLOSE, id, 0, NULL, 0);
 }
 
+/* How much the next read may take: a whole READ_SIZE, or what is left
+ * under the read limit. */
+static size_t read_room(const struct sock *s)
+{
+	if (s->read_limit == 0)
+		return READ_SIZE;
+	size_t room = s->read_limit - s->unconsumed;
+	return room < READ_SIZE ? room : READ_SIZE;
+}
+
+/* Counts n bytes handed to the owner against the read limit; stops
+ * reading at it. */
+static void handed_out(struct sock *s, size_t n)
+{
+	if (s->read_limit == 0)
+		return;
+	s->unconsumed += n;
+	if (s->unconsumed >= s->read_limit) {
+		s->read_held = 1;
+		update_events(s);
+	}
+}
+
 static void read_ready(struct sock *s)
 {
 	char buf[READ_SIZE];
 	int id = s->id;
-	for (int i = 0; i < READ_BUDGET; i++) {
-		ssize_t n = read(s->fd, buf, sizeof buf);
+	for (int i = 0; i < READ_BUDGET && !s->read_held; i++) {
+		size_t room = read_room(s);
+		ssize_t n = read(s->fd, buf, room);
 		if (n > 0) {
+			handed_out(s, (size_t)n);
 			emit(s->owner, WISP_SOCKET_DATA, id, 0, buf, (size_t)n);
 			/* A short read means the buffer is likely empty; the
 			 * callback may have closed the socket. */
-			if ((size_t)n < sizeof buf || !(s = find(id)) ||
+			if ((size_t)n < room || !(s = find(id)) ||
 				s->state != S_OPEN)
 				return;
 		} else if (n == 0) {
@@ -453,9 +487,9 @@ static void enqueue(struct sock *s, const char *p, size_t sz)
 	s->queued += sz;
 }
 
-/* A socket that is not being read (accepted and not started, or closing)
- * still hears of a reset as EPOLLERR/EPOLLHUP, reported again and again
- * until the socket goes. */
+/* A socket that is not being read (accepted and not started, held at its
+ * read limit, or closing) still hears of a reset as EPOLLERR/EPOLLHUP,
+ * reported again and again until the socket goes. */
 static void lost(struct sock *s)
 {
 	int err = sock_error(s->fd);
@@ -469,9 +503,10 @@ static void stream_ready(struct sock *s, uint32_t ev)
 {
 	if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && s->queued && flush(s) < 0)
 		return;
-	if (s->state == S_OPEN && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
+	int reading = s->state == S_OPEN && !s->read_held;
+	if (reading && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)))
 		read_ready(s);
-	else if (s->state != S_OPEN && (ev & (EPOLLERR | EPOLLHUP)))
+	else if (!reading && (ev & (EPOLLERR | EPOLLHUP)))
 		lost(s);
 }
 
@@ -716,6 +751,32 @@ int wisp_sock_set_limit(int id, size_t bytes)
 		return -1;
 	s->limit = bytes;
 	return 0;
+}
+
+int wisp_sock_read_limit(int id, size_t bytes)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL)
+		return -1;
+	s->read_limit = bytes;
+	s->read_held = bytes && s->unconsumed >= bytes;
+	update_events(s);
+	return 0;
+}
+
+/* Half the limit before reading again: a client kept at its limit is then
+ * read in runs rather than a few bytes at a time, each costing two
+ * epoll_ctl calls. */
+void wisp_sock_consumed(int id, size_t bytes)
+{
+	struct sock *s = find_live(id);
+	if (s == NULL || s->read_limit == 0)
+		return;
+	s->unconsumed -= bytes < s->unconsumed ? bytes : s->unconsumed;
+	if (s->read_held && s->unconsumed <= s->read_limit / 2) {
+		s->read_held = 0;
+		update_events(s);
+	}
 }
 
 int wisp_sock_port(int id)

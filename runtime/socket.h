@@ -39,6 +39,15 @@ void wisp_sockets_flush(void);
 void wisp_sock_close(int id);
 /* Overrides the write buffer limit of one socket. */
 int wisp_sock_set_limit(int id, size_t bytes);
+/* Flow control of reading: at most bytes handed to the owner as DATA and
+ * not yet given back with wisp_sock_consumed. At that many the socket is
+ * not read (the kernel's buffer fills and TCP makes the peer wait) until
+ * the owner is down to half. 0, the default, for no limit. A reset is
+ * reported while reading is held; the peer's close comes in its turn,
+ * after the bytes it sent before. */
+int wisp_sock_read_limit(int id, size_t bytes);
+/* The owner is done with bytes of what it was handed. */
+void wisp_sock_consumed(int id, size_t bytes);
 /* The local port id is bound to (say, a listener on port 0), or -1. */
 int wisp_sock_port(int id);
 

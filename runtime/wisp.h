@@ -35,7 +35,8 @@ enum {
 	                         * get it as WISP_MSG_LUA); C services treat the
 	                         * two alike */
 	WISP_MSG_CLIENT = 11,  /* gate -> service: a client's frame, connect or
-	                        * disconnect (proto/GATE.md) */
+	                        * disconnect (proto/GATE.md); a frame's session
+	                        * must be answered, reply or not */
 	WISP_MSG_GATE = 12,    /* service -> gate: push, multicast, broadcast,
 	                        * kick (proto/GATE.md) */
 	WISP_MSG_SYSTEM = 13,  /* console -> Lua service: "gc" or "reload";
@@ -51,12 +52,27 @@ void wisp_set_callback(struct wisp_context *ctx, void *ud, wisp_callback cb);
 
 /* Sending: msg must come from wisp_malloc (or be NULL); it belongs to the
  * runtime from this call on, whatever the result. Returns 0 when queued,
- * -1 when dest is unknown or dead; then, if session > 0, the sender also
- * gets a WISP_MSG_ERROR naming the reason. */
+ * -1 when dest is unknown or dead, or its mailbox is full (it is
+ * overloaded); then, if session > 0, the sender also gets a
+ * WISP_MSG_ERROR naming the reason. Answers (RESPONSE, ERROR), timers,
+ * socket events and EXIT are never refused. For a destination on another
+ * node, 0 means handed to the harbor: a full mailbox there comes back as
+ * that ERROR. */
 int wisp_send(struct wisp_context *ctx, wisp_handle dest, int type,
 	int session, void *msg, size_t sz);
 int wisp_send_name(struct wisp_context *ctx, const char *name, int type,
 	int session, void *msg, size_t sz);
+/* Why the last send that returned -1 failed: "overloaded", "no such
+ * service", "node unreachable" or "bad address". */
+const char *wisp_send_refusal(void);
+/* The calling service's mailbox limits: requests (every type but the
+ * answers and events above) queued at most, and their payload bytes; both
+ * at least 1. The config's mailbox_limit and mailbox_bytes are the
+ * defaults. -1 when either is 0. */
+#define WISP_MAILBOX_MESSAGES 100000
+#define WISP_MAILBOX_BYTES ((size_t)64 << 20)
+int wisp_mailbox_limit(struct wisp_context *ctx, uint32_t messages,
+	size_t bytes);
 /* A fresh positive session number for this service. */
 int wisp_new_session(struct wisp_context *ctx);
 

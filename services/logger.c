@@ -1,7 +1,8 @@
 /* logger.c: the logger service. It writes the lines other services send
  * it to stdout or to a file, and reopens the file on SIGHUP so that log
- * rotation works. Linked into the executable: it must exist before any
- * module path is known to be right. */
+ * rotation works; its timer makes log.c write the counts of lines held
+ * back by flood control. Linked into the executable: it must exist before
+ * any module path is known to be right. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@ static int write_line(struct wisp_context *ctx, void *ud, int type,
 {
 	(void)ctx; (void)session; (void)source;
 	struct logger *lg = ud;
+	if (type == WISP_MSG_TIMER) /* armed by log.c for its counts */
+		wisp_log_flush();
 	if (type == WISP_MSG_TEXT && lg->out) {
 		fwrite(msg, 1, sz, lg->out);
 		fflush(lg->out);

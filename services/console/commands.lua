@@ -132,7 +132,8 @@ commands.services = {
 
 local gate_keys = { "connections", "accepted", "refused", "frames_in",
 	"frames_out", "bytes_in", "bytes_out", "bad_frames", "slow_dropped",
-	"idle_closed", "rate_closed", "kicked", "unrouted" }
+	"idle_closed", "rate_closed", "kicked", "unrouted", "frame_closed",
+	"budget_closed", "address_refused" }
 
 commands.gate = {
 	usage = "gate [NODE|all]",

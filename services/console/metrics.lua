@@ -89,6 +89,9 @@ local function write_services(w, services)
 			"Messages handled by a service.", "handled", 1 },
 		{ "wisp_service_mailbox", "gauge",
 			"Messages waiting in a service's mailbox.", "mailbox", 1 },
+		{ "wisp_service_refused_total", "counter",
+			"Requests refused because a service's mailbox was full.",
+			"refused", 1 },
 		{ "wisp_service_cpu_seconds_total", "counter",
 			"CPU time spent in a service's handlers.", "cpu_ms", 1e-3 },
 		{ "wisp_service_memory_bytes", "gauge",
@@ -137,7 +140,8 @@ local function write_harbor(w)
 end
 
 local gate_closed = { bad_frame = "bad_frames", slow = "slow_dropped",
-	idle = "idle_closed", rate = "rate_closed", kicked = "kicked" }
+	idle = "idle_closed", rate = "rate_closed", kicked = "kicked",
+	frame_timeout = "frame_closed", partial_budget = "budget_closed" }
 
 local function write_gate(w, g)
 	w.family("wisp_gate_connections", "gauge", "Clients connected now.")
@@ -145,6 +149,8 @@ local function write_gate(w, g)
 	local counts = {
 		{ "accepted", "Clients the gate accepted." },
 		{ "refused", "Clients refused, over gate.max_connections." },
+		{ "address_refused",
+			"Clients refused, over gate.max_per_address." },
 		{ "unrouted", "Client frames whose command no route covers." },
 	}
 	for _, c in ipairs(counts) do
@@ -161,7 +167,8 @@ local function write_gate(w, g)
 	end
 	w.family("wisp_gate_closed_total", "counter",
 		"Clients the gate closed, by reason.")
-	for _, reason in ipairs({ "bad_frame", "slow", "idle", "rate", "kicked" }) do
+	for _, reason in ipairs({ "bad_frame", "slow", "idle", "rate", "kicked",
+		"frame_timeout", "partial_budget" }) do
 		w.sample("wisp_gate_closed_total", { { "reason", reason } },
 			g[gate_closed[reason]])
 	end

@@ -1,8 +1,9 @@
 /* gate_service.h: the gate, the service a net node runs to hold client
  * connections. service.c owns its life and messages, conn.c the
  * connections (reading, limits, closing), forward.c what goes to services
- * (frames by command id, connects and disconnects), push.c what services
- * send to clients. */
+ * (frames by command id, connects and disconnects), flow.c the commands
+ * in flight and how a client is held to gate.max_inflight, push.c what
+ * services send to clients. */
 #ifndef WISP_GATE_SERVICE_H
 #define WISP_GATE_SERVICE_H
 
@@ -14,6 +15,15 @@
 #include "keymap.h"
 #include "wisp.h"
 
+/* What a client reads past gate.max_inflight waits for a free slot; the
+ * socket is read no further while this much is unused (in the backlog or
+ * still in the gate's mailbox), so that is all one client can make the
+ * node hold. */
+#define GATE_READ_AHEAD (16 * 1024)
+
+struct gate_cmd;     /* flow.c: a command in flight */
+struct gate_backlog; /* flow.c: bytes read, waiting for a free slot */
+
 /* One client. Kept small: a net node holds tens of thousands. */
 struct gate_conn {
 	int id;            /* the socket's id, and the conn id services see */
@@ -21,24 +31,46 @@ struct gate_conn {
 	uint64_t last_in_ms;
 	uint64_t tokens;   /* rate limit: frames allowed now, times 1000 */
 	uint64_t refill_ms;
+	uint64_t frame_due_ms; /* its unfinished frame must be whole by then */
+	uint64_t first_due_ms; /* and its first frame; 0: no such deadline */
+	uint64_t addr_key; /* counted under it in gate.per_address; 0: not */
+	uint32_t held;     /* its decoder's bytes, counted in gate.partial_bytes */
+	uint32_t inflight; /* commands forwarded and not over (flow.c) */
+	struct gate_cmd *cmds;        /* those commands */
+	struct gate_backlog *backlog; /* NULL unless held at max_inflight */
 	struct wisp_client_decoder dec;
 	char addr[48];     /* the client's address, for logs and events */
+};
+
+/* Why a command ended with no reply. */
+enum gate_failure {
+	GATE_FAIL_UNROUTED,    /* no route, or no service of the route's name */
+	GATE_FAIL_OVERLOADED,  /* the service's mailbox is full */
+	GATE_FAIL_UNREACHABLE, /* its node is down or cannot be reached */
+	GATE_FAIL_EXITED,      /* the service exited before answering */
+	GATE_FAIL_HANDLER,     /* the handler raised, or answered wrongly */
+	GATE_FAIL_TIMEOUT,     /* no answer within gate.reply_timeout */
+	GATE_FAILURES
 };
 
 struct gate_stats {
 	uint64_t accepted, refused;
 	uint64_t frames_in, frames_out, bytes_in, bytes_out;
 	uint64_t bad_frames, slow_dropped, idle_closed, rate_closed, kicked;
-	uint64_t unrouted;
+	uint64_t frame_closed, budget_closed, address_refused;
+	uint64_t throttled; /* times a client was held at gate.max_inflight */
+	uint64_t failed[GATE_FAILURES]; /* commands ended with no reply */
 };
 
 /* Warnings that could come for every frame or connection, each logged at
  * most once a second. */
 enum gate_warning {
 	GATE_WARN_REFUSED,  /* past max_connections */
-	GATE_WARN_UNROUTED, /* a command no service takes */
 	GATE_WARN_BAD_OP,   /* a malformed message from a service */
-	GATE_WARNINGS
+	GATE_WARN_PER_ADDRESS, /* past max_per_address */
+	GATE_WARN_HELD,     /* a client held at max_inflight */
+	GATE_WARN_FAILED,   /* a command failed: one for each enum gate_failure */
+	GATE_WARNINGS = GATE_WARN_FAILED + GATE_FAILURES
 };
 
 struct gate {
@@ -50,6 +82,11 @@ struct gate {
 	struct wisp_keymap by_id;  /* socket id -> struct gate_conn */
 	struct gate_conn **list;   /* every conn, for broadcast and sweeps */
 	uint32_t count, cap;
+	struct wisp_keymap per_address; /* address key -> clients, as a pointer */
+	size_t partial_bytes;      /* held for unfinished frames and in the
+	                            * backlogs of clients held at max_inflight */
+	struct wisp_keymap cmds;   /* session -> struct gate_cmd in flight */
+	struct gate_cmd *oldest, *newest; /* the same, by deadline */
 	int tick_session;
 	uint64_t quiet_until_ms[GATE_WARNINGS]; /* each waits until then */
 	struct gate_stats stats;
@@ -63,6 +100,11 @@ void wisp_gate_accepted(struct gate *g, int id, const char *addr);
 struct gate_conn *wisp_gate_conn(struct gate *g, uint32_t id);
 void wisp_gate_data(struct gate *g, struct gate_conn *c, const uint8_t *data,
 	size_t size);
+/* Forwards the frames in data while c may have more commands in flight
+ * (wisp_gate_flow_open). The bytes used, or -1 when c was closed (a bad
+ * frame, a limit). */
+long wisp_gate_decode(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size);
 /* Closes c (what is queued for it is still sent) and tells the events
  * service why. */
 void wisp_gate_close(struct gate *g, struct gate_conn *c, const char *why);
@@ -70,8 +112,11 @@ void wisp_gate_close(struct gate *g, struct gate_conn *c, const char *why);
 void wisp_gate_lost(struct gate *g, struct gate_conn *c, const char *why);
 /* A write to c found its output over gate.output_limit. */
 void wisp_gate_slow(struct gate *g, struct gate_conn *c);
-/* Closes the conns silent past the idle timeout. */
+/* Closes the conns past a deadline: silent for the idle timeout, a frame
+ * or the first frame not whole in time. */
 void wisp_gate_sweep(struct gate *g, uint64_t now_ms);
+/* How often the sweep should run for its deadlines to be kept closely. */
+uint32_t wisp_gate_sweep_every(const struct gate *g);
 /* 1 when a warning of this kind may be logged now. */
 int wisp_gate_may_warn(struct gate *g, enum gate_warning kind);
 
@@ -81,8 +126,37 @@ void wisp_gate_forward(struct gate *g, struct gate_conn *c,
 void wisp_gate_event(struct gate *g, struct gate_conn *c, int kind,
 	const char *text);
 
+/* flow.c */
+/* Whether one more of c's frames may be forwarded now: not when c has
+ * gate.max_inflight commands in flight (then it waits on the gate, and is
+ * not idle, however long it is silent). */
+int wisp_gate_flow_open(const struct gate *g, const struct gate_conn *c);
+/* Bytes read from c: decoded as far as c's free slots go, the rest kept. */
+void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size);
+/* A frame of c's has gone to its service as a request with session. */
+void wisp_gate_flow_sent(struct gate *g, struct gate_conn *c, int session,
+	uint32_t command);
+/* A RESPONSE or ERROR for a session of the gate's: the end of a command. */
+void wisp_gate_answer(struct gate *g, int type, int session,
+	const void *msg, size_t sz);
+/* A command of c's ended with no reply: counted by kind and logged at most
+ * once a second for each. */
+void wisp_gate_failed(struct gate *g, struct gate_conn *c, uint32_t command,
+	enum gate_failure kind, const char *why);
+/* Ends the commands in flight past gate.reply_timeout. */
+void wisp_gate_flow_sweep(struct gate *g, uint64_t now_ms);
+/* c is going: its commands and backlog go with it. */
+void wisp_gate_flow_forget(struct gate *g, struct gate_conn *c);
+/* conn.c: closes c, whose bytes waiting for the decoder have grown while
+ * gate.partial_budget is full. */
+void wisp_gate_over_budget(struct gate *g, struct gate_conn *c);
+
 /* push.c: a WISP_MSG_GATE message from a service */
 void wisp_gate_op(struct gate *g, wisp_handle source, const void *msg,
 	size_t sz);
+/* A frame of command to c, now or at the end of the round. */
+void wisp_gate_reply(struct gate *g, struct gate_conn *c, uint32_t command,
+	const void *body, size_t size);
 
 #endif

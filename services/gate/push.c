@@ -1,7 +1,8 @@
-/* push.c: frames services send to clients, and kicks (WISP_MSG_GATE,
- * proto/GATE.md). A push to one or a few clients is queued and leaves at
- * the end of the round, so that a client's replies in one round go out in
- * one write; a broadcast is written at once, one frame built for all.
+/* push.c: frames services send to clients (WISP_MSG_GATE ops, and the
+ * replies that end commands), and kicks (proto/GATE.md). A push or reply
+ * to one or a few clients is queued and leaves at the end of the round,
+ * so that a client's replies in one round go out in one write; a
+ * broadcast is written at once, one frame built for all.
  * Ids of clients gone since are skipped: a service learns of a close
  * through gate.events, possibly after it pushed. */
 #include <errno.h>
@@ -31,6 +32,14 @@ static void write_to(struct gate *g, struct gate_conn *c, const void *head,
 	}
 	g->stats.frames_out++;
 	g->stats.bytes_out += head_size + body_size;
+}
+
+void wisp_gate_reply(struct gate *g, struct gate_conn *c, uint32_t command,
+	const void *body, size_t size)
+{
+	uint8_t head[WISP_CLIENT_HEADER];
+	wisp_client_header(&g->proto, command, size, head);
+	write_to(g, c, head, sizeof(head), body, size);
 }
 
 static void push(struct gate *g, const struct wisp_gate_op *op)

@@ -1,6 +1,6 @@
 /* service.c: the gate as a service: its module entry points, its
  * listener, the open-file limit it needs, its messages and its tick (the
- * idle sweep). node.c starts one on every node with the net role. */
+ * sweep of deadlines). node.c starts one on every node with the net role. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,17 +14,13 @@
  * epoll, signalfd, Lua services' sockets. */
 #define SPARE_FDS 256
 #define BACKLOG 4096
-#define TICK_MAX_MS 1000
 
 struct gate *wisp_gate_active;
 
 static void arm_tick(struct gate *g)
 {
-	uint32_t every = g->cfg->idle_timeout_ms / 4;
-	if (every == 0 || every > TICK_MAX_MS)
-		every = TICK_MAX_MS;
 	g->tick_session = wisp_new_session(g->ctx);
-	wisp_timeout(g->ctx, every, g->tick_session);
+	wisp_timeout(g->ctx, wisp_gate_sweep_every(g), g->tick_session);
 }
 
 /* Raises the soft open-file limit as far as max_connections needs and the
@@ -101,9 +97,14 @@ static int gate_cb(struct wisp_context *ctx, void *ud, int type,
 	case WISP_MSG_GATE:
 		wisp_gate_op(g, source, msg, sz);
 		break;
+	case WISP_MSG_RESPONSE:
+	case WISP_MSG_ERROR:
+		wisp_gate_answer(g, type, session, msg, sz);
+		break;
 	case WISP_MSG_TIMER:
 		if (session == g->tick_session) {
 			wisp_gate_sweep(g, wisp_now());
+			wisp_gate_flow_sweep(g, wisp_now());
 			arm_tick(g);
 		}
 		break;
@@ -164,6 +165,8 @@ static void gate_release(void *inst)
 	while (g->count)
 		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
 	wisp_keymap_free(&g->by_id);
+	wisp_keymap_free(&g->per_address);
+	wisp_keymap_free(&g->cmds);
 	wisp_free(g->list);
 	wisp_free(g);
 }

@@ -1,29 +1,102 @@
-/* calls.c: the timeouts of a Lua service's calls. One timer per call
- * (added, then cancelled when the answer comes, as nearly all do) cost
- * more than the rest of a call; instead the waiting calls are kept in a
- * list and one timer sweeps it every SWEEP_MS while it is not empty. A
- * call times out between its timeout and SWEEP_MS after. */
+/* calls.c: the timeouts of a Lua service's calls. A timer per call (added,
+ * then cancelled when the answer comes, as nearly all do) would cost more
+ * than the rest of a call; instead the waiting calls are kept in a min-heap
+ * by deadline, each task knowing its slot, and one timer per service is
+ * armed for the earliest deadline. Adding a call, its answer and its
+ * timeout each cost O(log n), and a pass looks at no call that is not
+ * due, so many calls timing out together cost what they number. */
 #include "host.h"
+#include "service.h"
 
-#define SWEEP_MS 10
+/* Four children a node: half the depth of a binary heap, so a sift moves
+ * half as many tasks (each a cache miss), and the children compared share
+ * a cache line. */
+#define ARITY 4
+/* The heap never shrinks below this many slots. */
+#define HEAP_MIN 64
+/* Calls timed out in one pass. Each runs its task while the node runs
+ * nothing else; past this many, the timer comes again at once, after the
+ * other services have had a turn. */
+#define SWEEP_MAX 1000
 
-static void arm(struct host *h, uint32_t ms)
+/* The deadline beside the task, so that sifting compares within the
+ * array and touches a task only to move it. */
+struct timed_call {
+	uint64_t deadline_ms;
+	struct task *task;
+};
+
+static void put(struct host *h, struct timed_call c, uint32_t i)
 {
+	h->calls[i] = c;
+	c.task->call_slot = i;
+}
+
+static void sift_up(struct host *h, struct timed_call c, uint32_t i)
+{
+	while (i > 0 && h->calls[(i - 1) / ARITY].deadline_ms > c.deadline_ms) {
+		put(h, h->calls[(i - 1) / ARITY], i);
+		i = (i - 1) / ARITY;
+	}
+	put(h, c, i);
+}
+
+/* The child of i due first, or 0 if i has none. */
+static uint32_t first_child(const struct host *h, uint32_t i)
+{
+	uint32_t first = ARITY * i + 1, best = first;
+	if (first >= h->ncalls)
+		return 0;
+	for (uint32_t k = first + 1; k < first + ARITY && k < h->ncalls; k++)
+		if (h->calls[k].deadline_ms < h->calls[best].deadline_ms)
+			best = k;
+	return best;
+}
+
+static void sift_down(struct host *h, struct timed_call c, uint32_t i)
+{
+	for (uint32_t k; (k = first_child(h, i)) != 0
+			&& h->calls[k].deadline_ms < c.deadline_ms; i = k)
+		put(h, h->calls[k], i);
+	put(h, c, i);
+}
+
+/* Doubles when full, halves under a quarter full: O(1) amortized, and the
+ * memory of a burst goes once it has passed. */
+static void resize(struct host *h, uint32_t cap)
+{
+	h->calls = wisp_realloc(h->calls, cap * sizeof(*h->calls));
+	h->calls_cap = cap;
+}
+
+/* Arms the timer for the earliest deadline, unless the one armed comes no
+ * later. So while calls wait, a timer is armed no later than the first
+ * deadline. */
+static void arm(struct host *h)
+{
+	if (h->ncalls == 0)
+		return;
+	uint64_t due = h->calls[0].deadline_ms;
+	if (h->sweep_session) {
+		if (h->sweep_ms <= due)
+			return;
+		wisp_timeout_cancel(h->ctx, h->sweep_session);
+	}
+	uint64_t now = wisp_now();
 	h->sweep_session = wisp_new_session(h->ctx);
-	wisp_timeout(h->ctx, ms < SWEEP_MS ? ms : SWEEP_MS, h->sweep_session);
+	h->sweep_ms = due;
+	wisp_timeout(h->ctx, due > now ? (uint32_t)(due - now) : 0,
+		h->sweep_session);
 }
 
 void wisp_calls_add(struct host *h, struct task *t, uint32_t ms)
 {
+	if (h->ncalls == h->calls_cap)
+		resize(h, h->calls_cap ? h->calls_cap * 2 : HEAP_MIN);
 	t->timeout_ms = ms;
 	t->deadline_ms = wisp_now() + ms;
-	t->call_prev = NULL;
-	t->call_next = h->calls;
-	if (h->calls)
-		h->calls->call_prev = t;
-	h->calls = t;
-	if (h->sweep_session == 0)
-		arm(h, ms);
+	sift_up(h, (struct timed_call){ t->deadline_ms, t }, h->ncalls++);
+	arm(h);
 }
 
 void wisp_calls_remove(struct host *h, struct task *t)
@@ -31,12 +104,16 @@ void wisp_calls_remove(struct host *h, struct task *t)
 	if (t->deadline_ms == 0)
 		return;
 	t->deadline_ms = 0;
-	if (t->call_prev)
-		t->call_prev->call_next = t->call_next;
-	else
-		h->calls = t->call_next;
-	if (t->call_next)
-		t->call_next->call_prev = t->call_prev;
+	struct timed_call last = h->calls[--h->ncalls];
+	uint32_t i = t->call_slot;
+	if (last.task != t) {
+		if (i > 0 && h->calls[(i - 1) / ARITY].deadline_ms > last.deadline_ms)
+			sift_up(h, last, i);
+		else
+			sift_down(h, last, i);
+	}
+	if (h->calls_cap > HEAP_MIN && h->ncalls < h->calls_cap / 4)
+		resize(h, h->calls_cap / 2);
 }
 
 static void time_out(struct host *h, struct task *t)
@@ -51,20 +128,19 @@ static void time_out(struct host *h, struct task *t)
 int wisp_calls_sweep(struct host *h, int session)
 {
 	if (session != h->sweep_session)
-		return 0;
-	h->sweep_session = 0;
+		return 0; /* not the sweep's timer, or one replaced by an earlier */
+	/* The session stays armed meanwhile, so that calls the timed-out tasks
+	 * make (all due after now) arm nothing until the pass is over. */
 	uint64_t now = wisp_now();
-	/* running a timed-out task may add and remove calls: restart the walk
-	 * after each one */
-	for (struct task *t = h->calls; t;) {
-		if (t->deadline_ms <= now) {
-			time_out(h, t);
-			t = h->calls;
-		} else {
-			t = t->call_next;
-		}
-	}
-	if (h->calls && h->sweep_session == 0)
-		arm(h, SWEEP_MS);
+	for (int n = 0; n < SWEEP_MAX && h->ncalls
+			&& h->calls[0].deadline_ms <= now && !h->ctx->dead; n++)
+		time_out(h, h->calls[0].task);
+	h->sweep_session = 0;
+	arm(h); /* at once if calls past their deadline are left */
 	return 1;
+}
+
+void wisp_calls_free(struct host *h)
+{
+	wisp_free(h->calls);
 }

@@ -153,7 +153,7 @@ static void on_request(struct host *h, int type, int session,
 	wisp_handle source, void *msg, size_t sz)
 {
 	if (type == WISP_MSG_CLIENT) {
-		wisp_lua_on_client(h, source, msg, sz);
+		wisp_lua_on_client(h, source, session, msg, sz);
 		return;
 	}
 	if (type == WISP_MSG_SYSTEM) {
@@ -267,9 +267,21 @@ static void on_timer(struct host *h, int session)
 	}
 }
 
+/* Requests that come before the start wait in a list of their own, out of
+ * the mailbox, so they are held to its limits here. */
 static int defer(struct host *h, int type, int session, wisp_handle source,
 	void *msg, size_t sz)
 {
+	struct wisp_context *ctx = h->ctx;
+	if (h->deferred_count >= ctx->mailbox_max
+		|| h->deferred_bytes + sz > ctx->mailbox_bytes_max) {
+		ctx->refused++;
+		wisp_bounce(wisp_self(ctx), source, session, "service :%08x (%s) is "
+			"overloaded: its start is not done", wisp_self(ctx), h->script);
+		return 0;
+	}
+	h->deferred_count++;
+	h->deferred_bytes += sz;
 	struct deferred *d = wisp_malloc(sizeof(*d));
 	*d = (struct deferred){ NULL, type, session, source, msg, sz };
 	*h->deferred_tail = d;
@@ -281,6 +293,8 @@ static struct deferred *next_deferred(struct host *h)
 {
 	struct deferred *d = h->deferred;
 	h->deferred = d->next;
+	h->deferred_count--;
+	h->deferred_bytes -= d->size;
 	if (h->deferred == NULL)
 		h->deferred_tail = &h->deferred;
 	return d;

@@ -493,6 +493,7 @@ static int lua_init(void *inst, struct wisp_context *ctx, const char *args)
 	memcpy(h->script, args, n);
 	h->essential = wisp_node_starting() && !spawn.active;
 	new_state(h);
+	ctx->memory_limit = h->mem_limit;
 	if (wisp_lua_load_script(h->L, h->script, err, sizeof(err)) < 0)
 		return wisp_fail(ctx, "%s", err);
 	lua_setfield(h->L, LUA_REGISTRYINDEX, "wisp.main");
@@ -510,6 +511,7 @@ static void lua_release(void *inst)
 		lua_close(h->L);
 	}
 	wisp_keymap_free(&h->waits);
+	wisp_calls_free(h);
 	wisp_free(h);
 }
 

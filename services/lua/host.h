@@ -44,7 +44,7 @@ struct task {
 	int wait_session;
 	uint64_t deadline_ms; /* when its call times out (wisp_now), 0: never */
 	uint32_t timeout_ms;
-	struct task *call_prev, *call_next; /* on the host's timed calls */
+	uint32_t call_slot;   /* its index in the host's heap of timed calls */
 	int nargs;            /* values to resume a ready task with */
 };
 
@@ -74,13 +74,18 @@ struct host {
 	int reloading;         /* a hot update runs the main chunk again */
 	int essential;         /* named by the config: the node needs it */
 	struct deferred *deferred, **deferred_tail;
+	uint32_t deferred_count; /* held to the mailbox's limits */
+	size_t deferred_bytes;
 	struct owed owed;      /* the list of owed answers */
 	size_t mem, mem_limit;
 	int enforce_limit;     /* only user code is held to the limit */
 	uint32_t budget_ms;
 	uint32_t call_timeout_ms;
-	struct task *calls;    /* tasks waiting for a call that can time out */
+	/* tasks waiting for a call that can time out: a min-heap by deadline */
+	struct timed_call *calls;
+	uint32_t ncalls, calls_cap;
 	int sweep_session;     /* the armed sweep's timer, 0 if none */
+	uint64_t sweep_ms;     /* when it is due */
 	char script[64];
 };
 
@@ -95,6 +100,10 @@ void wisp_lua_set_roles(lua_State *L, unsigned roles);
 
 /* The host of any thread of a service's state. */
 struct task *wisp_lua_task(lua_State *L);
+/* lflow.c: "chunk:line" of the first Lua function at level or above
+ * (C functions have no line), or "?": a place, for the log's flood
+ * control. */
+void wisp_lua_where(lua_State *L, int level, char *buf, size_t sz);
 
 /* watchdog.c: a handler of co runs from begin to end, for at most ms. */
 void wisp_watchdog_begin(lua_State *co, uint32_t ms);
@@ -124,11 +133,16 @@ void wisp_task_reply(struct host *h, wisp_handle to, int session, int ok,
 void wisp_task_answer(struct host *h, wisp_handle to, int session,
 	lua_State *L, int from, int to_index);
 
-/* calls.c: call timeouts, swept by one timer per service */
+/* calls.c: call timeouts, kept by deadline, one timer per service armed
+ * for the first */
 void wisp_calls_add(struct host *h, struct task *t, uint32_t ms);
+/* Takes t's call out (it was answered); a no-op if it has none. */
 void wisp_calls_remove(struct host *h, struct task *t);
-/* The sweep's timer came: times out the calls past their deadline. */
+/* If session is the sweep's timer, times out calls past their deadline
+ * (a bounded batch: the timer comes again at once for the rest) and
+ * returns 1; else 0. */
 int wisp_calls_sweep(struct host *h, int session);
+void wisp_calls_free(struct host *h);
 
 /* dispatch.c */
 int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
@@ -179,9 +193,10 @@ void wisp_lua_run_idle(struct host *h);
 
 /* lgate.c: client commands and frames to clients */
 extern const luaL_Reg wisp_lua_gate_funcs[];
-/* Runs the handler of a WISP_MSG_CLIENT message from a gate. */
-void wisp_lua_on_client(struct host *h, wisp_handle source, const void *msg,
-	size_t sz);
+/* Runs the handler of a WISP_MSG_CLIENT message from a gate; a FRAME
+ * with a session is answered when its handler is done. */
+void wisp_lua_on_client(struct host *h, wisp_handle source, int session,
+	const void *msg, size_t sz);
 
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);

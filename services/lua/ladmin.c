@@ -49,6 +49,7 @@ static void push_service(lua_State *L, const struct wisp_context *ctx,
 	}
 	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
 	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
+	wisp_lua_set_int(L, "refused", (lua_Integer)ctx->refused);
 	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
 	lua_setfield(L, -2, "cpu_ms");
 	wisp_lua_set_int(L, "memory", (lua_Integer)(ctx == self->ctx ? self->mem
@@ -74,6 +75,11 @@ static int l_services(lua_State *L)
 	return 1;
 }
 
+/* The gate's counters of commands that ended with no reply, by why. */
+static const char *const failure_keys[GATE_FAILURES] = { "unrouted",
+	"overloaded", "unreachable", "service_exited", "handler_failed",
+	"timed_out" };
+
 /* gate(): the counters of this node's gate, or nil. */
 static int l_gate(lua_State *L)
 {
@@ -81,7 +87,7 @@ static int l_gate(lua_State *L)
 	if (g == NULL)
 		return 0;
 	const struct gate_stats *s = &g->stats;
-	lua_createtable(L, 0, 13);
+	lua_createtable(L, 0, 16 + GATE_FAILURES + 2);
 	wisp_lua_set_int(L, "connections", g->count);
 	wisp_lua_set_int(L, "accepted", (lua_Integer)s->accepted);
 	wisp_lua_set_int(L, "refused", (lua_Integer)s->refused);
@@ -94,7 +100,13 @@ static int l_gate(lua_State *L)
 	wisp_lua_set_int(L, "idle_closed", (lua_Integer)s->idle_closed);
 	wisp_lua_set_int(L, "rate_closed", (lua_Integer)s->rate_closed);
 	wisp_lua_set_int(L, "kicked", (lua_Integer)s->kicked);
-	wisp_lua_set_int(L, "unrouted", (lua_Integer)s->unrouted);
+	for (int i = 0; i < GATE_FAILURES; i++)
+		wisp_lua_set_int(L, failure_keys[i], (lua_Integer)s->failed[i]);
+	wisp_lua_set_int(L, "in_flight", (lua_Integer)g->cmds.count);
+	wisp_lua_set_int(L, "throttled", (lua_Integer)s->throttled);
+	wisp_lua_set_int(L, "frame_closed", (lua_Integer)s->frame_closed);
+	wisp_lua_set_int(L, "budget_closed", (lua_Integer)s->budget_closed);
+	wisp_lua_set_int(L, "address_refused", (lua_Integer)s->address_refused);
 	return 1;
 }
 

@@ -6,6 +6,7 @@
 #include "handle.h"
 #include "host.h"
 #include "clock.h"
+#include "log.h"
 #include "service.h"
 
 static uint32_t check_ms(lua_State *L, int idx)
@@ -154,11 +155,28 @@ static int l_getenv(lua_State *L)
 	return 1;
 }
 
+void wisp_lua_where(lua_State *L, int level, char *buf, size_t sz)
+{
+	lua_Debug ar;
+	for (; lua_getstack(L, level, &ar); level++) {
+		lua_getinfo(L, "Sl", &ar);
+		if (ar.currentline > 0) {
+			snprintf(buf, sz, "%s:%d", ar.short_src, ar.currentline);
+			return;
+		}
+	}
+	snprintf(buf, sz, "?");
+}
+
 /* wisp.log(...) and friends: the arguments as tostring shows them, joined
- * by spaces. */
+ * by spaces. The caller's line is the place flood control counts. */
 static int log_at(lua_State *L, int level)
 {
 	struct host *h = wisp_lua_task(L)->host;
+	char place[LUA_IDSIZE + 16];
+	if (level < wisp_log_level())
+		return 0; /* not even worth the text */
+	wisp_lua_where(L, 1, place, sizeof(place));
 	int n = lua_gettop(L);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
@@ -169,7 +187,7 @@ static int log_at(lua_State *L, int level)
 			luaL_addchar(&b, ' ');
 	}
 	luaL_pushresult(&b);
-	wisp_log(h->ctx, level, "%s", lua_tostring(L, -1));
+	wisp_log_at(h->ctx, level, place, "%s", lua_tostring(L, -1));
 	return 0;
 }
 
@@ -187,9 +205,10 @@ static int l_stats(lua_State *L)
 	struct wisp_context *ctx = wisp_handle_grab(target);
 	if (ctx == NULL)
 		return 0;
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 5);
 	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
 	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
+	wisp_lua_set_int(L, "refused", (lua_Integer)ctx->refused);
 	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
 	lua_setfield(L, -2, "cpu_ms");
 	wisp_lua_set_int(L, "memory", (lua_Integer)(ctx == h->ctx ? h->mem : ctx->memory));
@@ -202,6 +221,20 @@ static int l_memory_limit(lua_State *L)
 	lua_Integer bytes = luaL_checkinteger(L, 1);
 	luaL_argcheck(L, bytes >= 0, 1, "a size in bytes (0 for none) expected");
 	h->mem_limit = (size_t)bytes;
+	h->ctx->memory_limit = h->mem_limit;
+	return 0;
+}
+
+/* mailbox_limit(messages, bytes): this service's mailbox limits. */
+static int l_mailbox_limit(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	lua_Integer messages = luaL_checkinteger(L, 1);
+	lua_Integer bytes = luaL_checkinteger(L, 2);
+	luaL_argcheck(L, messages > 0 && messages <= UINT32_MAX, 1,
+		"a count of messages (at least 1) expected");
+	luaL_argcheck(L, bytes > 0, 2, "a size in bytes (at least 1) expected");
+	wisp_mailbox_limit(h->ctx, (uint32_t)messages, (size_t)bytes);
 	return 0;
 }
 
@@ -219,7 +252,8 @@ static const luaL_Reg flow_funcs[] = {
 	{ "wait", l_wait }, { "wakeup", l_wakeup }, { "queue", l_queue },
 	{ "when_idle", l_when_idle },
 	{ "now", l_now }, { "getenv", l_getenv }, { "stats", l_stats },
-	{ "memory_limit", l_memory_limit }, { "shutdown", l_shutdown },
+	{ "memory_limit", l_memory_limit }, { "mailbox_limit", l_mailbox_limit },
+	{ "shutdown", l_shutdown },
 	{ "log", l_log }, { "log_debug", l_log_debug }, { "log_warn", l_log_warn },
 	{ "log_error", l_log_error }, { NULL, NULL },
 };

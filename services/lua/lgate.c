@@ -4,7 +4,9 @@
  * kick) through the gates of the net nodes. A client connection is one
  * integer: its gate's handle in the high 32 bits, the gate's id for it in
  * the low 32, so any service on any node can answer it. Messages are
- * those of proto/GATE.md. */
+ * those of proto/GATE.md: each command handler's end, whether it returns
+ * a reply, nothing or raises, answers the gate's session, which frees the
+ * client's slot there (gate.max_inflight). */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "host.h"
 #include "names.h"
 #include "node.h"
+#include "service.h"
 
 static struct host *host_of(lua_State *L)
 {
@@ -120,17 +123,31 @@ static int l_push(lua_State *L)
 	return 0;
 }
 
-/* The reply of a command handler: a string, or nil for none. */
-static void reply(lua_State *L, uint64_t conn, uint32_t command, int idx)
+/* The reply a command handler returned at idx: a string, or NULL for
+ * none (nil); anything else raises. */
+static const char *reply_body(lua_State *L, uint32_t command, int idx,
+	size_t *size)
 {
+	*size = 0;
 	if (lua_isnoneornil(L, idx))
-		return;
+		return NULL;
 	if (lua_type(L, idx) != LUA_TSTRING)
 		luaL_error(L, "the handler of command %u returned a %s: a reply is "
 			"a string, or nil for none", command, luaL_typename(L, idx));
-	size_t size;
-	const char *body = check_body(L, idx, &size);
-	send_op(host_of(L), WISP_GATE_PUSH, command, &conn, 1, body, size);
+	return check_body(L, idx, size);
+}
+
+/* Ends task t's command: the answer to the gate's session, with the reply
+ * if there is one. A service exiting meanwhile has answered already. */
+static void answer_gate(struct task *t, const char *body, size_t size)
+{
+	if (!wisp_owed_pending(&t->answer))
+		return;
+	size_t sz;
+	void *msg = wisp_gate_answer_encode(body ? WISP_GATE_REPLY
+		: WISP_GATE_DONE, body, size, &sz);
+	wisp_owed_settle(&t->answer);
+	wisp_send(t->host->ctx, t->source, WISP_MSG_RESPONSE, t->session, msg, sz);
 }
 
 static int compare_conns(const void *a, const void *b)
@@ -227,11 +244,20 @@ const luaL_Reg wisp_lua_gate_funcs[] = {
 
 /* Stack: conn, command, handler, conn, body. The handler's first result
  * is the reply, sent from inside the task so that a bad one fails like
- * the handler. */
+ * the handler (the task then answers the gate with the error). A frame
+ * from a gate that gave no session is answered by a push, if at all. */
 static int command_done(lua_State *L, int status, lua_KContext k)
 {
 	(void)status; (void)k;
-	reply(L, (uint64_t)lua_tointeger(L, 1), (uint32_t)lua_tointeger(L, 2), 3);
+	struct task *t = wisp_lua_task(L);
+	uint64_t conn = (uint64_t)lua_tointeger(L, 1);
+	uint32_t command = (uint32_t)lua_tointeger(L, 2);
+	size_t size;
+	const char *body = reply_body(L, command, 3, &size);
+	if (t->session > 0)
+		answer_gate(t, body, size);
+	else if (body)
+		send_op(t->host, WISP_GATE_PUSH, command, &conn, 1, body, size);
 	return 0;
 }
 
@@ -267,13 +293,26 @@ static int push_task(struct host *h, lua_State *co, lua_Integer conn,
 	return lua_gettop(co) - 1;
 }
 
-void wisp_lua_on_client(struct host *h, wisp_handle source, const void *msg,
-	size_t sz)
+/* A frame no handler takes: the gate hears of it on the session it
+ * waits on. */
+static void no_handler(struct host *h, wisp_handle source, int session,
+	uint32_t command)
+{
+	wisp_log(h->ctx, WISP_LOG_WARN, "no handler for client command %u "
+		"(wisp.command) in %s", command, h->script);
+	wisp_bounce(wisp_self(h->ctx), source, session, "no handler for client "
+		"command %u in %s", command, h->script);
+}
+
+void wisp_lua_on_client(struct host *h, wisp_handle source, int session,
+	const void *msg, size_t sz)
 {
 	struct wisp_gate_event e;
 	if (wisp_gate_event_decode(msg, sz, &e) < 0) {
 		wisp_log(h->ctx, WISP_LOG_WARN, "a malformed client message from "
 			":%08x dropped", source);
+		wisp_bounce(wisp_self(h->ctx), source, session, "a malformed client "
+			"message");
 		return;
 	}
 	lua_Integer conn = (lua_Integer)(((uint64_t)source << 32) | e.conn);
@@ -283,9 +322,12 @@ void wisp_lua_on_client(struct host *h, wisp_handle source, const void *msg,
 	if (nargs < 0) {
 		wisp_task_recycle(h, t);
 		if (e.kind == WISP_GATE_FRAME)
-			wisp_log(h->ctx, WISP_LOG_WARN, "no handler for client command "
-				"%u (wisp.command) in %s", e.command, h->script);
+			no_handler(h, source, session, e.command);
 		return;
+	}
+	if (e.kind == WISP_GATE_FRAME && session > 0) {
+		t->session = session; /* owed until the handler is done */
+		wisp_owed_add(h, &t->answer, source, session);
 	}
 	wisp_task_run(h, t, nargs);
 }

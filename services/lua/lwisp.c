@@ -66,15 +66,24 @@ static const char *addr_text(lua_State *L, int idx)
 	return lua_pushstring(L, lua_tostring(L, idx));
 }
 
+/* A send's results: true, or false and why ("overloaded" when the
+ * destination's mailbox is full). */
+static int sent(lua_State *L, int rc)
+{
+	lua_pushboolean(L, rc == 0);
+	if (rc == 0)
+		return 1;
+	lua_pushstring(L, wisp_send_refusal());
+	return 2;
+}
+
 static int l_send(lua_State *L)
 {
 	struct host *h = wisp_lua_task(L)->host;
 	check_addr(L, 1);
 	size_t sz;
 	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
-	lua_pushboolean(L, wisp_lua_send(h, L, 1, WISP_MSG_LUA_PACKED, 0, msg,
-		sz) == 0);
-	return 1;
+	return sent(L, wisp_lua_send(h, L, 1, WISP_MSG_LUA_PACKED, 0, msg, sz));
 }
 
 /* rawsend(addr, type, data): bytes as they are, for C services. */
@@ -86,8 +95,7 @@ static int l_rawsend(lua_State *L)
 	size_t sz;
 	const char *data = luaL_checklstring(L, 3, &sz);
 	void *msg = memcpy(wisp_malloc(sz), data, sz);
-	lua_pushboolean(L, wisp_lua_send(h, L, 1, type, 0, msg, sz) == 0);
-	return 1;
+	return sent(L, wisp_lua_send(h, L, 1, type, 0, msg, sz));
 }
 
 /* Resumed with (true, payload, size) or (false, reason) on top of the

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "host.h"
+#include "log.h"
 #include "service.h"
 #include "value.h"
 
@@ -198,8 +199,10 @@ static void finished(struct host *h, struct task *t, int nres)
 static void failed(struct host *h, struct task *t)
 {
 	const char *msg = lua_tostring(t->co, -1);
+	char place[LUA_IDSIZE + 16]; /* where it failed: flood control's place */
+	wisp_lua_where(t->co, 0, place, sizeof(place));
 	luaL_traceback(h->L, t->co, msg ? msg : "(error object is not a string)", 0);
-	wisp_log(h->ctx, WISP_LOG_ERROR, "%s", lua_tostring(h->L, -1));
+	wisp_log_at(h->ctx, WISP_LOG_ERROR, place, "%s", lua_tostring(h->L, -1));
 	lua_pop(h->L, 1);
 	if (wisp_owed_pending(&t->answer)) {
 		wisp_owed_settle(&t->answer);

@@ -92,22 +92,6 @@ static int start_node(const char *wisp, const char *root, int port)
 	return proc_wait_output(node, "READY gate_bench", STEP_MS) ? 0 : -1;
 }
 
-/* The node's resident memory in KiB, from /proc/PID/status; -1 if not
- * found. */
-static long rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 /* ---- gate_echo ---- */
 
 /* wisp-load's "summary: N frames/s, ..., errors E, failed connections F
@@ -237,10 +221,10 @@ static void close_fleet(struct fleet *fl)
 
 static int bench_conn_kb(struct fleet *fl, int port)
 {
-	long before = rss_kb(node->pid);
+	long before = proc_rss_kb(node->pid);
 	if (before < 0 || open_fleet(fl, port) < 0)
 		return -1;
-	long after = rss_kb(node->pid);
+	long after = proc_rss_kb(node->pid);
 	fprintf(stderr, "net node VmRSS: %ld kB idle, %ld kB with %d clients\n",
 		before, after, CLIENTS);
 	if (after < 0)

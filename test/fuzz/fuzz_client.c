@@ -3,7 +3,8 @@
  * Fed whole, the stream must decode exactly as a plain walk over its
  * headers says, every frame in place; fed in reads of varying sizes (each
  * a fresh allocation, freed once drained), it must give the same frames,
- * each in bounds, and end the same way with the same reason. */
+ * each in bounds, and end the same way with the same reason; between
+ * reads, what it says it has and holds of a partial frame must fit. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,32 @@ static void check_frame(const struct wisp_client_frame *f, const uint8_t *buf,
 		die("reads gave other frames than the whole stream");
 }
 
+/* Where the frame after the first count of the stream starts. */
+static size_t frame_start(const uint8_t *s, const struct outcome *o,
+	size_t count)
+{
+	if (count == 0)
+		return 0;
+	size_t at = o->body_at[count - 1];
+	return at + be32(s + at - 8) - 4;
+}
+
+/* Between reads: d says it has the in_frame bytes of the frame it is in,
+ * and holds a buffer only for a body begun, at least as large as what
+ * has come of it, at most twice that (or 1 KiB) and never past max_body. */
+static void check_partial(const struct wisp_client_decoder *d,
+	size_t in_frame)
+{
+	size_t held = wisp_client_held(d);
+	size_t body = in_frame > WISP_CLIENT_HEADER
+		? in_frame - WISP_CLIENT_HEADER : 0;
+	if (wisp_client_partial(d) != in_frame)
+		die("partial is not what has come of the frame");
+	if (held > proto.max_body || (held && held < body)
+		|| held > (body > 512 ? 2 * body : 1024))
+		die("held out of bounds");
+}
+
 static void decode_in_reads(const uint8_t *s, size_t n, uint32_t seed,
 	const struct outcome *o)
 {
@@ -131,6 +158,8 @@ static void decode_in_reads(const uint8_t *s, size_t n, uint32_t seed,
 			check_frame(&f, buf, len, s, o, count++);
 		if (r == 0 && left != 0)
 			die("bytes left unread");
+		if (r == 0)
+			check_partial(&d, off + len - frame_start(s, o, count));
 		free(buf);
 		off += len;
 	}

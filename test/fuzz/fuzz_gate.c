@@ -1,9 +1,9 @@
 /* fuzz_gate.c: libFuzzer target for the gate messages' decoders. The input
- * is one message, decoded both as an event and as an op, from a block of
- * exactly its size (so ASan sees any read past it, under replay too). Each
- * decoder must accept exactly what GATE.md's rules, written plainly here,
- * accept; what it accepts must lie inside the input, account for every
- * byte of it, and encode again to the very same bytes. */
+ * is one message, decoded as an event, as an answer and as an op, from a
+ * block of exactly its size (so ASan sees any read past it, under replay
+ * too). Each decoder must accept exactly what GATE.md's rules, written
+ * plainly here, accept; what it accepts must lie inside the input,
+ * account for every byte of it, and encode again to the very same bytes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +62,30 @@ static void check_event(const uint8_t *m, size_t n)
 	wisp_free(again);
 }
 
+/* 1 when m[0..n) is a well-formed answer: a DONE alone, or a REPLY with
+ * any body. */
+static int answer_ok(const uint8_t *m, size_t n)
+{
+	return (n == 1 && m[0] == 0) || (n >= 1 && m[0] == 1);
+}
+
+static void check_answer(const uint8_t *m, size_t n)
+{
+	struct wisp_gate_answer a;
+	int r = wisp_gate_answer_decode(m, n, &a);
+	if (r != (answer_ok(m, n) ? 0 : -1))
+		die("answer: the decoder and the rules disagree");
+	if (r < 0)
+		return;
+	if (a.kind != m[0] || a.body != m + 1 || a.size != n - 1)
+		die("answer: kind and body are not what the bytes say");
+	size_t sz;
+	uint8_t *again = wisp_gate_answer_encode(a.kind, a.body, a.size, &sz);
+	if (sz != n || memcmp(again, m, n) != 0)
+		die("answer: encoding it again gives other bytes");
+	wisp_free(again);
+}
+
 static void check_op(const uint8_t *m, size_t n)
 {
 	struct wisp_gate_op op;
@@ -95,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size)
 		memcpy(m, data, size);
 	check_event(m, size);
+	check_answer(m, size);
 	check_op(m, size);
 	wisp_free(m);
 	return 0;

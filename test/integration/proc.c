@@ -343,3 +343,17 @@ void proc_remove_tree(const char *dir)
 {
 	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
+
+long proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}

@@ -50,6 +50,10 @@ int proc_wait_output(const struct proc *p, const char *text, int ms);
  * how many there were. */
 int proc_print_bench(const struct proc *p);
 
+/* A process's resident memory in KiB, from /proc/PID/status; -1 if not
+ * found. */
+long proc_rss_kb(pid_t pid);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int free_port(void);
 /* The first of count consecutive free ports, below the usual ephemeral

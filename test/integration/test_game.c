@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "demo_cluster.h"
 #include "proc.h"
 #include "testlib.h"
 #include "wisp_client.h"
 
-#define NODES 5
+#define NODES DEMO_NODES
 #define BOTS 200L /* at a fixed rate: as many under the sanitizers */
 #define ROOMS "10"
 #define PLAY_S "10"
@@ -28,16 +29,6 @@
 
 enum { LOGIN = 101 }; /* services/demo/protocol.lua */
 
-/* Started in this order, stopped in the reverse; each up once its log
- * says so. */
-static const struct {
-	const char *name, *ready;
-} nodes[NODES] = {
-	{ "root", "starting;" }, { "db", "cache in memory" },
-	{ "game2", "demo: room ready" }, { "game1", "demo: player ready" },
-	{ "net", "gate listening for clients" },
-};
-
 static const struct wisp_client_proto proto = {
 	.magic = { 'W', 'I', 'S', 'P' },
 	.proto_version = 1,
@@ -45,46 +36,25 @@ static const struct wisp_client_proto proto = {
 	.max_body = 65536,
 };
 
-static const char *wisp_exe, *bots_exe;
-static char conf[512], dir[64], saved_file[128], gate[32];
-static char env_base[64], env_gate[64], env_db[128];
-static int gate_port;
+static const char *bots_exe;
+static struct demo_cluster demo;
+static char saved_file[128];
 /* the nodes of the first run, then of the second; the bots' runs */
 static struct proc procs[2 * NODES + 2];
 
 static int start_cluster(struct proc *run)
 {
-	char *env[] = { env_base, env_gate, env_db, NULL };
-	for (int i = 0; i < NODES; i++) {
-		char *args[] = { (char *)wisp_exe, conf, (char *)nodes[i].name, NULL };
-		run[i].label = nodes[i].name;
-		if (proc_start(&run[i], args, env) < 0)
-			return 0;
-	}
-	for (int i = 0; i < NODES; i++)
-		if (!proc_wait_output(&run[i], nodes[i].ready, START_MS)) {
-			fprintf(stderr, "no \"%s\" from %s within %d ms\n",
-				nodes[i].ready, nodes[i].name, START_MS);
-			test_failures++;
-			return 0;
-		}
-	return 1;
+	if (demo_start(&demo, run, START_MS) == 0)
+		return 1;
+	test_failures++;
+	return 0;
 }
 
 /* net first (no new clients), root last; each must exit 0, with nothing
  * on stderr and no error in its log. */
 static void stop_cluster(struct proc *run)
 {
-	for (int i = NODES; i-- > 0;) {
-		if (!run[i].running)
-			continue;
-		CHECK_INT(proc_stop_clean(&run[i], STOP_MS), 0);
-		char *out = proc_output(&run[i], 0);
-		if (strstr(out, " ERROR "))
-			fprintf(stderr, "%s logged an error\n", run[i].label);
-		CHECK(strstr(out, " ERROR ") == NULL);
-		free(out);
-	}
+	test_failures += demo_stop(run, STOP_MS);
 }
 
 /* Runs wisp-bots with the extra arguments; its stdout, malloc'd. */
@@ -96,7 +66,7 @@ static char *run_bots(struct proc *p, char **extra)
 	int n = 5;
 	while (*extra)
 		args[n++] = *extra++;
-	args[n++] = gate;
+	args[n++] = demo.gate;
 	args[n] = NULL;
 	p->label = "wisp-bots";
 	CHECK_INT(proc_start(p, args, NULL), 0);
@@ -184,7 +154,7 @@ static void check_one_login(void)
 		"logins=%ld", account, account, room, x, y, logins + 2);
 	struct wisp_cli *c = wisp_cli_new(&proto);
 	struct wisp_client_frame f;
-	CHECK_INT(wisp_cli_connect(c, "127.0.0.1", gate_port, FRAME_MS), 0);
+	CHECK_INT(wisp_cli_connect(c, "127.0.0.1", demo.gate_port, FRAME_MS), 0);
 	CHECK_INT(wisp_cli_send(c, LOGIN, account, strlen(account), FRAME_MS), 0);
 	CHECK_INT(wisp_cli_recv(c, &f, FRAME_MS), 1);
 	if (wisp_cli_error(c) == NULL) {
@@ -220,43 +190,15 @@ static void play_then_restart(void)
 	check_one_login();
 }
 
-static void set_env(int base)
-{
-	gate_port = base + 6;
-	snprintf(gate, sizeof gate, "127.0.0.1:%d", gate_port);
-	snprintf(env_base, sizeof env_base, "WISP_DEMO_PORT_BASE=%d", base);
-	snprintf(env_gate, sizeof env_gate, "WISP_GATE_ADDR=%s", gate);
-	snprintf(env_db, sizeof env_db, "WISP_DB_FILE=%s/demo.db", dir);
-	snprintf(saved_file, sizeof saved_file, "%s/players.txt", dir);
-}
-
-/* The temporary directory and what sqlite put in it. */
-static void remove_dir(void)
-{
-	static const char *const files[] = { "demo.db", "demo.db-wal",
-		"demo.db-shm", "players.txt" };
-	char path[128];
-	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
 		fprintf(stderr, "usage: test_game WISP WISP_BOTS SOURCE_ROOT\n");
 		return 2;
 	}
-	wisp_exe = argv[1];
 	bots_exe = argv[2];
-	snprintf(conf, sizeof conf, "%s/conf/demo.lua", argv[3]);
-	snprintf(dir, sizeof dir, "/tmp/wisp_game_XXXXXX");
-	int base = free_port_run(7); /* harbors at base + 1..5, the gate + 6 */
-	CHECK(base > 0);
-	CHECK(mkdtemp(dir) != NULL);
-	set_env(base);
+	CHECK_INT(demo_init(&demo, argv[1], argv[3]), 0);
+	snprintf(saved_file, sizeof saved_file, "%s/players.txt", demo.dir);
 	proc_guard(procs, 2 * NODES + 2, 110); /* under meson's 120 s */
 
 	if (!test_failures)
@@ -271,6 +213,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2 * NODES + 2; i++)
 		if (procs[i].label)
 			proc_cleanup(&procs[i]);
-	remove_dir();
+	static const char *const extra[] = { "players.txt", NULL };
+	demo_remove(&demo, extra);
 	return TEST_END();
 }

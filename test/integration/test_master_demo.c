@@ -120,9 +120,9 @@ static pid_t started_pid(const char *node)
 	return pid;
 }
 
-/* Whether pid runs `wisp --log LOG CONFIG node` of this cluster: the
- * master's word checked against the process, so that nothing else gets
- * the SIGKILL. */
+/* Whether pid runs `wisp --log LOG [--watch FD] CONFIG node` of this
+ * cluster (FD: the master's watch page): the master's word checked
+ * against the process, so that nothing else gets the SIGKILL. */
 static int runs_node(pid_t pid, const char *node)
 {
 	char path[64], buf[2048];
@@ -133,12 +133,14 @@ static int runs_node(pid_t pid, const char *node)
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	const char *args[6] = { 0 };
+	const char *args[8] = { 0 };
 	int argc = 0;
-	for (size_t i = 0; i < n && argc < 6; i += strlen(buf + i) + 1)
+	for (size_t i = 0; i < n && argc < 8; i += strlen(buf + i) + 1)
 		args[argc++] = buf + i;
-	return argc == 5 && strcmp(args[1], "--log") == 0
-		&& strcmp(args[3], conf) == 0 && strcmp(args[4], node) == 0;
+	int watched = argc == 7 && strcmp(args[3], "--watch") == 0;
+	return (argc == 5 || watched) && strcmp(args[1], "--log") == 0
+		&& strcmp(args[argc - 2], conf) == 0
+		&& strcmp(args[argc - 1], node) == 0;
 }
 
 /* " game1 wisp node game1 (id ": a node's first line, once per start */

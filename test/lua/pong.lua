@@ -59,6 +59,10 @@ function commands.limit(bytes)
 	wisp.memory_limit(bytes)
 end
 
+function commands.mailbox(messages, bytes)
+	wisp.mailbox_limit(messages, bytes)
+end
+
 function commands.memory()
 	collectgarbage()
 	return wisp.stats().memory

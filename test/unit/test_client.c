@@ -372,6 +372,41 @@ static void test_partial_then_rest(void)
 	wisp_client_decoder_free(&d);
 }
 
+/* What a partial frame costs as its bytes come: nothing for a header
+ * alone, whatever its length says; then the buffer grows with the body
+ * received, never past the body's length; nothing once it is out. */
+static void test_partial_held(void)
+{
+	reset(&sent);
+	add(&sent, 9, 3000);
+	add(&sent, 10, 20);
+	struct wisp_client_decoder d;
+	wisp_client_decoder_init(&d, &proto);
+	reset(&got);
+	CHECK_INT(feed(&d, sent.bytes, 5), 0);
+	CHECK_INT(wisp_client_partial(&d), 5);
+	CHECK_INT(wisp_client_held(&d), 0);
+	CHECK_INT(feed(&d, sent.bytes + 5, WISP_CLIENT_HEADER - 5), 0);
+	CHECK_INT(wisp_client_held(&d), 0);
+	CHECK_INT(feed(&d, sent.bytes + WISP_CLIENT_HEADER, 10), 0);
+	CHECK_INT(wisp_client_partial(&d), WISP_CLIENT_HEADER + 10);
+	CHECK_INT(wisp_client_held(&d), 1024);
+	CHECK_INT(feed(&d, sent.bytes + WISP_CLIENT_HEADER + 10, 1500), 0);
+	CHECK_INT(wisp_client_held(&d), 2048);
+	size_t at = WISP_CLIENT_HEADER + 1510;
+	size_t end = sent.body_at[1] - WISP_CLIENT_HEADER; /* of the first */
+	CHECK_INT(feed(&d, sent.bytes + at, end - 1 - at), 0);
+	CHECK_INT(wisp_client_held(&d), 3000);
+	CHECK_INT(feed(&d, sent.bytes + end - 1, 1), 0);
+	CHECK_INT(got.count, 1);
+	CHECK_INT(wisp_client_partial(&d), 0);
+	CHECK_INT(wisp_client_held(&d), 0);
+	CHECK_INT(feed(&d, sent.bytes + end, sent.len - end), 0);
+	check_got();
+	CHECK_INT(wisp_client_partial(&d), 0);
+	wisp_client_decoder_free(&d);
+}
+
 static void test_state_size(void)
 {
 	CHECK(sizeof(struct wisp_client_decoder) <= 40);
@@ -391,6 +426,7 @@ int main(void)
 	RUN(test_longest_reason);
 	RUN(test_stays_failed);
 	RUN(test_partial_then_rest);
+	RUN(test_partial_held);
 	RUN(test_state_size);
 	return TEST_END();
 }

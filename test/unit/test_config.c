@@ -34,7 +34,8 @@ static void good_config(void)
 		"    a = { id = 12, roles = { 'net', 'db' }, log_file = 'a.log',\n"
 		"          env = { motd = 'node a' },\n"
 		"          gate = { listen = '127.0.0.1:7100' },\n"
-		"          services = { 'echo 127.0.0.1:1', { 'echo', 'x y' }, 'bare' } },\n"
+		"          services = { 'echo 127.0.0.1:1', { 'echo', 'x y',\n"
+		"            mailbox_limit = 50, mailbox_bytes = 4096 }, 'bare' } },\n"
 		"    b = { id = 13 },\n"
 		"  } }\n", &cfg);
 	CHECK(err == NULL);
@@ -53,6 +54,11 @@ static void good_config(void)
 	CHECK_STR(cfg.services[0].module, "echo");
 	CHECK_STR(cfg.services[0].args, "127.0.0.1:1");
 	CHECK_STR(cfg.services[1].args, "x y");
+	CHECK_INT(cfg.services[1].mailbox_limit, 50);
+	CHECK_INT(cfg.services[1].mailbox_bytes, 4096);
+	CHECK_INT(cfg.services[0].mailbox_limit, 0);
+	CHECK_INT(cfg.mailbox_limit, WISP_MAILBOX_MESSAGES);
+	CHECK_INT(cfg.mailbox_bytes, WISP_MAILBOX_BYTES);
 	CHECK_STR(cfg.services[2].module, "bare");
 	CHECK_STR(cfg.services[2].args, "");
 	CHECK_STR(wisp_config_env(&cfg, "motd"), "node a");
@@ -113,6 +119,12 @@ static void check_gate_defaults(const struct wisp_gate_settings *g)
 	CHECK_INT(g->idle_timeout_ms, 120000);
 	CHECK_INT(g->rate_limit, 0);
 	CHECK_INT(g->rate_burst, 0);
+	CHECK_INT(g->max_inflight, 16);
+	CHECK_INT(g->reply_timeout_ms, 30000);
+	CHECK_INT(g->frame_timeout_ms, 10000);
+	CHECK_INT(g->first_frame_timeout_ms, 10000);
+	CHECK_INT(g->max_per_address, 256);
+	CHECK_INT(g->partial_budget, 64 << 20);
 	CHECK(g->events == NULL);
 	CHECK_INT(g->route_count, 0);
 	CHECK(wisp_config_route(g, 1) == NULL);
@@ -161,7 +173,9 @@ static void gate_override(void)
 		"    a = { id = 1, roles = { 'net', 'node' }, gate = {\n"
 		"      listen = 'localhost:7200', max_body = 4294967291,\n"
 		"      max_connections = 5, output_limit = 1024, idle_timeout = 0,\n"
-		"      rate_burst = 100, commands = { { 5, 'room@game1' } } } },\n"
+		"      rate_burst = 100, frame_timeout = 0, first_frame_timeout = 7,\n"
+		"      max_per_address = 0, partial_budget = 1024,\n"
+		"      commands = { { 5, 'room@game1' } } } },\n"
 		"    b = { id = 2 },\n"
 		"  } }\n", &cfg);
 	CHECK(err == NULL);
@@ -181,6 +195,10 @@ static void gate_override(void)
 	CHECK_INT(g->idle_timeout_ms, 0);
 	CHECK_INT(g->rate_limit, 50);
 	CHECK_INT(g->rate_burst, 100);
+	CHECK_INT(g->frame_timeout_ms, 0);
+	CHECK_INT(g->first_frame_timeout_ms, 7);
+	CHECK_INT(g->max_per_address, 0);
+	CHECK_INT(g->partial_budget, 1024);
 	CHECK_STR(g->events, "lobby");
 	CHECK_INT(g->route_count, 1); /* the node's list replaces the top's */
 	CHECK_STR(route_of(g, 5), "room@game1");
@@ -246,6 +264,26 @@ static void refused(const char *text, const char *want)
 		CHECK(strncmp(err, path, strlen(path)) == 0);
 }
 
+/* watchdog and handler_warn: 30 s and 1 s by default, 0 turns either
+ * off, and a watchdog that would kill healthy nodes is refused. */
+static void watchdog_settings(void)
+{
+	struct wisp_config cfg;
+	CHECK(load("return { nodes = { a = { id = 1 } } }", &cfg) == NULL);
+	CHECK_INT(cfg.watchdog_ms, 30000);
+	CHECK_INT(cfg.handler_warn_ms, 1000);
+	wisp_config_free(&cfg);
+	CHECK(load("return { watchdog = 0, handler_warn = 250,\n"
+		"  nodes = { a = { id = 1 } } }", &cfg) == NULL);
+	CHECK_INT(cfg.watchdog_ms, 0);
+	CHECK_INT(cfg.handler_warn_ms, 250);
+	wisp_config_free(&cfg);
+	refused("return { watchdog = 50, nodes = { a = { id = 1 } } }",
+		"key 'watchdog' in the config must be 0 (off) or at least 100");
+	refused("return { handler_warn = -1, nodes = { a = { id = 1 } } }",
+		"key 'handler_warn' in the config must be an integer from 0");
+}
+
 static void bad_configs(void)
 {
 	refused("return { nodes = { a = { id = 1 } }", ":1:");
@@ -291,6 +329,16 @@ static void bad_configs(void)
 	refused("return { nodes = { ['a b'] = { id = 2 }, a = { id = 1 } } }",
 		"'a b' is not a valid node name");
 	refused("return { nodes = { a = { id = 1 }, b = 5 } }", "nodes.b must be a table");
+	refused("return { mailbox_limit = 0, nodes = { a = { id = 1 } } }",
+		"key 'mailbox_limit' in the config must be an integer from 1");
+	refused("return { mailbox_bytes = -5, nodes = { a = { id = 1 } } }",
+		"key 'mailbox_bytes' in the config must be an integer from 1");
+	refused("return { nodes = { a = { id = 1, services = { { 'echo', "
+		"mailbox = 5 } } } } }", "unknown key 'mailbox' in a service of "
+		"nodes.a");
+	refused("return { nodes = { a = { id = 1, services = { { 'echo', "
+		"mailbox_limit = 0 } } } } }", "key 'mailbox_limit' in nodes.a must "
+		"be an integer from 1");
 }
 
 /* A net node a with the given gate keys, for the refused cases. */
@@ -333,6 +381,15 @@ static void bad_gates(void)
 	refused_gate("idle_timeout = -1", "key 'idle_timeout' in nodes.a.gate");
 	refused_gate("rate_limit = 1000001", "key 'rate_limit' in nodes.a.gate");
 	refused_gate("rate_burst = 'x'", "key 'rate_burst' in nodes.a.gate");
+	refused_gate("max_inflight = 0", "key 'max_inflight' in nodes.a.gate");
+	refused_gate("reply_timeout = 0", "key 'reply_timeout' in nodes.a.gate");
+	refused_gate("frame_timeout = -1", "key 'frame_timeout' in nodes.a.gate");
+	refused_gate("first_frame_timeout = 86400001",
+		"key 'first_frame_timeout' in nodes.a.gate");
+	refused_gate("max_per_address = 1.5",
+		"key 'max_per_address' in nodes.a.gate");
+	refused_gate("partial_budget = -1",
+		"key 'partial_budget' in nodes.a.gate");
 	refused_gate("events = {}", "key 'events' in nodes.a.gate must be a string");
 	refused_gate("commands = 5", "key 'commands' in nodes.a.gate must be a list");
 	refused("return { gate = { commands = {\n"
@@ -636,6 +693,7 @@ int main(void)
 	RUN(good_config);
 	RUN(cluster_config);
 	RUN(defaults);
+	RUN(watchdog_settings);
 	RUN(gate_override);
 	RUN(gate_routes);
 	RUN(bad_configs);

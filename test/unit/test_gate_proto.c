@@ -1,6 +1,6 @@
 /* test_gate_proto.c: the gate messages of GATE.md: the exact bytes of its
- * examples, round trips of both messages (empty, large, many conns), every
- * truncation of a valid message, and each rejection the spec lists. */
+ * examples, round trips of the three messages (empty, large, many conns),
+ * every truncation of a valid message, and each rejection the spec lists. */
 #include <stdint.h>
 #include "testlib.h"
 #include "wisp.h"
@@ -54,6 +54,71 @@ static void test_event_example(void)
 	CHECK_INT(sz, sizeof want);
 	CHECK(memcmp(msg, want, sizeof want) == 0);
 	wisp_free(msg);
+}
+
+static int answer_decodes(const uint8_t *bytes, size_t n)
+{
+	uint8_t *msg = own(bytes, n);
+	struct wisp_gate_answer a;
+	int r = wisp_gate_answer_decode(msg, n, &a);
+	wisp_free(msg);
+	return r;
+}
+
+static void test_answer_example(void)
+{
+	static const uint8_t reply[] = { 0x01, 0x68, 0x69 }, done[] = { 0x00 };
+	size_t sz = 0;
+	uint8_t *msg = wisp_gate_answer_encode(WISP_GATE_REPLY, "hi", 2, &sz);
+	CHECK_INT(sz, sizeof reply);
+	CHECK(memcmp(msg, reply, sizeof reply) == 0);
+	wisp_free(msg);
+	msg = wisp_gate_answer_encode(WISP_GATE_DONE, NULL, 0, &sz);
+	CHECK_INT(sz, sizeof done);
+	CHECK(memcmp(msg, done, sizeof done) == 0);
+	wisp_free(msg);
+}
+
+static void check_answer(int kind, const uint8_t *body, size_t size)
+{
+	size_t sz = 0;
+	uint8_t *msg = wisp_gate_answer_encode(kind, body, size, &sz);
+	CHECK_INT(sz, WISP_GATE_ANSWER_HEADER + size);
+	struct wisp_gate_answer a;
+	CHECK_INT(wisp_gate_answer_decode(msg, sz, &a), 0);
+	CHECK_INT(a.kind, kind);
+	CHECK_INT(a.size, size);
+	CHECK(a.body == msg + WISP_GATE_ANSWER_HEADER);
+	CHECK(size == 0 || memcmp(a.body, body, size) == 0);
+	wisp_free(msg);
+}
+
+static void test_answer_round_trip(void)
+{
+	check_answer(WISP_GATE_DONE, NULL, 0);
+	check_answer(WISP_GATE_REPLY, NULL, 0);
+	check_answer(WISP_GATE_REPLY, large, 1);
+	check_answer(WISP_GATE_REPLY, large, LARGE);
+}
+
+/* Nothing is no answer; a DONE with a body is not one either, however
+ * short, and a REPLY cut short is a REPLY with less body. */
+static void test_answer_rejects(void)
+{
+	uint8_t m[] = { WISP_GATE_REPLY, 'o', 'k' };
+	CHECK_INT(answer_decodes(m, sizeof m), 0);
+	CHECK_INT(answer_decodes(m, 1), 0);
+	struct wisp_gate_answer a;
+	CHECK_INT(wisp_gate_answer_decode(NULL, 0, &a), -1);
+	m[0] = WISP_GATE_DONE;
+	CHECK_INT(answer_decodes(m, 1), 0);
+	CHECK_INT(answer_decodes(m, 2), -1);
+	CHECK_INT(answer_decodes(m, sizeof m), -1);
+	for (int kind = WISP_GATE_REPLY + 1; kind < 256; kind++) {
+		m[0] = (uint8_t)kind;
+		CHECK_INT(answer_decodes(m, sizeof m), -1);
+		CHECK_INT(answer_decodes(m, 1), -1);
+	}
 }
 
 static void test_op_example(void)
@@ -274,7 +339,10 @@ int main(void)
 	fill_large();
 	RUN(test_event_example);
 	RUN(test_op_example);
+	RUN(test_answer_example);
 	RUN(test_event_round_trip);
+	RUN(test_answer_round_trip);
+	RUN(test_answer_rejects);
 	RUN(test_op_round_trip);
 	RUN(test_event_truncated);
 	RUN(test_op_truncated);

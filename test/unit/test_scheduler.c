@@ -118,6 +118,43 @@ static void unknown_handle_gets_error_reply(void)
 	fixture_down();
 }
 
+/* A full mailbox refuses requests at once (the caller gets "overloaded")
+ * and takes answers, timers and events all the same. */
+static void full_mailbox_refuses_requests_only(void)
+{
+	reset();
+	wisp_handle a = start(), b = start();
+	struct wisp_context *ca = wisp_handle_grab(a), *cb = wisp_handle_grab(b);
+	CHECK_INT(wisp_register(cb, "busy"), 0);
+	CHECK_INT(wisp_mailbox_limit(cb, 3, 1 << 20), 0);
+	CHECK_INT(wisp_mailbox_limit(cb, 0, 1), -1);
+	for (int i = 1; i <= 3; i++)
+		CHECK_INT(wisp_send(ca, b, WISP_MSG_TEXT, 0, text("q"), 1), 0);
+	CHECK_INT(wisp_send(ca, b, WISP_MSG_TEXT, 9, text("q"), 1), -1);
+	CHECK_STR(wisp_send_refusal(), "overloaded");
+	CHECK_INT(wisp_send(ca, b, WISP_MSG_RESPONSE, 4, text("r"), 1), 0);
+	CHECK_INT(wisp_send(ca, b, WISP_MSG_ERROR, 5, text("e"), 1), 0);
+	CHECK_INT(wisp_deliver(0, b, WISP_MSG_TIMER, 6, NULL, 0), 0);
+	CHECK_INT(cb->mailbox.count, 6);
+	CHECK_INT(cb->refused, 1);
+	/* the bytes limit: 10 bytes fit, 11 do not */
+	CHECK_INT(wisp_mailbox_limit(cb, 100, 10 + cb->mailbox.bytes), 0);
+	CHECK_INT(wisp_send(ca, b, WISP_MSG_TEXT, 0, wisp_malloc(11), 11), -1);
+	CHECK_INT(wisp_send(ca, b, WISP_MSG_TEXT, 0, wisp_malloc(10), 10), 0);
+	wisp_scheduler_drain();
+	int errors = 0;
+	for (int i = 0; i < seen_count; i++)
+		if (seen[i].self == a && seen[i].type == WISP_MSG_ERROR) {
+			errors++;
+			CHECK_INT(seen[i].session, 9);
+			CHECK(strstr(seen[i].text, "service busy (:") != NULL);
+			CHECK(strstr(seen[i].text, ") is overloaded") != NULL);
+		}
+	CHECK_INT(errors, 1);
+	CHECK_INT(cb->mailbox.bytes, 0);
+	fixture_down();
+}
+
 static void unknown_name_gets_error_reply(void)
 {
 	reset();
@@ -291,6 +328,7 @@ int main(void)
 	RUN(fairness);
 	RUN(unknown_handle_gets_error_reply);
 	RUN(unknown_name_gets_error_reply);
+	RUN(full_mailbox_refuses_requests_only);
 	RUN(send_by_name);
 	RUN(exit_answers_pending_requests);
 	RUN(kill_runs_release_once);

@@ -537,6 +537,103 @@ static void test_big_transfer(void)
 	cleanup();
 }
 
+/* Takes every DATA collected for id into buf at *got; how many bytes. */
+static size_t take_data(int id, unsigned char *buf, size_t *got)
+{
+	size_t n = 0;
+	struct wisp_socket_msg *m;
+	while ((m = take(WISP_SOCKET_DATA, id, NULL)) != NULL) {
+		memcpy(buf + *got, m->data, m->size);
+		*got += m->size;
+		n += m->size;
+		wisp_free(m);
+	}
+	return n;
+}
+
+/* At most the read limit is handed out until the owner gives bytes back;
+ * reading resumes at half, and every byte arrives, in order. */
+static void test_read_limit(void)
+{
+	int l, c, s;
+	size_t n = 64 * 1024, got = 0;
+	unsigned char *out = malloc(n), *in = malloc(n);
+	fill(out, n);
+	pair(&l, &c, &s);
+	CHECK_INT(wisp_sock_read_limit(s, 4096), 0);
+	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(wisp_sock_write(c, out, n), 0);
+	pump(200);
+	CHECK_INT(take_data(s, in, &got), 4096);
+	wisp_sock_consumed(s, 1000); /* 3096 out: above half, still held */
+	pump(100);
+	CHECK_INT(take_data(s, in, &got), 0);
+	wisp_sock_consumed(s, 1500); /* 1596 out: read again, up to 4096 */
+	pump(100);
+	CHECK_INT(take_data(s, in, &got), 2500);
+	uint64_t deadline = now_ms() + WAIT_MS;
+	while (got < n && now_ms() < deadline) {
+		wisp_sock_consumed(s, 4096);
+		wisp_sockets_poll(10);
+		take_data(s, in, &got);
+	}
+	CHECK_INT(got, n);
+	CHECK(memcmp(in, out, n) == 0);
+	free(out);
+	free(in);
+	cleanup();
+}
+
+/* Held at its limit, a socket whose peer has closed does not spin (no
+ * event until the owner reads on), then delivers the rest and the close;
+ * a reset is reported while held. */
+static void test_read_limit_close(void)
+{
+	int l, c, s;
+	unsigned char out[3000], in[3000];
+	size_t got = 0;
+	fill(out, sizeof out);
+	pair(&l, &c, &s);
+	CHECK_INT(wisp_sock_read_limit(s, 1000), 0);
+	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(wisp_sock_write(c, out, sizeof out), 0);
+	wisp_sock_close(c);
+	pump(200);
+	CHECK_INT(take_data(s, in, &got), 1000);
+	CHECK_INT(wisp_sockets_poll(50), 0);
+	CHECK(take(WISP_SOCKET_CLOSE, s, NULL) == NULL);
+	wisp_sock_read_limit(s, 0);
+	expect(WISP_SOCKET_CLOSE, s, SERVER);
+	take_data(s, in, &got);
+	CHECK_INT(got, sizeof out);
+	CHECK(memcmp(in, out, sizeof out) == 0);
+	cleanup();
+
+	int port;
+	l = listen_any(LISTENER, &port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
+	s = m ? m->ud : -1;
+	wisp_free(m);
+	CHECK_INT(wisp_sock_read_limit(s, 1000), 0);
+	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(write(fd, out, sizeof out), sizeof out);
+	pump(100);
+	struct linger lg = { 1, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(fd);
+	m = wait_for(WISP_SOCKET_ERROR, s, NULL);
+	CHECK(m != NULL);
+	if (m)
+		CHECK(strstr(m->data, "Connection reset by peer") != NULL);
+	wisp_free(m);
+	cleanup();
+}
+
 static int watch_fired;
 
 static void on_ready(void *ud)
@@ -653,6 +750,8 @@ int main(void)
 	RUN(test_ids_not_reused);
 	RUN(test_many_sockets);
 	RUN(test_big_transfer);
+	RUN(test_read_limit);
+	RUN(test_read_limit_close);
 	RUN(test_poll_watch);
 	RUN(test_addr_in_use);
 	RUN(test_ipv6);

@@ -1,7 +1,8 @@
 -- gate.lua: the config of the gate benchmarks (test/bench/bench_gate.c):
 -- one net node whose gate listens on 127.0.0.1:WISP_GATE_PORT and routes
 -- commands 1 and 2 to gate_bench.lua. Room for the 10,000 clients of
--- gate_conn_kb and gate_broadcast_ms, which stay idle: no idle timeout.
+-- gate_conn_kb and gate_broadcast_ms, which stay idle (no idle or
+-- first-frame timeout) and all come from 127.0.0.1 (no max_per_address).
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local port = assert(tonumber(os.getenv("WISP_GATE_PORT")),
 	"set WISP_GATE_PORT to a free port for the clients")
@@ -19,6 +20,8 @@ return {
 				listen = "127.0.0.1:" .. port,
 				max_connections = 11000,
 				idle_timeout = 0,
+				first_frame_timeout = 0,
+				max_per_address = 0,
 				commands = { { 1, 2, "gate_bench" } },
 			},
 		},

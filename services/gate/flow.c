@@ -1,0 +1,276 @@
+/* flow.c: the commands each client has in flight, and flow control. Each
+ * frame goes to its service as a request with a session of the gate's
+ * (forward.c); its command is in flight until the service answers that
+ * session (a reply for the gate to write, or none), an ERROR ends it, or
+ * gate.reply_timeout passes. A client with gate.max_inflight commands in
+ * flight is decoded no further: what it has sent waits in its backlog,
+ * and the socket layer stops reading it once GATE_READ_AHEAD bytes are
+ * unused, so TCP makes the client wait. As commands end the backlog is
+ * decoded first, and reading resumes as it empties. So what one client
+ * can make the node hold is bounded by those two numbers, however fast it
+ * sends, and what all of them hold by gate.partial_budget. */
+#include <stdio.h>
+#include <string.h>
+#include "gate_service.h"
+#include "socket.h"
+
+/* A command in flight: found by its session (gate.cmds); listed oldest
+ * first for the reply timeout, which is the same for all, so the order
+ * they were sent in is their deadlines' and the sweep only looks at the
+ * head; and on its client's list, so that a client that goes takes its
+ * commands along. */
+struct gate_cmd {
+	struct gate_cmd *older, *newer;
+	struct gate_cmd *prev, *next; /* the client's */
+	struct gate_conn *conn;
+	uint64_t deadline_ms;
+	uint32_t command;
+	int session;
+};
+
+/* Bytes a client sent past its limit: data[off, off + len). At most
+ * GATE_READ_AHEAD, as the socket is not read beyond that. */
+struct gate_backlog {
+	size_t off, len, cap;
+	uint8_t data[];
+};
+
+#define BACKLOG_MIN 1024
+
+int wisp_gate_flow_open(const struct gate *g, const struct gate_conn *c)
+{
+	return c->inflight < g->cfg->max_inflight;
+}
+
+/* A backlog with room for size more bytes after what it holds. */
+static struct gate_backlog *room_for(struct gate_backlog *b, size_t size)
+{
+	if (b == NULL) {
+		b = wisp_malloc(sizeof(*b) + BACKLOG_MIN);
+		*b = (struct gate_backlog){ 0, 0, BACKLOG_MIN };
+	}
+	if (b->off + b->len + size <= b->cap)
+		return b;
+	memmove(b->data, b->data + b->off, b->len);
+	b->off = 0;
+	size_t cap = b->cap;
+	while (cap < b->len + size)
+		cap *= 2;
+	if (cap > b->cap) {
+		b = wisp_realloc(b, sizeof(*b) + cap);
+		b->cap = cap;
+	}
+	return b;
+}
+
+/* A client sends faster than its commands are served: a pipelining
+ * client may, so this is news, not a warning. */
+static void held(struct gate *g, struct gate_conn *c)
+{
+	g->stats.throttled++;
+	if (wisp_gate_may_warn(g, GATE_WARN_HELD))
+		wisp_log(g->ctx, WISP_LOG_INFO, "client %s (conn %d) held: "
+			"gate.max_inflight (%u) commands in flight; it is read again "
+			"as they end", c->addr, c->id, g->cfg->max_inflight);
+}
+
+/* Bytes of c's that wait for a free slot, behind any waiting already.
+ * They count against gate.partial_budget, with the unfinished frames: a
+ * crowd of held clients must not hold more than it. */
+static void keep(struct gate *g, struct gate_conn *c, const uint8_t *data,
+	size_t size)
+{
+	if (c->backlog == NULL)
+		held(g, c);
+	struct gate_backlog *b = c->backlog = room_for(c->backlog, size);
+	memcpy(b->data + b->off + b->len, data, size);
+	b->len += size;
+	g->partial_bytes += size;
+	size_t budget = g->cfg->partial_budget;
+	if (budget && g->partial_bytes > budget)
+		wisp_gate_over_budget(g, c);
+}
+
+void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size)
+{
+	if (c->backlog) {
+		keep(g, c, data, size);
+		return;
+	}
+	long used = wisp_gate_decode(g, c, data, size);
+	if (used < 0)
+		return;
+	wisp_sock_consumed(c->id, (size_t)used);
+	if ((size_t)used < size)
+		keep(g, c, data + used, size - (size_t)used);
+}
+
+/* Decodes c's backlog as far as its free slots go; the socket is read
+ * again as it empties. */
+static void drain(struct gate *g, struct gate_conn *c)
+{
+	struct gate_backlog *b = c->backlog;
+	long used = wisp_gate_decode(g, c, b->data + b->off, b->len);
+	if (used < 0)
+		return; /* c is closed, its backlog freed with it */
+	wisp_sock_consumed(c->id, (size_t)used);
+	b->off += (size_t)used;
+	b->len -= (size_t)used;
+	g->partial_bytes -= (size_t)used;
+	if (b->len == 0) {
+		wisp_free(b);
+		c->backlog = NULL;
+	}
+}
+
+void wisp_gate_flow_sent(struct gate *g, struct gate_conn *c, int session,
+	uint32_t command)
+{
+	struct gate_cmd *cmd = wisp_malloc(sizeof(*cmd));
+	*cmd = (struct gate_cmd){ .older = g->newest, .next = c->cmds, .conn = c,
+		.deadline_ms = wisp_now() + g->cfg->reply_timeout_ms,
+		.command = command, .session = session };
+	if (g->newest)
+		g->newest->newer = cmd;
+	else
+		g->oldest = cmd;
+	g->newest = cmd;
+	if (c->cmds)
+		c->cmds->prev = cmd;
+	c->cmds = cmd;
+	c->inflight++;
+	wisp_keymap_put(&g->cmds, (uint32_t)session, cmd);
+}
+
+/* Takes cmd out of every list and frees its slot. */
+static void unlink_cmd(struct gate *g, struct gate_cmd *cmd)
+{
+	struct gate_conn *c = cmd->conn;
+	wisp_keymap_remove(&g->cmds, (uint32_t)cmd->session);
+	if (cmd->older)
+		cmd->older->newer = cmd->newer;
+	else
+		g->oldest = cmd->newer;
+	if (cmd->newer)
+		cmd->newer->older = cmd->older;
+	else
+		g->newest = cmd->older;
+	if (cmd->prev)
+		cmd->prev->next = cmd->next;
+	else
+		c->cmds = cmd->next;
+	if (cmd->next)
+		cmd->next->prev = cmd->prev;
+	c->inflight--;
+	wisp_free(cmd);
+}
+
+/* Ends cmd. A client that was held at its limit was not being read, so
+ * its silence counts from now. */
+static void end_cmd(struct gate *g, struct gate_cmd *cmd)
+{
+	struct gate_conn *c = cmd->conn;
+	if (!wisp_gate_flow_open(g, c))
+		c->last_in_ms = wisp_now();
+	unlink_cmd(g, cmd);
+}
+
+void wisp_gate_failed(struct gate *g, struct gate_conn *c, uint32_t command,
+	enum gate_failure kind, const char *why)
+{
+	g->stats.failed[kind]++;
+	/* The client is not told yet. An error frame to it would be written
+	 * here; a write can drop c (wisp_gate_slow), which callers would then
+	 * have to allow for. */
+	if (wisp_gate_may_warn(g, GATE_WARN_FAILED + kind))
+		wisp_log(g->ctx, WISP_LOG_WARN, "command %u from client %s (conn %d) "
+			"failed: %s", command, c->addr, c->id, why);
+}
+
+/* The kind of an ERROR, from the reasons the runtime and the harbor give
+ * (message.c, harbor/link.c, route.c); anything else is the handler's. */
+static enum gate_failure classify(const char *why)
+{
+	if (strncmp(why, "no service ", 11) == 0)
+		return GATE_FAIL_UNROUTED;
+	if (strncmp(why, "node ", 5) == 0 || strstr(why, " to node ") != NULL)
+		return GATE_FAIL_UNREACHABLE;
+	if (strncmp(why, "service ", 8) == 0 && strstr(why, " is overloaded"))
+		return GATE_FAIL_OVERLOADED;
+	if (strncmp(why, "service ", 8) == 0 && strstr(why, " exited before "))
+		return GATE_FAIL_EXITED;
+	return GATE_FAIL_HANDLER;
+}
+
+static void error_answer(struct gate *g, struct gate_conn *c,
+	uint32_t command, const void *msg, size_t sz)
+{
+	char why[200];
+	snprintf(why, sizeof(why), "%.*s", (int)(sz < sizeof(why) ? sz
+		: sizeof(why) - 1), msg ? (const char *)msg : "");
+	wisp_gate_failed(g, c, command, classify(why), why);
+}
+
+/* A RESPONSE: the reply to write, or none. */
+static void answered(struct gate *g, struct gate_conn *c, uint32_t command,
+	const void *msg, size_t sz)
+{
+	struct wisp_gate_answer a;
+	if (wisp_gate_answer_decode(msg, sz, &a) < 0)
+		wisp_gate_failed(g, c, command, GATE_FAIL_HANDLER, "its service "
+			"answered with a malformed message");
+	else if (a.size > g->proto.max_body)
+		wisp_gate_failed(g, c, command, GATE_FAIL_HANDLER, "its reply is "
+			"larger than gate.max_body");
+	else if (a.kind == WISP_GATE_REPLY)
+		wisp_gate_reply(g, c, command, a.body, a.size);
+}
+
+void wisp_gate_answer(struct gate *g, int type, int session,
+	const void *msg, size_t sz)
+{
+	struct gate_cmd *cmd = session > 0
+		? wisp_keymap_get(&g->cmds, (uint32_t)session) : NULL;
+	if (cmd == NULL)
+		return; /* over already: timed out, or its client has gone */
+	struct gate_conn *c = cmd->conn;
+	uint32_t command = cmd->command;
+	int id = c->id;
+	end_cmd(g, cmd);
+	if (type == WISP_MSG_ERROR)
+		error_answer(g, c, command, msg, sz);
+	else
+		answered(g, c, command, msg, sz);
+	/* a reply to a client over its output limit drops it */
+	if ((c = wisp_gate_conn(g, (uint32_t)id)) != NULL && c->backlog)
+		drain(g, c);
+}
+
+/* One look at the oldest per tick, then one per command ended: O(1) per
+ * command however many are in flight. */
+void wisp_gate_flow_sweep(struct gate *g, uint64_t now_ms)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "no answer within gate.reply_timeout (%u ms)",
+		g->cfg->reply_timeout_ms);
+	while (g->oldest && g->oldest->deadline_ms <= now_ms) {
+		struct gate_cmd *cmd = g->oldest;
+		struct gate_conn *c = cmd->conn;
+		uint32_t command = cmd->command;
+		end_cmd(g, cmd);
+		wisp_gate_failed(g, c, command, GATE_FAIL_TIMEOUT, why);
+		if (c->backlog)
+			drain(g, c); /* what it sends gets later deadlines */
+	}
+}
+
+void wisp_gate_flow_forget(struct gate *g, struct gate_conn *c)
+{
+	while (c->cmds)
+		unlink_cmd(g, c->cmds);
+	if (c->backlog)
+		g->partial_bytes -= c->backlog->len;
+	wisp_free(c->backlog);
+	c->backlog = NULL;
+}

@@ -1,0 +1,90 @@
+/* demo_cluster.c: starting and stopping the demo cluster as five
+ * processes, for the tests and benchmarks that play the demo game. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "demo_cluster.h"
+
+const char *const demo_node_names[DEMO_NODES] = {
+	"root", "db", "game2", "game1", "net",
+};
+
+/* What each node logs once it is up. */
+static const char *const ready[DEMO_NODES] = {
+	"starting;", "cache in memory", "demo: room ready", "demo: player ready",
+	"gate listening for clients",
+};
+
+int demo_init(struct demo_cluster *d, const char *wisp_exe,
+	const char *source_root)
+{
+	memset(d, 0, sizeof(*d));
+	d->wisp_exe = wisp_exe;
+	snprintf(d->conf, sizeof d->conf, "%s/conf/demo.lua", source_root);
+	snprintf(d->dir, sizeof d->dir, "/tmp/wisp_demo_XXXXXX");
+	int base = free_port_run(7); /* harbors at base + 1..5, the gate + 6 */
+	if (base < 0 || mkdtemp(d->dir) == NULL) {
+		fprintf(stderr, "demo cluster: no free ports or no temporary "
+			"directory\n");
+		return -1;
+	}
+	d->gate_port = base + 6;
+	snprintf(d->gate, sizeof d->gate, "127.0.0.1:%d", d->gate_port);
+	snprintf(d->env_base, sizeof d->env_base, "WISP_DEMO_PORT_BASE=%d", base);
+	snprintf(d->env_gate, sizeof d->env_gate, "WISP_GATE_ADDR=%s", d->gate);
+	snprintf(d->env_db, sizeof d->env_db, "WISP_DB_FILE=%s/demo.db", d->dir);
+	return 0;
+}
+
+int demo_start(struct demo_cluster *d, struct proc *run, int start_ms)
+{
+	char *env[] = { d->env_base, d->env_gate, d->env_db, NULL };
+	for (int i = 0; i < DEMO_NODES; i++) {
+		char *args[] = { (char *)d->wisp_exe, d->conf,
+			(char *)demo_node_names[i], NULL };
+		run[i].label = demo_node_names[i];
+		if (proc_start(&run[i], args, env) < 0)
+			return -1;
+	}
+	for (int i = 0; i < DEMO_NODES; i++)
+		if (!proc_wait_output(&run[i], ready[i], start_ms)) {
+			fprintf(stderr, "no \"%s\" from %s within %d ms\n", ready[i],
+				demo_node_names[i], start_ms);
+			return -1;
+		}
+	return 0;
+}
+
+int demo_stop(struct proc *run, int stop_ms)
+{
+	int bad = 0;
+	for (int i = DEMO_NODES; i-- > 0;) {
+		if (!run[i].running)
+			continue;
+		bad += proc_stop_clean(&run[i], stop_ms) != 0;
+		char *out = proc_output(&run[i], 0);
+		if (strstr(out, " ERROR ")) {
+			fprintf(stderr, "%s logged an error\n", run[i].label);
+			bad++;
+		}
+		free(out);
+	}
+	return bad;
+}
+
+void demo_remove(struct demo_cluster *d, const char *const *extra)
+{
+	static const char *const files[] = { "demo.db", "demo.db-wal",
+		"demo.db-shm", NULL };
+	char path[128];
+	for (const char *const *f = files; *f; f++) {
+		snprintf(path, sizeof path, "%s/%s", d->dir, *f);
+		unlink(path);
+	}
+	for (; extra && *extra; extra++) {
+		snprintf(path, sizeof path, "%s/%s", d->dir, *extra);
+		unlink(path);
+	}
+	rmdir(d->dir);
+}
