@@ -1,20 +1,56 @@
--- demo.lua: the demo cluster, five processes on this machine: a root, a
--- net node holding the game clients, two game nodes and a db node. The
--- demo game (services/demo/, README "The demo game") is split across the
--- game nodes, so that its commands cross the harbor: the gate sends
--- logins and moves to game1 (demo.player), which keeps players' rows on
--- the db node and puts them in rooms on game2 (demo.room); chat goes from
--- the gate to game2, and game2 pushes to the clients through the gate.
--- Ports: the harbors at WISP_DEMO_PORT_BASE + 1..5 (7001..7005 unless
--- set), the clients' gate at WISP_GATE_ADDR (127.0.0.1:7100 unless set).
--- The database: WISP_DB_FILE (wisp-demo.db in the current directory).
+-- demo.lua: the demo cluster, the scale-out example: a root, a net node
+-- holding the game clients, a lobby node, a db node and game nodes
+-- (game1..game3, WISP_DEMO_GAMES of them) where the players' agents run,
+-- all on this machine. The demo game (services/demo/, README "The demo
+-- game"): the gate sends logins (101) to demo.login on the lobby, which
+-- starts each player's agent (demo.agent) on the game node picked for
+-- the account and binds the client to it, so that the client's enters
+-- and moves (102, 103) go from the gate straight to its agent; an agent
+-- keeps its player's row on the db node and puts the player in a room
+-- held by demo.room on the lobby. Chat (104) goes from the gate to the
+-- rooms, which push to the clients through the gate. A game node that
+-- dies takes only its players' agents: they log in again and land on the
+-- game nodes still up, with their saved rows.
+-- Ports: the harbors at WISP_DEMO_PORT_BASE + each node's id (7001..7007
+-- unless set), the clients' gate at WISP_GATE_ADDR (127.0.0.1:7100 unless
+-- set). The database: WISP_DB_FILE (wisp-demo.db in the current
+-- directory).
 -- Start each node with: build/wisp conf/demo.lua NODE, in any order, or
 -- them all with the master: build/wisp conf/demo.lua
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local base = tonumber(os.getenv("WISP_DEMO_PORT_BASE") or "7000")
+local games = tonumber(os.getenv("WISP_DEMO_GAMES") or "3")
 
-local function harbor(n)
-	return "127.0.0.1:" .. (base + n)
+local function harbor(id)
+	return "127.0.0.1:" .. (base + id)
+end
+
+local nodes = {
+	root = { id = 1, roles = { "root" }, harbor = harbor(1) },
+	net = {
+		id = 2,
+		roles = { "net" },
+		harbor = harbor(2),
+		gate = {
+			listen = os.getenv("WISP_GATE_ADDR") or "127.0.0.1:7100",
+			max_per_address = tonumber(os.getenv("WISP_GATE_PER_ADDRESS")),
+			events = "login@lobby", -- disconnects end logins and agents
+			commands = {
+				-- login; enter and move until a login binds them to the
+				-- client's agent (and again if its game node dies)
+				{ 101, 103, "login@lobby" },
+				{ 104, "room@lobby" },       -- chat
+			},
+		},
+	},
+	lobby = { id = 3, roles = { "node" }, harbor = harbor(3),
+		services = { "lua demo.room", "lua demo.login" } },
+	db = { id = 4, roles = { "db" }, harbor = harbor(4) },
+}
+local names = {}
+for i = 1, games do -- no services of their own: the logins start agents
+	names[i] = "game" .. i
+	nodes[names[i]] = { id = 4 + i, roles = { "node" }, harbor = harbor(4 + i) }
 end
 
 return {
@@ -23,31 +59,14 @@ return {
 	log_level = "info",
 	call_timeout = 5000,
 	harbor = { heartbeat = 1000, timeout = 3000 },
-	env = { demo_room = "room@game2" }, -- where demo.player finds the rooms
+	env = {
+		demo_games = table.concat(names, " "), -- where agents are placed
+		demo_room = "room@lobby",              -- where agents find the rooms
+	},
 	-- the players' rows, cached in process (no memcached)
 	db = {
 		file = os.getenv("WISP_DB_FILE") or "wisp-demo.db",
 		migrations = here .. "/../services/demo/migrations",
 	},
-	nodes = {
-		root = { id = 1, roles = { "root" }, harbor = harbor(1) },
-		net = {
-			id = 2,
-			roles = { "net" },
-			harbor = harbor(2),
-			gate = {
-				listen = os.getenv("WISP_GATE_ADDR") or "127.0.0.1:7100",
-				events = "player@game1", -- disconnects take players out
-				commands = {
-					{ 101, 103, "player@game1" }, -- login, enter, move
-					{ 104, "room@game2" },        -- chat
-				},
-			},
-		},
-		game1 = { id = 3, roles = { "node" }, harbor = harbor(3),
-			services = { "lua demo.player" } },
-		game2 = { id = 4, roles = { "node" }, harbor = harbor(4),
-			services = { "lua demo.room" } },
-		db = { id = 5, roles = { "db" }, harbor = harbor(5) },
-	},
+	nodes = nodes,
 }

@@ -10,7 +10,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 return {
 	cluster = "single",
 	log_level = "info",
-	env = { demo_room = "room" }, -- where demo.player finds the rooms
+	-- the demo's players' agents start on this node, and find the rooms here
+	env = { demo_games = "main", demo_room = "room" },
 	db = {
 		file = os.getenv("WISP_DB_FILE") or "wisp-single.db",
 		migrations = here .. "/../services/demo/migrations",
@@ -19,12 +20,12 @@ return {
 		main = {
 			id = 1,
 			roles = { "root", "node", "net", "db" },
-			services = { "lua demo.room", "lua demo.player" },
+			services = { "lua demo.room", "lua demo.login" },
 			gate = {
 				listen = os.getenv("WISP_GATE_ADDR") or "127.0.0.1:7100",
-				events = "player", -- disconnects take players out
+				events = "login", -- disconnects take players out
 				commands = {
-					{ 101, 103, "player" }, -- login, enter, move
+					{ 101, 103, "login" }, -- login; enter, move until bound
 					{ 104, "room" },        -- chat
 				},
 			},

@@ -1,7 +1,9 @@
 /* client.c: the client frame codec of CLIENT.md. The gate keeps one decoder
  * per connection, so a decoder is a few dozen bytes between frames; it
  * hands out frames in place whenever a read holds them whole, and buffers
- * only a body that straddles reads, growing it as its bytes arrive. */
+ * only a body that straddles reads, growing it as its bytes arrive. Also
+ * the two things a body may carry for the gate: a request id, and an
+ * error frame's reason. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,6 +172,7 @@ static int deliver(struct wisp_client_decoder *d, uint32_t length,
 	f->command = get_be32(d->head + AT_COMMAND);
 	f->size = length;
 	f->body = body;
+	f->request = 0;
 	d->state = DELIVERED;
 	return 1;
 }
@@ -239,4 +242,92 @@ const char *wisp_client_reason(const struct wisp_client_decoder *d,
 		return NULL;
 	check_header(d->proto, d->head, d->head_have, buf, n);
 	return buf;
+}
+
+/* The header from what d holds of it and the bytes that follow, without
+ * taking any: checked as far as it goes. */
+int wisp_client_peek(const struct wisp_client_decoder *d, const uint8_t *data,
+	size_t size, uint32_t *command)
+{
+	if (d->state == FAILED)
+		return -1;
+	uint8_t head[WISP_CLIENT_HEADER];
+	size_t have = d->state == DELIVERED ? 0 : d->head_have;
+	size_t take = WISP_CLIENT_HEADER - have < size
+		? WISP_CLIENT_HEADER - have : size;
+	memcpy(head, d->head, have);
+	if (take)
+		memcpy(head + have, data, take);
+	have += take;
+	if (check_header(d->proto, head, have, NULL, 0) < 0)
+		return -1;
+	if (have < WISP_CLIENT_HEADER)
+		return 0;
+	*command = get_be32(head + AT_COMMAND);
+	return 1;
+}
+
+int wisp_client_take_id(struct wisp_client_frame *f)
+{
+	if (f->size < WISP_CLIENT_ID_SIZE)
+		return -1;
+	f->request = get_be32(f->body);
+	f->body += WISP_CLIENT_ID_SIZE;
+	f->size -= WISP_CLIENT_ID_SIZE;
+	return 0;
+}
+
+int wisp_client_header_id(const struct wisp_client_proto *p, uint32_t command,
+	uint32_t id, size_t body_size,
+	uint8_t out[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE])
+{
+	if (body_size > SIZE_MAX - WISP_CLIENT_ID_SIZE
+		|| wisp_client_header(p, command, body_size + WISP_CLIENT_ID_SIZE,
+			out) < 0)
+		return -1;
+	put_be32(out + WISP_CLIENT_HEADER, id);
+	return 0;
+}
+
+static const char *const error_texts[] = {
+	[WISP_CLIENT_ERR_NO_ROUTE] = "no route",
+	[WISP_CLIENT_ERR_NO_SERVICE] = "no service",
+	[WISP_CLIENT_ERR_NODE_DOWN] = "node down",
+	[WISP_CLIENT_ERR_OVERLOADED] = "overloaded",
+	[WISP_CLIENT_ERR_HANDLER] = "handler error",
+	[WISP_CLIENT_ERR_TIMEOUT] = "timeout",
+	[WISP_CLIENT_ERR_EXITED] = "service exited",
+};
+
+const char *wisp_client_error_text(int code)
+{
+	int n = (int)(sizeof(error_texts) / sizeof(error_texts[0]));
+	return code > 0 && code < n ? error_texts[code] : "error";
+}
+
+size_t wisp_client_error_encode(uint8_t *out, size_t cap, uint32_t command,
+	uint8_t code, const char *text)
+{
+	if (cap < WISP_CLIENT_ERROR_HEAD)
+		return 0;
+	size_t n = strlen(text);
+	if (n > cap - WISP_CLIENT_ERROR_HEAD)
+		n = cap - WISP_CLIENT_ERROR_HEAD;
+	put_be32(out, command);
+	out[4] = code;
+	memcpy(out + WISP_CLIENT_ERROR_HEAD, text, n);
+	return WISP_CLIENT_ERROR_HEAD + n;
+}
+
+int wisp_client_error_decode(const void *body, size_t size,
+	struct wisp_client_error *e)
+{
+	const uint8_t *b = body;
+	if (size < WISP_CLIENT_ERROR_HEAD)
+		return -1;
+	e->command = get_be32(b);
+	e->code = b[4];
+	e->text = (const char *)b + WISP_CLIENT_ERROR_HEAD;
+	e->text_size = size - WISP_CLIENT_ERROR_HEAD;
+	return 0;
 }

@@ -1,6 +1,7 @@
 /* cluster.c: parsing and writing the directory's text messages. Each is
- * a verb, then at most a name and a number (decimal node id or 8 hex
- * digit handle), single spaces between; anything else is refused. */
+ * a verb, then at most a name, a number (decimal node id or 8 hex digit
+ * handle) and a load (two decimal counts), single spaces between;
+ * anything else is refused. */
 #include <stdio.h>
 #include <string.h>
 #include "cluster.h"
@@ -9,6 +10,7 @@ static const struct {
 	const char *verb;
 	int name;   /* takes a name */
 	int value;  /* 0 none, 'd' a node id, 'x' a handle */
+	int load;   /* ends with the load's WISP_LOAD_NUMBERS counts */
 } grammar[] = {
 	[WISP_CLUSTER_JOIN] = { "join", 0, 0 },
 	[WISP_CLUSTER_WELCOME] = { "welcome", 0, 0 },
@@ -18,6 +20,12 @@ static const struct {
 	[WISP_CLUSTER_NAME] = { "name", 1, 'x' },
 	[WISP_CLUSTER_UNNAME] = { "unname", 1, 0 },
 	[WISP_CLUSTER_GONE] = { "gone", 0, 'x' },
+	[WISP_CLUSTER_REPORT] = { "report", 0, 0, 1 },
+	[WISP_CLUSTER_WATCH] = { "watch", 0, 0 },
+	[WISP_CLUSTER_LOAD] = { "load", 0, 'd', 1 },
+	[WISP_CLUSTER_RESOLVE] = { "resolve", 1, 0 },
+	[WISP_CLUSTER_RESOLVED] = { "resolved", 1, 'x' },
+	[WISP_CLUSTER_STALE] = { "stale", 0, 'x' },
 };
 #define OPS (sizeof(grammar) / sizeof(*grammar))
 
@@ -33,10 +41,12 @@ static size_t word(const char **p, const char *end, const char **start)
 	return n;
 }
 
+/* kind: 'd' a node id (1..WISP_MAX_NODE), 'x' a handle, 'u' a count. */
 static int number(const char *s, size_t n, int kind, uint32_t *out)
 {
 	uint64_t v = 0;
-	if (n == 0 || n > (kind == 'x' ? 8u : 4u))
+	size_t most = kind == 'x' ? 8u : kind == 'd' ? 4u : 10u;
+	if (n == 0 || n > most)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -47,7 +57,9 @@ static int number(const char *s, size_t n, int kind, uint32_t *out)
 		v = v * (kind == 'x' ? 16 : 10) + (uint64_t)d;
 	}
 	*out = (uint32_t)v;
-	return kind == 'd' && (v == 0 || v > WISP_MAX_NODE) ? -1 : 0;
+	if (kind == 'd')
+		return v == 0 || v > WISP_MAX_NODE ? -1 : 0;
+	return v > UINT32_MAX ? -1 : 0;
 }
 
 static int find_op(const char *s, size_t n)
@@ -89,25 +101,26 @@ int wisp_cluster_parse(const void *data, size_t sz,
 		if (number(w, n, grammar[cmd->op].value, &cmd->value) < 0)
 			return -1;
 	}
+	for (int i = 0; grammar[cmd->op].load && i < WISP_LOAD_NUMBERS; i++) {
+		n = word(&p, end, &w);
+		if (number(w, n, 'u', &cmd->numbers[i]) < 0)
+			return -1;
+	}
 	return p == end ? 0 : -1;
 }
 
 size_t wisp_cluster_format(const struct wisp_cluster_cmd *cmd, char *out)
 {
-	int op = cmd->op, n;
-	if (grammar[op].name && grammar[op].value)
-		n = snprintf(out, WISP_CLUSTER_MAX, "%s %s %08x", grammar[op].verb,
-			cmd->name, cmd->value);
-	else if (grammar[op].name)
-		n = snprintf(out, WISP_CLUSTER_MAX, "%s %s", grammar[op].verb,
+	int op = cmd->op;
+	size_t at = (size_t)snprintf(out, WISP_CLUSTER_MAX, "%s", grammar[op].verb);
+	if (grammar[op].name)
+		at += (size_t)snprintf(out + at, WISP_CLUSTER_MAX - at, " %s",
 			cmd->name);
-	else if (grammar[op].value == 'x')
-		n = snprintf(out, WISP_CLUSTER_MAX, "%s %08x", grammar[op].verb,
-			cmd->value);
-	else if (grammar[op].value)
-		n = snprintf(out, WISP_CLUSTER_MAX, "%s %u", grammar[op].verb,
-			cmd->value);
-	else
-		n = snprintf(out, WISP_CLUSTER_MAX, "%s", grammar[op].verb);
-	return n > 0 ? (size_t)n : 0;
+	if (grammar[op].value)
+		at += (size_t)snprintf(out + at, WISP_CLUSTER_MAX - at,
+			grammar[op].value == 'x' ? " %08x" : " %u", cmd->value);
+	for (int i = 0; grammar[op].load && i < WISP_LOAD_NUMBERS; i++)
+		at += (size_t)snprintf(out + at, WISP_CLUSTER_MAX - at, " %u",
+			cmd->numbers[i]);
+	return at;
 }

@@ -18,12 +18,23 @@ enum wisp_cluster_op {
 	WISP_CLUSTER_NAME,     /* root -> nodes: <name> is held by <value> */
 	WISP_CLUSTER_UNNAME,   /* root -> nodes: <name> is free */
 	WISP_CLUSTER_GONE,     /* node -> root: service <value> exited */
+	WISP_CLUSTER_REPORT,   /* node -> root: my load is <numbers> */
+	WISP_CLUSTER_WATCH,    /* node -> root: send me every node's load */
+	WISP_CLUSTER_LOAD,     /* root -> watcher: node <value>'s load */
+	WISP_CLUSTER_RESOLVE,  /* harbor -> harbor: who holds your <name>? */
+	WISP_CLUSTER_RESOLVED, /* harbor -> harbor: <name> is <value> (0: none) */
+	WISP_CLUSTER_STALE,    /* harbor -> harbor: my <value> is gone */
 };
+
+/* A load: the node's live services, and the CPU its process used over the
+ * last report's interval, in thousandths of one core. */
+enum { WISP_LOAD_SERVICES, WISP_LOAD_CPU, WISP_LOAD_NUMBERS };
 
 struct wisp_cluster_cmd {
 	int op;
 	char name[WISP_NAME_MAX + 1];
 	uint32_t value; /* a node id or a handle */
+	uint32_t numbers[WISP_LOAD_NUMBERS]; /* report and load: the load */
 };
 
 /* 0, or -1 when data is not one well-formed message. */

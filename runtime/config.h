@@ -46,10 +46,12 @@ struct wisp_harbor_settings {
 };
 
 /* Client frames with a command id in [first, last] go to service, a name
- * or "name@node". */
+ * or "name@node"; an ordered one only when the client has no command in
+ * flight (and none of its later frames go on before it ends). */
 struct wisp_command_route {
 	uint32_t first, last;
 	char *service;
+	int ordered;
 };
 
 /* The gate of a net node: the client protocol (which clients must match),
@@ -73,6 +75,9 @@ struct wisp_gate_settings {
 	size_t partial_budget;     /* bytes of unfinished frames, node-wide; 0 */
 	uint32_t max_inflight;     /* a client's commands not yet answered */
 	uint32_t reply_timeout_ms; /* a command not answered by then is over */
+	int error_frames;          /* a failed command is told to its client */
+	uint32_t error_command;    /* the command id of those error frames */
+	int request_ids;           /* each body starts with a request id */
 	char *events;              /* told of connects and disconnects, or NULL */
 	struct wisp_command_route *routes; /* sorted, not overlapping */
 	size_t route_count;

@@ -13,7 +13,8 @@ static const char *const gate_keys[] = { "listen", "magic", "version",
 	"server_version", "max_body", "max_connections", "output_limit",
 	"idle_timeout", "rate_limit", "rate_burst", "frame_timeout",
 	"first_frame_timeout", "max_per_address", "partial_budget",
-	"max_inflight", "reply_timeout", "events", "commands", NULL };
+	"max_inflight", "reply_timeout", "error_command", "request_ids", "events",
+	"commands", NULL };
 
 void wisp_cfg_gate_defaults(struct wisp_gate_settings *g)
 {
@@ -31,6 +32,8 @@ void wisp_cfg_gate_defaults(struct wisp_gate_settings *g)
 		.partial_budget = 64u << 20,
 		.max_inflight = 16,
 		.reply_timeout_ms = 30000,
+		.error_frames = 1,
+		.error_command = UINT32_MAX,
 	};
 }
 
@@ -168,6 +171,48 @@ static int read_flow(struct reader *r, const char *where,
 	return 0;
 }
 
+/* error_command: the command id of error frames (any u32; as CLIENT.md
+ * says, one no client uses, 4294967295 by default), or false for none:
+ * a client that knows nothing of them is then told nothing. */
+static int read_error_command(struct reader *r, const char *where,
+	struct wisp_gate_settings *g)
+{
+	if (lua_getfield(r->L, -1, "error_command") == LUA_TBOOLEAN) {
+		int on = lua_toboolean(r->L, -1);
+		lua_pop(r->L, 1);
+		if (on)
+			return wisp_cfg_fail(r, "key 'error_command' in %s must be a "
+				"command id, or false for no error frames", where);
+		g->error_frames = 0;
+		return 0;
+	}
+	lua_pop(r->L, 1);
+	lua_Integer command = g->error_command;
+	int got = wisp_cfg_integer(r, where, "error_command", 0, UINT32_MAX,
+		&command);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		g->error_frames = 1;
+	g->error_command = (uint32_t)command;
+	return 0;
+}
+
+/* The client contract: error frames, request ids. */
+static int read_contract(struct reader *r, const char *where,
+	struct wisp_gate_settings *g)
+{
+	int got = wisp_cfg_field(r, where, "request_ids", LUA_TBOOLEAN,
+		"a boolean");
+	if (got < 0)
+		return -1;
+	if (got == 0) {
+		g->request_ids = lua_toboolean(r->L, -1);
+		lua_pop(r->L, 1);
+	}
+	return read_error_command(r, where, g);
+}
+
 /* The ids of the entry on top, its first count items, into ids. */
 static int read_ids(struct reader *r, const char *where, lua_Integer i,
 	lua_Integer count, lua_Integer *ids)
@@ -185,8 +230,22 @@ static int read_ids(struct reader *r, const char *where, lua_Integer i,
 	return 0;
 }
 
-/* The entry on top, { ID, "service" } or { FIRST, LAST, "service" }, into
- * *route; its service is copied only when the entry is good. */
+/* The entry on top's `ordered` flag: true unless it says false. */
+static int read_ordered(struct reader *r, const char *where, lua_Integer i,
+	int *ordered)
+{
+	int type = lua_getfield(r->L, -1, "ordered");
+	*ordered = type == LUA_TNIL || lua_toboolean(r->L, -1);
+	lua_pop(r->L, 1);
+	if (type != LUA_TNIL && type != LUA_TBOOLEAN)
+		return wisp_cfg_fail(r, "%s.commands[%lld]: 'ordered' must be true "
+			"or false", where, (long long)i);
+	return 0;
+}
+
+/* The entry on top, { ID, "service" } or { FIRST, LAST, "service" } with
+ * an optional ordered = false, into *route; its service is copied only
+ * when the entry is good. */
 static int read_route(struct reader *r, const char *where, lua_Integer i,
 	struct wisp_command_route *route)
 {
@@ -201,14 +260,18 @@ static int read_route(struct reader *r, const char *where, lua_Integer i,
 		return wisp_cfg_fail(r, "%s.commands[%lld]: first %lld is above "
 			"last %lld", where, (long long)i, (long long)ids[0],
 			(long long)ids[1]);
+	int ordered;
+	if (read_ordered(r, where, i, &ordered) < 0)
+		return -1;
 	lua_geti(r->L, -1, n);
 	const char *service = lua_type(r->L, -1) == LUA_TSTRING
 		? lua_tostring(r->L, -1) : NULL;
 	if (service == NULL || service[0] == '\0')
 		return wisp_cfg_fail(r, "%s.commands[%lld]: the service must be a "
 			"non-empty string (a name or \"name@node\")", where, (long long)i);
-	*route = (struct wisp_command_route){ (uint32_t)ids[0], (uint32_t)ids[1],
-		wisp_strdup(service) };
+	*route = (struct wisp_command_route){ .first = (uint32_t)ids[0],
+		.last = (uint32_t)ids[1], .service = wisp_strdup(service),
+		.ordered = ordered };
 	lua_pop(r->L, 1);
 	return 0;
 }
@@ -282,7 +345,7 @@ static int read_table(struct reader *r, const char *where,
 	if (wisp_cfg_check_keys(r, where, gate_keys) < 0
 		|| read_listen(r, where, g) < 0 || read_protocol(r, where, g) < 0
 		|| read_limits(r, where, g) < 0 || read_holding(r, where, g) < 0
-		|| read_flow(r, where, g) < 0
+		|| read_flow(r, where, g) < 0 || read_contract(r, where, g) < 0
 		|| wisp_cfg_string(r, where, "events", &g->events) < 0)
 		return -1;
 	return read_commands(r, where, g);
@@ -320,6 +383,11 @@ int wisp_cfg_read_node_gate(struct reader *r, const char *node,
 	if (cfg->gate.host == NULL)
 		return wisp_cfg_fail(r, "%s has the net role but no gate.listen "
 			"(\"host:port\" for clients)", owner);
+	const struct wisp_gate_settings *g = &cfg->gate;
+	if (g->error_frames && wisp_config_route(g, g->error_command))
+		return wisp_cfg_fail(r, "%s: gate.error_command %lu is routed by "
+			"gate.commands too, so clients could not tell its replies from "
+			"error frames", owner, (unsigned long)g->error_command);
 	return 0;
 }
 

@@ -14,6 +14,18 @@ int wisp_remote_send(wisp_handle source, wisp_handle dest, int type,
 /* To the service called name on the node called node. */
 int wisp_remote_send_named(wisp_handle source, const char *node,
 	const char *name, int type, int session, void *data, size_t sz);
+/* The handle of the service called name on node (an id), as that node
+ * said when asked, or 0: not known yet (the harbor asks, and a later call
+ * finds the answer), nobody holds it, or the node is down. */
+wisp_handle wisp_remote_resolve(uint32_t node, const char *name);
+/* A number that changes whenever what wisp_remote_resolve said of node
+ * may have gone stale: the node went down, came back or its link was
+ * lost, or it said that a handle it gave is gone. */
+uint32_t wisp_remote_epoch(uint32_t node);
+/* Why the harbor refused the last message it could not send, as the
+ * sender's ERROR says it ("node game2 is down"): for the logs of those
+ * who send without a session to hear it. */
+const char *wisp_remote_refusal(void);
 /* The holder of a cluster-wide name, or 0. */
 wisp_handle wisp_remote_global(const char *name);
 /* A service with cluster-wide names exited: they go with it. */

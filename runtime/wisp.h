@@ -41,6 +41,11 @@ enum {
 	                        * kick (proto/GATE.md) */
 	WISP_MSG_SYSTEM = 13,  /* console -> Lua service: "gc" or "reload";
 	                        * answered with text (packed) */
+	WISP_MSG_SPAWN = 14,   /* another node -> its console: start a Lua
+	                        * service here. "SCRIPT\0" then the packed
+	                        * arguments; the new service answers with its
+	                        * handle (packed) once started, or an ERROR
+	                        * says why not */
 	WISP_MSG_USER = 16,    /* the first type free for applications */
 };
 

@@ -6,6 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* 1 when built with AddressSanitizer: its quarantine holds freed memory
+ * back, so memory figures mean little, and everything runs slower. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 static int test_failures;
 
 #define CHECK(cond) do { \

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # demo.sh: the demo game (services/demo/) on the demo cluster
-# (conf/demo.lua: root, net, game1, game2 and db, five processes run by
-# the master) with the embedded defaults: sqlite3 with the rows cached in
-# process, the database and the nodes' logs in a temporary directory. 50
-# bots (wisp-bots) log in, enter rooms, move and chat for 5 s; the cluster
-# is stopped with SIGTERM to the master and started again, and every bot
+# (conf/demo.lua: root, net, lobby, db and game1..game3, seven processes
+# run by the master) with the embedded defaults: sqlite3 with the rows
+# cached in process, the database and the nodes' logs in a temporary
+# directory. 50 bots (wisp-bots) log in, each to an agent on one of the
+# three game nodes, enter rooms, move and chat for 5 s; the cluster is
+# stopped with SIGTERM to the master and started again, and every bot
 # must log in to the state it left. It exits 0 only if the bots saw no
 # error and the cluster stopped cleanly both times.
 # WISP names the wisp binary (build/wisp), WISP_BOTS wisp-bots (beside it,
 # in tools/); WISP_GATE_ADDR is where clients connect (127.0.0.1:7100),
-# WISP_DEMO_PORT_BASE where the harbors are (7001..7005 above 7000).
+# WISP_DEMO_PORT_BASE where the harbors are (7001..7007 above 7000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,8 +43,7 @@ start_cluster() {
 	"$wisp" --run-dir "$work/run-$1" conf/demo.lua > "$log" 2>&1 &
 	pid=$!
 	for _ in $(seq 300); do
-		if logged "$1" game1 "demo: player ready" \
-			&& logged "$1" game2 "demo: room ready" \
+		if logged "$1" lobby "demo: login ready" \
 			&& logged "$1" net "gate listening for clients"; then
 			return 0
 		fi
@@ -64,7 +64,7 @@ show_stop() {
 status=0
 start_cluster first || status=1
 if [ "$status" -eq 0 ]; then
-	echo "demo: the cluster is up (root, net, game1, game2, db);" \
+	echo "demo: the cluster is up (root, net, lobby, db, game1..game3);" \
 		"50 bots play for 5 s on $WISP_GATE_ADDR"
 	"$bots" --bots 50 --rooms 5 --duration 5 --save "$work/players.txt" \
 		"$WISP_GATE_ADDR" || status=1

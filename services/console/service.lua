@@ -1,8 +1,10 @@
 -- console/service.lua: the console, which every node runs (runtime/node.c
 -- starts it, as the local name "console"). It answers commands forwarded
--- by the consoles of other nodes, and, when the node's config gives the
--- addresses, listens for operators (console/session.lua) and for
--- Prometheus scrapes (console/http.lua, console/metrics.lua).
+-- by the consoles of other nodes, starts the services other nodes ask for
+-- with wisp.newservice_at (in C: services/lua/lwisp.c), and, when the
+-- node's config gives the addresses, listens for operators
+-- (console/session.lua) and for Prometheus scrapes (console/http.lua,
+-- console/metrics.lua).
 --
 -- Arguments, from node.c: "console=HOST:PORT", "metrics=HOST:PORT" and
 -- "token=HEX" (the config's console_token, in hex: arguments are words).
@@ -80,6 +82,8 @@ end
 wisp.start(function()
 	wisp.register("console")
 	wisp.dispatch("lua", forwarded)
+	-- the launcher of this node: wisp.newservice_at on other nodes
+	require("wisp.admin").accept_spawns()
 	local ok, err = pcall(function()
 		if settings.console then
 			local session = require "console.session"

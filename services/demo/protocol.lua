@@ -1,8 +1,9 @@
 -- demo/protocol.lua: the demo game's client commands and the text of
--- their bodies (README, "The demo game"), shared by demo.player and
--- demo.room. Replies start with "ok" or "error: ".
+-- their bodies (README, "The demo game"), shared by demo.login,
+-- demo.agent and demo.room. Replies start with "ok" or "error: ".
 local protocol = {
-	LOGIN = 101, -- "ACCOUNT" -> "ok account=A name=N room=R x=X y=Y logins=L"
+	LOGIN = 101, -- "ACCOUNT" -> "ok account=A name=N room=R x=X y=Y logins=L
+	             -- node=G", G the game node of the player's agent
 	ENTER = 102, -- "ROOM" -> "ok room=R members=M"
 	MOVE = 103,  -- "X Y" -> "ok x=X y=Y", and MOVED to the room
 	CHAT = 104,  -- "TEXT" -> no reply, SAID to the room ("error: ..." if none)
@@ -58,9 +59,10 @@ function protocol.error(why)
 	return "error: " .. why
 end
 
-function protocol.login_reply(row)
-	return string.format("ok account=%s name=%s room=%s x=%d y=%d logins=%d",
-		row.account, row.name, row.room, row.x, row.y, row.logins)
+function protocol.login_reply(row, node)
+	return string.format("ok account=%s name=%s room=%s x=%d y=%d logins=%d "
+		.. "node=%s", row.account, row.name, row.room, row.x, row.y,
+		row.logins, node)
 end
 
 function protocol.enter_reply(room, members)

@@ -1,8 +1,9 @@
--- demo/room.lua: the demo game's rooms (game2 in conf/demo.lua). demo.player
--- puts clients in and takes them out ("enter", "leave") and tells of their
--- moves ("move"), which go to everyone in the mover's room as MOVED; chat
--- (104) comes here straight from the gate and goes to everyone in the
--- room as SAID, the speaker included. Rooms live in wisp.keep, so a hot
+-- demo/room.lua: the demo game's rooms (the lobby in conf/demo.lua). The
+-- players' agents (demo.agent, on the game nodes) put clients in and take
+-- them out ("enter", "leave"), as demo.login does when a client goes, and
+-- tell of their moves ("move"), which go to everyone in the mover's room
+-- as MOVED; chat (104) comes here straight from the gate and goes to
+-- everyone in the room as SAID, the speaker included. Rooms live in wisp.keep, so a hot
 -- update of this code keeps everyone where they are.
 local wisp = require "wisp"
 local protocol = require "demo.protocol"

@@ -253,9 +253,42 @@ static void track_partial(struct gate *g, struct gate_conn *c, uint64_t now,
 		wisp_gate_over_budget(g, c);
 }
 
-/* Each frame is forwarded as it is decoded, while c has a free slot: the
- * decoder stops between frames, never inside one. A bad frame ends the
- * connection, and the frames before it have gone on already. */
+/* With gate.request_ids every body begins with one (CLIENT.md). */
+static void close_no_id(struct gate *g, struct gate_conn *c, uint32_t size)
+{
+	char why[96];
+	snprintf(why, sizeof(why), "a frame body of %u bytes, too short for the "
+		"request id gate.request_ids asks for", size);
+	g->stats.bad_frames++;
+	wisp_log(g->ctx, WISP_LOG_WARN, "client %s (conn %d) closed: %s",
+		c->addr, c->id, why);
+	wisp_gate_close(g, c, why);
+}
+
+/* One frame on to its service, its request id taken off first: 0, or -1
+ * when c is gone (over its rate, no request id, or dropped by the error
+ * frame of a command that failed at once). */
+static int take_frame(struct gate *g, struct gate_conn *c,
+	struct wisp_client_frame *f, uint64_t now)
+{
+	int id = c->id;
+	if (!within_rate(g, c, now)) {
+		close_fast(g, c);
+		return -1;
+	}
+	if (g->cfg->request_ids && wisp_client_take_id(f) < 0) {
+		close_no_id(g, c, f->size);
+		return -1;
+	}
+	g->stats.frames_in++;
+	c->request = f->request;
+	wisp_gate_forward(g, c, f);
+	return wisp_gate_conn(g, (uint32_t)id) ? 0 : -1;
+}
+
+/* Each frame is forwarded as it is decoded, while the next may go now:
+ * the decoder stops between frames, never inside one. A bad frame ends
+ * the connection, and the frames before it have gone on already. */
 long wisp_gate_decode(struct gate *g, struct gate_conn *c,
 	const uint8_t *data, size_t size)
 {
@@ -263,15 +296,11 @@ long wisp_gate_decode(struct gate *g, struct gate_conn *c,
 	struct wisp_client_frame f;
 	int rc = 0, frames = 0, id = c->id;
 	size_t given = size;
-	while (wisp_gate_flow_open(g, c)
+	while (wisp_gate_flow_next(g, c, data, size)
 		&& (rc = wisp_client_next(&c->dec, &data, &size, &f)) == 1) {
-		if (!within_rate(g, c, now)) {
-			close_fast(g, c);
-			return -1;
-		}
-		g->stats.frames_in++;
 		frames++;
-		wisp_gate_forward(g, c, &f);
+		if (take_frame(g, c, &f, now) < 0)
+			return -1;
 	}
 	if (rc < 0)
 		close_bad(g, c);

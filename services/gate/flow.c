@@ -1,14 +1,21 @@
-/* flow.c: the commands each client has in flight, and flow control. Each
- * frame goes to its service as a request with a session of the gate's
- * (forward.c); its command is in flight until the service answers that
- * session (a reply for the gate to write, or none), an ERROR ends it, or
- * gate.reply_timeout passes. A client with gate.max_inflight commands in
- * flight is decoded no further: what it has sent waits in its backlog,
- * and the socket layer stops reading it once GATE_READ_AHEAD bytes are
- * unused, so TCP makes the client wait. As commands end the backlog is
- * decoded first, and reading resumes as it empties. So what one client
- * can make the node hold is bounded by those two numbers, however fast it
- * sends, and what all of them hold by gate.partial_budget. */
+/* flow.c: the commands each client has in flight, flow control and
+ * order, and how each command ends for the client. Each frame goes to its
+ * service as a request with a session of the gate's (forward.c); its
+ * command is in flight until the service answers that session (a reply
+ * for the gate to write, or none), an ERROR ends it, or
+ * gate.reply_timeout passes. A command that ends without a reply is told
+ * to its client in an error frame (CLIENT.md), unless
+ * gate.error_command is false.
+ * A client's frames go on in the order sent, and an ordered one (the
+ * default for a route) only when none of the client's is in flight, and
+ * none after it until it ends; past gate.max_inflight none at all. A
+ * frame that may not go yet is decoded no further: it and what follows
+ * wait in the client's backlog, and the socket layer stops reading it
+ * once GATE_READ_AHEAD bytes are unused, so TCP makes the client wait. As
+ * commands end the backlog is decoded first, and reading resumes as it
+ * empties. So what one client can make the node hold is bounded by those
+ * two numbers, however fast it sends, and what all of them hold by
+ * gate.partial_budget. */
 #include <stdio.h>
 #include <string.h>
 #include "gate_service.h"
@@ -25,11 +32,14 @@ struct gate_cmd {
 	struct gate_conn *conn;
 	uint64_t deadline_ms;
 	uint32_t command;
+	uint32_t request; /* the client's id for it (gate.request_ids) */
 	int session;
+	int ordered;
 };
 
-/* Bytes a client sent past its limit: data[off, off + len). At most
- * GATE_READ_AHEAD, as the socket is not read beyond that. */
+/* Bytes of a client's not decoded yet, as their frame may not go yet:
+ * data[off, off + len). At most GATE_READ_AHEAD, as the socket is not
+ * read beyond that. */
 struct gate_backlog {
 	size_t off, len, cap;
 	uint8_t data[];
@@ -39,7 +49,39 @@ struct gate_backlog {
 
 int wisp_gate_flow_open(const struct gate *g, const struct gate_conn *c)
 {
+	return c->backlog == NULL && c->inflight < g->cfg->max_inflight;
+}
+
+/* Unless their route says ordered = false. A command no route covers is
+ * ordered too, so that its error frame keeps its place. */
+static int is_ordered(const struct gate *g, uint32_t command)
+{
+	const struct wisp_command_route *r = wisp_config_route(g->cfg, command);
+	return r == NULL || r->ordered;
+}
+
+/* An ordered command in flight lets nothing of its client pass it. */
+static int may_send(const struct gate *g, const struct gate_conn *c,
+	uint32_t command)
+{
+	if (c->ordered)
+		return 0;
+	if (is_ordered(g, command))
+		return c->inflight == 0;
 	return c->inflight < g->cfg->max_inflight;
+}
+
+/* A header not yet whole is taken in only when nothing is in flight: its
+ * frame may turn out ordered, and must not then wait inside the decoder,
+ * where gate.frame_timeout would count the wait against the client. */
+int wisp_gate_flow_next(const struct gate *g, const struct gate_conn *c,
+	const uint8_t *data, size_t size)
+{
+	uint32_t command;
+	int known = wisp_client_peek(&c->dec, data, size, &command);
+	if (known < 0)
+		return 1; /* a bad header: the decoder says so */
+	return known ? may_send(g, c, command) : c->inflight == 0;
 }
 
 /* A backlog with room for size more bytes after what it holds. */
@@ -80,7 +122,7 @@ static void held(struct gate *g, struct gate_conn *c)
 static void keep(struct gate *g, struct gate_conn *c, const uint8_t *data,
 	size_t size)
 {
-	if (c->backlog == NULL)
+	if (c->backlog == NULL && c->inflight >= g->cfg->max_inflight)
 		held(g, c);
 	struct gate_backlog *b = c->backlog = room_for(c->backlog, size);
 	memcpy(b->data + b->off + b->len, data, size);
@@ -91,11 +133,18 @@ static void keep(struct gate *g, struct gate_conn *c, const uint8_t *data,
 		wisp_gate_over_budget(g, c);
 }
 
+static void drain(struct gate *g, struct gate_conn *c);
+
+/* With a backlog, the new bytes join it; they may complete the header
+ * that decides whether its frame can go now. */
 void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
 	const uint8_t *data, size_t size)
 {
+	int id = c->id;
 	if (c->backlog) {
 		keep(g, c, data, size);
+		if ((c = wisp_gate_conn(g, (uint32_t)id)) != NULL)
+			drain(g, c);
 		return;
 	}
 	long used = wisp_gate_decode(g, c, data, size);
@@ -106,8 +155,8 @@ void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
 		keep(g, c, data + used, size - (size_t)used);
 }
 
-/* Decodes c's backlog as far as its free slots go; the socket is read
- * again as it empties. */
+/* Decodes c's backlog as far as order and its free slots allow; the
+ * socket is read again as it empties. */
 static void drain(struct gate *g, struct gate_conn *c)
 {
 	struct gate_backlog *b = c->backlog;
@@ -130,7 +179,9 @@ void wisp_gate_flow_sent(struct gate *g, struct gate_conn *c, int session,
 	struct gate_cmd *cmd = wisp_malloc(sizeof(*cmd));
 	*cmd = (struct gate_cmd){ .older = g->newest, .next = c->cmds, .conn = c,
 		.deadline_ms = wisp_now() + g->cfg->reply_timeout_ms,
-		.command = command, .session = session };
+		.command = command, .request = c->request, .session = session,
+		.ordered = is_ordered(g, command) };
+	c->ordered |= cmd->ordered;
 	if (g->newest)
 		g->newest->newer = cmd;
 	else
@@ -163,6 +214,8 @@ static void unlink_cmd(struct gate *g, struct gate_cmd *cmd)
 	if (cmd->next)
 		cmd->next->prev = cmd->prev;
 	c->inflight--;
+	if (cmd->ordered)
+		c->ordered = 0;
 	wisp_free(cmd);
 }
 
@@ -176,16 +229,56 @@ static void end_cmd(struct gate *g, struct gate_cmd *cmd)
 	unlink_cmd(g, cmd);
 }
 
-void wisp_gate_failed(struct gate *g, struct gate_conn *c, uint32_t command,
-	enum gate_failure kind, const char *why)
+/* The reason code an error frame gives for a failure of kind. The
+ * unrouted are of two kinds for the client: forward.c's "no route ..."
+ * and a route to no service. */
+static int error_code(enum gate_failure kind, const char *why)
+{
+	static const uint8_t codes[GATE_FAILURES] = {
+		[GATE_FAIL_UNROUTED] = WISP_CLIENT_ERR_NO_SERVICE,
+		[GATE_FAIL_OVERLOADED] = WISP_CLIENT_ERR_OVERLOADED,
+		[GATE_FAIL_UNREACHABLE] = WISP_CLIENT_ERR_NODE_DOWN,
+		[GATE_FAIL_EXITED] = WISP_CLIENT_ERR_EXITED,
+		[GATE_FAIL_HANDLER] = WISP_CLIENT_ERR_HANDLER,
+		[GATE_FAIL_TIMEOUT] = WISP_CLIENT_ERR_TIMEOUT,
+	};
+	if (kind == GATE_FAIL_UNROUTED && strncmp(why, "no route", 8) == 0)
+		return WISP_CLIENT_ERR_NO_ROUTE;
+	return codes[kind];
+}
+
+/* The error frame: the code's short text, not why, which may name the
+ * cluster's services and nodes and is for the log. None when
+ * gate.max_body leaves no room for it. */
+static void send_error(struct gate *g, struct gate_conn *c, uint32_t command,
+	uint32_t request, int code)
+{
+	uint8_t body[WISP_CLIENT_ERROR_HEAD + WISP_CLIENT_ERROR_TEXT_MAX];
+	size_t room = wisp_gate_max_payload(g);
+	size_t n = wisp_client_error_encode(body, room < sizeof(body) ? room
+		: sizeof(body), command, (uint8_t)code, wisp_client_error_text(code));
+	if (n)
+		wisp_gate_reply(g, c, g->cfg->error_command, request, body, n);
+}
+
+/* The end of a command with no reply: counted by kind, logged at most
+ * once a second for each, and told to the client, which an error frame
+ * over its output limit drops as any frame would: c may be gone after. */
+static void failed(struct gate *g, struct gate_conn *c, uint32_t command,
+	uint32_t request, enum gate_failure kind, const char *why)
 {
 	g->stats.failed[kind]++;
-	/* The client is not told yet. An error frame to it would be written
-	 * here; a write can drop c (wisp_gate_slow), which callers would then
-	 * have to allow for. */
 	if (wisp_gate_may_warn(g, GATE_WARN_FAILED + kind))
 		wisp_log(g->ctx, WISP_LOG_WARN, "command %u from client %s (conn %d) "
 			"failed: %s", command, c->addr, c->id, why);
+	if (g->cfg->error_frames)
+		send_error(g, c, command, request, error_code(kind, why));
+}
+
+void wisp_gate_failed(struct gate *g, struct gate_conn *c, uint32_t command,
+	enum gate_failure kind, const char *why)
+{
+	failed(g, c, command, c->request, kind, why);
 }
 
 /* The kind of an ERROR, from the reasons the runtime and the harbor give
@@ -203,28 +296,33 @@ static enum gate_failure classify(const char *why)
 	return GATE_FAIL_HANDLER;
 }
 
+/* What an answer ends: the command and the client's id for it. */
+struct ended {
+	uint32_t command, request;
+};
+
 static void error_answer(struct gate *g, struct gate_conn *c,
-	uint32_t command, const void *msg, size_t sz)
+	const struct ended *e, const void *msg, size_t sz)
 {
 	char why[200];
 	snprintf(why, sizeof(why), "%.*s", (int)(sz < sizeof(why) ? sz
 		: sizeof(why) - 1), msg ? (const char *)msg : "");
-	wisp_gate_failed(g, c, command, classify(why), why);
+	failed(g, c, e->command, e->request, classify(why), why);
 }
 
 /* A RESPONSE: the reply to write, or none. */
-static void answered(struct gate *g, struct gate_conn *c, uint32_t command,
-	const void *msg, size_t sz)
+static void answered(struct gate *g, struct gate_conn *c,
+	const struct ended *e, const void *msg, size_t sz)
 {
 	struct wisp_gate_answer a;
 	if (wisp_gate_answer_decode(msg, sz, &a) < 0)
-		wisp_gate_failed(g, c, command, GATE_FAIL_HANDLER, "its service "
+		failed(g, c, e->command, e->request, GATE_FAIL_HANDLER, "its service "
 			"answered with a malformed message");
-	else if (a.size > g->proto.max_body)
-		wisp_gate_failed(g, c, command, GATE_FAIL_HANDLER, "its reply is "
-			"larger than gate.max_body");
+	else if (a.size > wisp_gate_max_payload(g))
+		failed(g, c, e->command, e->request, GATE_FAIL_HANDLER, "its reply "
+			"is larger than gate.max_body allows");
 	else if (a.kind == WISP_GATE_REPLY)
-		wisp_gate_reply(g, c, command, a.body, a.size);
+		wisp_gate_reply(g, c, e->command, e->request, a.body, a.size);
 }
 
 void wisp_gate_answer(struct gate *g, int type, int session,
@@ -235,14 +333,14 @@ void wisp_gate_answer(struct gate *g, int type, int session,
 	if (cmd == NULL)
 		return; /* over already: timed out, or its client has gone */
 	struct gate_conn *c = cmd->conn;
-	uint32_t command = cmd->command;
+	struct ended e = { cmd->command, cmd->request };
 	int id = c->id;
 	end_cmd(g, cmd);
 	if (type == WISP_MSG_ERROR)
-		error_answer(g, c, command, msg, sz);
+		error_answer(g, c, &e, msg, sz);
 	else
-		answered(g, c, command, msg, sz);
-	/* a reply to a client over its output limit drops it */
+		answered(g, c, &e, msg, sz);
+	/* a frame to a client over its output limit drops it */
 	if ((c = wisp_gate_conn(g, (uint32_t)id)) != NULL && c->backlog)
 		drain(g, c);
 }
@@ -257,11 +355,13 @@ void wisp_gate_flow_sweep(struct gate *g, uint64_t now_ms)
 	while (g->oldest && g->oldest->deadline_ms <= now_ms) {
 		struct gate_cmd *cmd = g->oldest;
 		struct gate_conn *c = cmd->conn;
-		uint32_t command = cmd->command;
+		uint32_t command = cmd->command, request = cmd->request;
+		int id = c->id;
 		end_cmd(g, cmd);
-		wisp_gate_failed(g, c, command, GATE_FAIL_TIMEOUT, why);
-		if (c->backlog)
-			drain(g, c); /* what it sends gets later deadlines */
+		failed(g, c, command, request, GATE_FAIL_TIMEOUT, why);
+		/* what it sends gets later deadlines */
+		if ((c = wisp_gate_conn(g, (uint32_t)id)) != NULL && c->backlog)
+			drain(g, c);
 	}
 }
 

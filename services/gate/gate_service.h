@@ -2,8 +2,10 @@
  * connections. service.c owns its life and messages, conn.c the
  * connections (reading, limits, closing), forward.c what goes to services
  * (frames by command id, connects and disconnects), flow.c the commands
- * in flight and how a client is held to gate.max_inflight, push.c what
- * services send to clients. */
+ * in flight, their order, how each ends for its client (error frames)
+ * and how a client is held to gate.max_inflight, push.c what
+ * services send to clients, bind.c the connections bound to services and
+ * their session data, routes.c the routes' targets resolved to handles. */
 #ifndef WISP_GATE_SERVICE_H
 #define WISP_GATE_SERVICE_H
 
@@ -23,6 +25,8 @@
 
 struct gate_cmd;     /* flow.c: a command in flight */
 struct gate_backlog; /* flow.c: bytes read, waiting for a free slot */
+struct gate_bind;    /* bind.c: the services a conn is bound to, its session */
+struct gate_route;   /* routes.c: a route of gate.commands, resolved */
 
 /* One client. Kept small: a net node holds tens of thousands. */
 struct gate_conn {
@@ -36,8 +40,12 @@ struct gate_conn {
 	uint64_t addr_key; /* counted under it in gate.per_address; 0: not */
 	uint32_t held;     /* its decoder's bytes, counted in gate.partial_bytes */
 	uint32_t inflight; /* commands forwarded and not over (flow.c) */
+	uint32_t request;  /* the request id of the frame being forwarded now
+	                    * (gate.request_ids; 0 without) */
+	uint8_t ordered;   /* an ordered command of its is in flight */
 	struct gate_cmd *cmds;        /* those commands */
-	struct gate_backlog *backlog; /* NULL unless held at max_inflight */
+	struct gate_backlog *backlog; /* NULL unless frames wait (flow.c) */
+	struct gate_bind *bind;       /* NULL unless bound or given a session */
 	struct wisp_client_decoder dec;
 	char addr[48];     /* the client's address, for logs and events */
 };
@@ -69,6 +77,7 @@ enum gate_warning {
 	GATE_WARN_BAD_OP,   /* a malformed message from a service */
 	GATE_WARN_PER_ADDRESS, /* past max_per_address */
 	GATE_WARN_HELD,     /* a client held at max_inflight */
+	GATE_WARN_BIND,     /* a binding refused or dropped */
 	GATE_WARN_FAILED,   /* a command failed: one for each enum gate_failure */
 	GATE_WARNINGS = GATE_WARN_FAILED + GATE_FAILURES
 };
@@ -87,6 +96,9 @@ struct gate {
 	                            * backlogs of clients held at max_inflight */
 	struct wisp_keymap cmds;   /* session -> struct gate_cmd in flight */
 	struct gate_cmd *oldest, *newest; /* the same, by deadline */
+	struct wisp_keymap bound_refs; /* bound service -> its routes (bind.c) */
+	struct wisp_keymap bound_gone; /* those of them known gone */
+	struct gate_route *routes; /* routes.c: gate.commands' targets */
 	int tick_session;
 	uint64_t quiet_until_ms[GATE_WARNINGS]; /* each waits until then */
 	struct gate_stats stats;
@@ -100,9 +112,10 @@ void wisp_gate_accepted(struct gate *g, int id, const char *addr);
 struct gate_conn *wisp_gate_conn(struct gate *g, uint32_t id);
 void wisp_gate_data(struct gate *g, struct gate_conn *c, const uint8_t *data,
 	size_t size);
-/* Forwards the frames in data while c may have more commands in flight
- * (wisp_gate_flow_open). The bytes used, or -1 when c was closed (a bad
- * frame, a limit). */
+/* Forwards the frames in data while each may go now (wisp_gate_flow_next),
+ * with any request id taken off the body into c->request. The bytes used,
+ * or -1 when c was closed (a bad frame, a limit, or an error frame to a
+ * client over gate.output_limit). */
 long wisp_gate_decode(struct gate *g, struct gate_conn *c,
 	const uint8_t *data, size_t size);
 /* Closes c (what is queued for it is still sent) and tells the events
@@ -127,10 +140,14 @@ void wisp_gate_event(struct gate *g, struct gate_conn *c, int kind,
 	const char *text);
 
 /* flow.c */
-/* Whether one more of c's frames may be forwarded now: not when c has
- * gate.max_inflight commands in flight (then it waits on the gate, and is
- * not idle, however long it is silent). */
+/* Whether c is read on: not when it has gate.max_inflight commands in
+ * flight or frames waiting for earlier ones to end (then it waits on the
+ * gate, and is not idle, however long it is silent). */
 int wisp_gate_flow_open(const struct gate *g, const struct gate_conn *c);
+/* Whether the decoder may go on to c's next frame, whose bytes begin at
+ * data: by its route's order and gate.max_inflight. */
+int wisp_gate_flow_next(const struct gate *g, const struct gate_conn *c,
+	const uint8_t *data, size_t size);
 /* Bytes read from c: decoded as far as c's free slots go, the rest kept. */
 void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
 	const uint8_t *data, size_t size);
@@ -140,8 +157,9 @@ void wisp_gate_flow_sent(struct gate *g, struct gate_conn *c, int session,
 /* A RESPONSE or ERROR for a session of the gate's: the end of a command. */
 void wisp_gate_answer(struct gate *g, int type, int session,
 	const void *msg, size_t sz);
-/* A command of c's ended with no reply: counted by kind and logged at most
- * once a second for each. */
+/* The command of c's being forwarded now (request c->request) ended with
+ * no reply: counted by kind, logged at most once a second for each, and
+ * told to c in an error frame, which may drop c (wisp_gate_slow). */
 void wisp_gate_failed(struct gate *g, struct gate_conn *c, uint32_t command,
 	enum gate_failure kind, const char *why);
 /* Ends the commands in flight past gate.reply_timeout. */
@@ -155,8 +173,49 @@ void wisp_gate_over_budget(struct gate *g, struct gate_conn *c);
 /* push.c: a WISP_MSG_GATE message from a service */
 void wisp_gate_op(struct gate *g, wisp_handle source, const void *msg,
 	size_t sz);
-/* A frame of command to c, now or at the end of the round. */
+/* A message from source that the gate drops: logged at most once a second. */
+void wisp_gate_bad_op(struct gate *g, wisp_handle source, const char *why);
+/* A frame of command to c, now or at the end of the round, answering
+ * request (with gate.request_ids; a push carries 0). */
 void wisp_gate_reply(struct gate *g, struct gate_conn *c, uint32_t command,
-	const void *body, size_t size);
+	uint32_t request, const void *body, size_t size);
+/* The largest body a service may send a client: gate.max_body, less the
+ * request id's with gate.request_ids. */
+size_t wisp_gate_max_payload(const struct gate *g);
+
+/* forward.c: an event about c to to, a service c is bound to (flagged
+ * bound, with c's session); text may be NULL. */
+void wisp_gate_tell(struct gate *g, struct gate_conn *c, wisp_handle to,
+	int kind, const char *text);
+
+/* bind.c */
+/* A BIND, UNBIND or SESSION op from source. */
+void wisp_gate_bind_op(struct gate *g, wisp_handle source,
+	const struct wisp_gate_op *op);
+/* The service c (which has c->bind) is bound to for command, or 0 for
+ * gate.commands' route. */
+wisp_handle wisp_gate_bound(struct gate *g, struct gate_conn *c,
+	uint32_t command);
+/* 1 with c's session in *s, or 0 when it has none. */
+int wisp_gate_session_of(const struct gate_conn *c,
+	struct wisp_gate_session *s);
+/* c (which has c->bind) closed: each service bound to it gets the CLOSE,
+ * and its bindings and session go. */
+void wisp_gate_unbind_closed(struct gate *g, struct gate_conn *c,
+	const char *why);
+/* An ERROR from source: if it says that source, a bound service, is not
+ * there, its bindings go. */
+void wisp_gate_bind_error(struct gate *g, wisp_handle source,
+	const void *msg, size_t sz);
+/* A WISP_MSG_NODE event: the bindings to a node that is down go. */
+void wisp_gate_bind_node(struct gate *g, const void *msg, size_t sz);
+void wisp_gate_bind_free(struct gate *g);
+
+/* routes.c */
+/* The handle route r goes to, resolved once and again when it may have
+ * gone stale; 0 while it is not known: then send by r's name. */
+wisp_handle wisp_gate_route_target(struct gate *g,
+	const struct wisp_command_route *r);
+void wisp_gate_routes_free(struct gate *g);
 
 #endif

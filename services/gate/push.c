@@ -2,16 +2,19 @@
  * replies that end commands), and kicks (proto/GATE.md). A push or reply
  * to one or a few clients is queued and leaves at the end of the round,
  * so that a client's replies in one round go out in one write; a
- * broadcast is written at once, one frame built for all.
+ * broadcast is written at once, one frame built for all. With
+ * gate.request_ids each frame's body starts with the id of the request it
+ * answers, 0 for a push (proto/CLIENT.md).
  * Ids of clients gone since are skipped: a service learns of a close
- * through gate.events, possibly after it pushed. */
+ * through gate.events, possibly after it pushed. Binds and session data
+ * are bind.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "gate_service.h"
 #include "socket.h"
 
-static void bad_op(struct gate *g, wisp_handle source, const char *why)
+void wisp_gate_bad_op(struct gate *g, wisp_handle source, const char *why)
 {
 	if (wisp_gate_may_warn(g, GATE_WARN_BAD_OP))
 		wisp_log(g->ctx, WISP_LOG_WARN, "message from :%08x dropped: %s",
@@ -34,22 +37,43 @@ static void write_to(struct gate *g, struct gate_conn *c, const void *head,
 	g->stats.bytes_out += head_size + body_size;
 }
 
-void wisp_gate_reply(struct gate *g, struct gate_conn *c, uint32_t command,
-	const void *body, size_t size)
+size_t wisp_gate_max_payload(const struct gate *g)
 {
-	uint8_t head[WISP_CLIENT_HEADER];
-	wisp_client_header(&g->proto, command, size, head);
-	write_to(g, c, head, sizeof(head), body, size);
+	size_t id = g->cfg->request_ids ? WISP_CLIENT_ID_SIZE : 0;
+	return g->proto.max_body > id ? g->proto.max_body - id : 0;
+}
+
+/* A frame's header and, with gate.request_ids, the request id after it
+ * (0 in a push: CLIENT.md); size is the body's after the id. The bytes
+ * written. */
+static size_t frame_head(const struct gate *g, uint32_t command,
+	uint32_t request, size_t size,
+	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE])
+{
+	if (!g->cfg->request_ids) {
+		wisp_client_header(&g->proto, command, size, head);
+		return WISP_CLIENT_HEADER;
+	}
+	wisp_client_header_id(&g->proto, command, request, size, head);
+	return WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE;
+}
+
+void wisp_gate_reply(struct gate *g, struct gate_conn *c, uint32_t command,
+	uint32_t request, const void *body, size_t size)
+{
+	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE];
+	size_t n = frame_head(g, command, request, size, head);
+	write_to(g, c, head, n, body, size);
 }
 
 static void push(struct gate *g, const struct wisp_gate_op *op)
 {
-	uint8_t head[WISP_CLIENT_HEADER];
-	wisp_client_header(&g->proto, op->command, op->size, head);
+	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE];
+	size_t n = frame_head(g, op->command, 0, op->size, head);
 	for (uint32_t i = 0; i < op->count; i++) {
 		struct gate_conn *c = wisp_gate_conn(g, wisp_gate_op_conn(op, i));
 		if (c)
-			write_to(g, c, head, sizeof(head), op->data, op->size);
+			write_to(g, c, head, n, op->data, op->size);
 	}
 }
 
@@ -57,9 +81,13 @@ static void push(struct gate *g, const struct wisp_gate_op *op)
  * once is where latency shows. */
 static void broadcast(struct gate *g, const struct wisp_gate_op *op)
 {
-	size_t sz;
-	void *frame = wisp_client_encode(&g->proto, op->command, op->data,
-		op->size, &sz);
+	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE];
+	size_t n = frame_head(g, op->command, 0, op->size, head);
+	size_t sz = n + op->size;
+	uint8_t *frame = wisp_malloc(sz);
+	memcpy(frame, head, n);
+	if (op->size)
+		memcpy(frame + n, op->data, op->size);
 	for (uint32_t i = g->count; i-- > 0;) {
 		struct gate_conn *c = g->list[i];
 		if (wisp_sock_write(c->id, frame, sz) < 0) {
@@ -94,11 +122,16 @@ void wisp_gate_op(struct gate *g, wisp_handle source, const void *msg,
 {
 	struct wisp_gate_op op;
 	if (wisp_gate_op_decode(msg, sz, &op) < 0) {
-		bad_op(g, source, "not a well-formed gate message");
+		wisp_gate_bad_op(g, source, "not a well-formed gate message");
 		return;
 	}
-	if (op.op != WISP_GATE_KICK && op.size > g->proto.max_body) {
-		bad_op(g, source, "a frame body larger than gate.max_body");
+	if (op.op >= WISP_GATE_BIND) {
+		wisp_gate_bind_op(g, source, &op);
+		return;
+	}
+	if (op.op != WISP_GATE_KICK && op.size > wisp_gate_max_payload(g)) {
+		wisp_gate_bad_op(g, source, "a frame body larger than gate.max_body "
+			"allows");
 		return;
 	}
 	if (op.op == WISP_GATE_PUSH)

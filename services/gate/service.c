@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "gate_service.h"
+#include "harbor_service.h"
 #include "module.h"
 #include "node.h"
 #include "socket.h"
@@ -99,7 +100,12 @@ static int gate_cb(struct wisp_context *ctx, void *ud, int type,
 		break;
 	case WISP_MSG_RESPONSE:
 	case WISP_MSG_ERROR:
+		if (type == WISP_MSG_ERROR)
+			wisp_gate_bind_error(g, source, msg, sz);
 		wisp_gate_answer(g, type, session, msg, sz);
+		break;
+	case WISP_MSG_NODE:
+		wisp_gate_bind_node(g, msg, sz);
 		break;
 	case WISP_MSG_TIMER:
 		if (session == g->tick_session) {
@@ -151,6 +157,8 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 	g->port = wisp_sock_port(g->listener);
 	wisp_set_callback(ctx, g, gate_cb);
 	wisp_gate_active = g;
+	if (wisp_harbor_active) /* bindings to a node that goes down go */
+		wisp_harbor_watch(wisp_harbor_active, wisp_self(ctx));
 	arm_tick(g);
 	wisp_log(ctx, WISP_LOG_INFO, "gate listening for clients on %s:%d",
 		g->cfg->host, g->port);
@@ -167,6 +175,8 @@ static void gate_release(void *inst)
 	wisp_keymap_free(&g->by_id);
 	wisp_keymap_free(&g->per_address);
 	wisp_keymap_free(&g->cmds);
+	wisp_gate_bind_free(g);
+	wisp_gate_routes_free(g);
 	wisp_free(g->list);
 	wisp_free(g);
 }

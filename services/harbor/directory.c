@@ -13,7 +13,7 @@
 
 #define JOIN_RETRY_MS 500
 
-static void send_cmd(struct harbor *h, uint32_t node, wisp_handle source,
+void wisp_directory_send(struct harbor *h, uint32_t node, wisp_handle source,
 	int session, const struct wisp_cluster_cmd *cmd)
 {
 	char text[WISP_CLUSTER_MAX];
@@ -34,7 +34,7 @@ static void broadcast(struct harbor *h, const struct wisp_cluster_cmd *cmd)
 {
 	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++)
 		if (id == h->self->id || (h->links[id].peer && h->links[id].up))
-			send_cmd(h, id, wisp_self(h->ctx), 0, cmd);
+			wisp_directory_send(h, id, wisp_self(h->ctx), 0, cmd);
 }
 
 static void tell_monitors(struct harbor *h, const char *event, uint32_t node)
@@ -82,6 +82,8 @@ static void mark_up(struct harbor *h, uint32_t node)
 		return;
 	l->up = 1;
 	l->retry_ms = 0; /* a node back up may be dialed at once */
+	l->load.known = 0;
+	wisp_resolve_forget(l); /* a new life, with new handles */
 	tell_monitors(h, "up", node);
 }
 
@@ -91,6 +93,9 @@ static void mark_down(struct harbor *h, uint32_t node)
 	if (l == NULL || !l->up)
 		return;
 	l->up = 0;
+	l->load.known = 0;
+	l->watches = 0;
+	wisp_resolve_forget(l);
 	for (size_t i = h->name_count; i-- > 0;) /* its names go with it */
 		if (WISP_HANDLE_NODE(h->names[i].handle) == node)
 			h->names[i] = h->names[--h->name_count];
@@ -102,7 +107,7 @@ static void send_op(struct harbor *h, uint32_t node, int op, uint32_t value,
 {
 	struct wisp_cluster_cmd cmd = { .op = op, .value = value };
 	snprintf(cmd.name, sizeof(cmd.name), "%s", name ? name : "");
-	send_cmd(h, node, wisp_self(h->ctx), 0, &cmd);
+	wisp_directory_send(h, node, wisp_self(h->ctx), 0, &cmd);
 }
 
 /* Root: a node joined; it learns the whole table, the others learn of it. */
@@ -164,7 +169,7 @@ static void reclaim_names(struct harbor *h)
 		if (WISP_HANDLE_NODE(h->names[i].handle) == h->self->id) {
 			struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_REGISTER };
 			snprintf(cmd.name, sizeof(cmd.name), "%s", h->names[i].name);
-			send_cmd(h, h->root, h->names[i].handle, 0, &cmd);
+			wisp_directory_send(h, h->root, h->names[i].handle, 0, &cmd);
 		}
 }
 
@@ -183,7 +188,8 @@ static void send_held_claims(struct harbor *h)
 	for (size_t i = 0; i < h->held_count; i++) {
 		struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_REGISTER };
 		snprintf(cmd.name, sizeof(cmd.name), "%s", h->held[i].name);
-		send_cmd(h, h->root, h->held[i].source, h->held[i].session, &cmd);
+		wisp_directory_send(h, h->root, h->held[i].source,
+			h->held[i].session, &cmd);
 	}
 	h->held_count = 0;
 }
@@ -197,6 +203,7 @@ static void node_command(struct harbor *h, wisp_handle source, int session,
 		h->joined = 1;
 		reclaim_names(h);
 		send_held_claims(h);
+		wisp_load_joined(h);
 		break;
 	case WISP_CLUSTER_UP:
 		mark_up(h, cmd->value);
@@ -210,9 +217,13 @@ static void node_command(struct harbor *h, wisp_handle source, int session,
 	case WISP_CLUSTER_UNNAME:
 		drop_name(h, cmd->name);
 		break;
+	case WISP_CLUSTER_LOAD:
+		if (WISP_HANDLE_NODE(source) == h->root)
+			wisp_load_set(h, cmd->value, cmd->numbers);
+		break;
 	case WISP_CLUSTER_REGISTER: /* from a local service: to the root */
 		if (h->joined)
-			send_cmd(h, h->root, source, session, cmd);
+			wisp_directory_send(h, h->root, source, session, cmd);
 		else /* until a root welcomes this node; the caller's timeout
 		      * bounds the wait */
 			hold_claim(h, source, session, cmd->name);
@@ -233,6 +244,31 @@ static void root_command(struct harbor *h, wisp_handle source, int session,
 	case WISP_CLUSTER_GONE:
 		root_gone(h, cmd->value);
 		break;
+	case WISP_CLUSTER_REPORT:
+		wisp_load_report(h, WISP_HANDLE_NODE(source), cmd->numbers);
+		break;
+	case WISP_CLUSTER_WATCH:
+		wisp_load_add_watcher(h, WISP_HANDLE_NODE(source));
+		break;
+	}
+}
+
+/* Between any two harbors, root or not: 1 if cmd was one of those. */
+static int peer_command(struct harbor *h, wisp_handle source,
+	const struct wisp_cluster_cmd *cmd)
+{
+	switch (cmd->op) {
+	case WISP_CLUSTER_RESOLVE:
+		wisp_resolve_asked(h, source, cmd->name);
+		return 1;
+	case WISP_CLUSTER_RESOLVED:
+		wisp_resolve_answered(h, source, cmd->name, cmd->value);
+		return 1;
+	case WISP_CLUSTER_STALE:
+		wisp_resolve_stale(h, source, cmd->value);
+		return 1;
+	default:
+		return 0;
 	}
 }
 
@@ -247,6 +283,8 @@ void wisp_directory_request(struct harbor *h, wisp_handle source,
 			"message");
 		return;
 	}
+	if (peer_command(h, source, &cmd))
+		return;
 	if (h->is_root)
 		root_command(h, source, session, &cmd);
 	else

@@ -8,6 +8,7 @@
 #define WISP_HARBOR_SERVICE_H
 
 #include <stdint.h>
+#include "cluster.h"
 #include "config.h"
 #include "harbor.h"
 #include "keymap.h"
@@ -32,6 +33,20 @@ struct conn {
 	struct wisp_harbor_hello mine, theirs;
 };
 
+/* How busy a node is, as its last report said (load.c). */
+struct node_load {
+	uint32_t services; /* live services */
+	uint32_t cpu;      /* thousandths of a core over the last second */
+	int known;         /* a report came since it was last up */
+};
+
+/* A name of a peer's that this node asked it to resolve (resolve.c). */
+struct resolved {
+	char name[WISP_NAME_MAX + 1];
+	wisp_handle handle;  /* 0 until the peer says, or if nobody holds it */
+	uint64_t asked_ms;   /* when the question last went */
+};
+
 /* What this node knows of one peer. */
 struct link {
 	const struct wisp_peer *peer;
@@ -45,6 +60,13 @@ struct link {
 	uint64_t bytes_out, bytes_in, frames_out, frames_in;
 	int dirty;                      /* on the harbor's dirty list */
 	struct link *next_dirty;
+	uint64_t named_out;             /* MSG frames to it by name */
+	struct node_load load;          /* as the root last said */
+	int watches;                    /* root: it asked for every load */
+	uint32_t epoch;                 /* changes when its names may be stale */
+	struct resolved *resolved;      /* names asked of it, and its answers */
+	uint32_t resolved_count;
+	wisp_handle stale_sent;         /* the last stale notice sent to it */
 };
 
 /* A cluster-wide name as the directory holds it. */
@@ -83,11 +105,20 @@ struct harbor {
 	size_t monitor_count;
 	struct held_claim *held;
 	size_t held_count;
+	/* load.c */
+	struct node_load self_load; /* this node's, at its last report */
+	int watching;              /* asked the root for every node's load */
+	uint64_t load_due_ms;      /* the next report */
+	uint64_t cpu_ns, wall_ns;  /* the process's CPU and the clock then */
 };
 
 /* service.c */
 extern struct harbor *wisp_harbor_active;
 uint64_t wisp_harbor_now(void);
+/* service will be told (WISP_MSG_NODE) when a node goes up or down, once
+ * however often it asks; until unwatch, or until a message to it fails. */
+void wisp_harbor_watch(struct harbor *h, wisp_handle service);
+void wisp_harbor_unwatch(struct harbor *h, wisp_handle service);
 
 /* conn.c */
 struct conn *wisp_conn_dial(struct harbor *h, struct link *l);
@@ -115,6 +146,11 @@ void wisp_links_tick(struct harbor *h);
 int wisp_link_send(struct harbor *h, struct link *l,
 	const struct wisp_harbor_msg *m);
 
+/* route.c: refuses a message the harbor cannot send: remembers why (for
+ * wisp_remote_refusal) and answers a request with it; -1. */
+int wisp_harbor_refuse(wisp_handle source, int session, int type,
+	const char *why);
+
 /* directory.c */
 void wisp_directory_start(struct harbor *h);
 void wisp_directory_request(struct harbor *h, wisp_handle source,
@@ -123,5 +159,44 @@ void wisp_directory_node_down(struct harbor *h, uint32_t node);
 void wisp_directory_gone(struct harbor *h, wisp_handle service);
 void wisp_directory_tick(struct harbor *h);
 void wisp_directory_free(struct harbor *h);
+/* Sends cmd to the harbor of node (this one's too), as source. */
+void wisp_directory_send(struct harbor *h, uint32_t node, wisp_handle source,
+	int session, const struct wisp_cluster_cmd *cmd);
+
+/* load.c */
+/* Every LOAD_EVERY_MS: a node reports its load to its root; a root keeps
+ * its own and passes it on to the watchers. */
+void wisp_load_tick(struct harbor *h);
+/* Root: node reported its load (a report, or its own). */
+void wisp_load_report(struct harbor *h, uint32_t node,
+	const uint32_t numbers[WISP_LOAD_NUMBERS]);
+/* Root: node wants every load: the table now, each report from now on. */
+void wisp_load_add_watcher(struct harbor *h, uint32_t node);
+/* Node: the root said what node's load is. */
+void wisp_load_set(struct harbor *h, uint32_t node,
+	const uint32_t numbers[WISP_LOAD_NUMBERS]);
+/* Node: asks its root for every load, now and at each new root. */
+void wisp_load_watch(struct harbor *h);
+/* Node: a root welcomed it: the watch, if any, is asked again there. */
+void wisp_load_joined(struct harbor *h);
+/* What this node knows of node's load (its own too); NULL if nothing. */
+struct node_load *wisp_load_of(struct harbor *h, uint32_t node);
+
+/* resolve.c */
+/* A peer asked which service holds one of this node's names. */
+void wisp_resolve_asked(struct harbor *h, wisp_handle source,
+	const char *name);
+/* A peer answered: name is handle (0: nobody's). */
+void wisp_resolve_answered(struct harbor *h, wisp_handle source,
+	const char *name, wisp_handle handle);
+/* A peer said that one of its handles is gone: its answers are stale. */
+void wisp_resolve_stale(struct harbor *h, wisp_handle source,
+	wisp_handle gone);
+/* A request from l's node came by handle to a service that is gone: tells
+ * it, so that whatever it resolved is asked again. */
+void wisp_resolve_missed(struct harbor *h, struct link *l,
+	wisp_handle gone);
+/* What l's node said may be stale: it went down, came back or was lost. */
+void wisp_resolve_forget(struct link *l);
 
 #endif

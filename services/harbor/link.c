@@ -4,6 +4,7 @@
  * timeout to learn that a node went away. */
 #include <stdio.h>
 #include <string.h>
+#include "handle.h"
 #include "harbor_service.h"
 #include "names.h"
 #include "service.h"
@@ -43,12 +44,13 @@ static int reachable(struct harbor *h, struct link *l)
 	return wisp_conn_dial(h, l) != NULL;
 }
 
+__attribute__((format(printf, 2, 0)))
 static int refuse(const struct wisp_harbor_msg *m, const char *fmt,
 	const char *node)
 {
-	if (wisp_is_request(m->type))
-		wisp_bounce(0, m->source, m->session, fmt, node);
-	return -1;
+	char why[160];
+	snprintf(why, sizeof(why), fmt, node);
+	return wisp_harbor_refuse(m->source, m->session, m->type, why);
 }
 
 int wisp_link_send(struct harbor *h, struct link *l,
@@ -65,6 +67,7 @@ int wisp_link_send(struct harbor *h, struct link *l,
 	if (wisp_is_request(m->type) && m->session > 0)
 		wisp_keymap_put(&l->pending, call_key(m->source, m->session), l);
 	l->frames_out++;
+	l->named_out += m->name[0] != '\0';
 	if (l->out->state == CONN_UP)
 		mark_dirty(h, l);
 	return 0;
@@ -128,6 +131,7 @@ void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
 	wisp_log(h->ctx, l->was_up ? WISP_LOG_WARN : WISP_LOG_DEBUG,
 		"link to node %s lost: %s", l->peer->name, why);
 	l->was_up = 0;
+	wisp_resolve_forget(l); /* the peer may come back a new process */
 	struct lost_call lc = { h, l->peer->name, why };
 	wisp_keymap_drain(&l->pending, fail_call, &lc);
 	if (h->is_root || l->peer->id == h->root)
@@ -150,6 +154,9 @@ void wisp_link_received(struct harbor *h, struct link *l,
 				"named '%s' on node %s", m->name, h->self->name);
 		return;
 	}
+	if (!m->name[0] && wisp_is_request(m->type)
+		&& WISP_HANDLE_NODE(dest) == h->self->id && !wisp_handle_grab(dest))
+		wisp_resolve_missed(h, l, dest);
 	wisp_deliver(m->source, dest, m->type, m->session, m->payload, m->size);
 }
 

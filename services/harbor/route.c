@@ -7,14 +7,29 @@
 #include "remote.h"
 #include "service.h"
 
+/* Why the harbor refused the last message it did not send. */
+static char refusal[160];
+
+int wisp_harbor_refuse(wisp_handle source, int session, int type,
+	const char *why)
+{
+	snprintf(refusal, sizeof(refusal), "%s", why);
+	if (wisp_is_request(type))
+		wisp_bounce(0, source, session, "%s", why);
+	return -1;
+}
+
+const char *wisp_remote_refusal(void)
+{
+	return refusal;
+}
+
 /* Frees data; a request is answered with the reason. */
 static int refuse(wisp_handle source, int session, int type, void *data,
 	const char *why)
 {
 	wisp_free(data);
-	if (wisp_is_request(type))
-		wisp_bounce(0, source, session, "%s", why);
-	return -1;
+	return wisp_harbor_refuse(source, session, type, why);
 }
 
 static int send_msg(struct harbor *h, uint32_t node,

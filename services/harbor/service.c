@@ -59,6 +59,7 @@ static int harbor_cb(struct wisp_context *ctx, void *ud, int type,
 	} else if (type == WISP_MSG_TIMER && session == h->tick_session) {
 		wisp_links_tick(h);
 		wisp_directory_tick(h);
+		wisp_load_tick(h);
 		arm_tick(h);
 	} else if (type == WISP_MSG_CLUSTER) {
 		wisp_directory_request(h, source, session, msg, sz);
@@ -124,12 +125,32 @@ static void harbor_release(void *inst)
 	for (size_t i = 0; h->links && i <= WISP_MAX_NODE; i++) {
 		wisp_harbor_encoder_free(&h->links[i].enc);
 		wisp_keymap_free(&h->links[i].pending);
+		wisp_free(h->links[i].resolved);
 	}
 	wisp_directory_free(h);
 	wisp_free(h->links);
 	wisp_free(h->conns);
 	wisp_keymap_free(&h->conn_by_socket);
 	wisp_free(h);
+}
+
+void wisp_harbor_watch(struct harbor *h, wisp_handle service)
+{
+	for (size_t i = 0; i < h->monitor_count; i++)
+		if (h->monitors[i] == service)
+			return;
+	h->monitors = wisp_realloc(h->monitors,
+		(h->monitor_count + 1) * sizeof(*h->monitors));
+	h->monitors[h->monitor_count++] = service;
+}
+
+void wisp_harbor_unwatch(struct harbor *h, wisp_handle service)
+{
+	for (size_t i = 0; i < h->monitor_count; i++)
+		if (h->monitors[i] == service) {
+			h->monitors[i] = h->monitors[--h->monitor_count];
+			return;
+		}
 }
 
 const struct wisp_module wisp_harbor_module = {

@@ -160,6 +160,8 @@ static void on_request(struct host *h, int type, int session,
 		wisp_lua_system(h, source, session, msg, sz);
 		return;
 	}
+	if (type == WISP_MSG_NODE && wisp_lua_conns_node(h, msg, sz))
+		return; /* watched for its clients' sake only */
 	struct task *t = start_task(h, session, source);
 	if (type == WISP_MSG_LUA_PACKED) {
 		if (run_packed(h, t, source, msg, sz))
@@ -338,6 +340,9 @@ int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
 		break;
 	case WISP_MSG_BOOT:
 		on_boot(h, source, session, msg, sz);
+		break;
+	case WISP_MSG_SPAWN:
+		wisp_lua_launch(h, source, session, msg, sz);
 		break;
 	default:
 		/* requests wait for the start; events (sockets, nodes) may be

@@ -414,7 +414,8 @@ static void new_state(struct host *h)
 	h->owed.next = h->owed.prev = &h->owed;
 }
 
-/* A service started by wisp.newservice: its arguments and who waits. */
+/* A service started by wisp.newservice (or for another node's
+ * newservice_at): its arguments and who waits, on any node. */
 static struct {
 	int active;
 	wisp_handle parent;
@@ -423,11 +424,11 @@ static struct {
 	size_t size;
 } spawn;
 
-wisp_handle wisp_lua_spawn(struct host *parent, const char *name, void *args,
+wisp_handle wisp_lua_spawn(wisp_handle parent, const char *name, void *args,
 	size_t sz, int session, char *err, size_t errsz)
 {
 	spawn.active = 1;
-	spawn.parent = wisp_self(parent->ctx);
+	spawn.parent = parent;
 	spawn.session = session;
 	spawn.args = args;
 	spawn.size = sz;

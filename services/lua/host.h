@@ -73,6 +73,8 @@ struct host {
 	int idle_pending;      /* wisp.when_idle has functions waiting */
 	int reloading;         /* a hot update runs the main chunk again */
 	int essential;         /* named by the config: the node needs it */
+	int accepts_spawns;    /* the console: starts what other nodes ask for
+	                        * (WISP_MSG_SPAWN, wisp.newservice_at) */
 	struct deferred *deferred, **deferred_tail;
 	uint32_t deferred_count; /* held to the mailbox's limits */
 	size_t deferred_bytes;
@@ -166,6 +168,14 @@ int wisp_lua_open_admin(lua_State *L);
 
 /* lcluster.c: the cluster part of the `wisp` module */
 extern const luaL_Reg wisp_lua_cluster_funcs[];
+/* lplace.c: newservice_at, pick and pick_least_loaded */
+extern const luaL_Reg wisp_lua_place_funcs[];
+
+/* host.c: starts script name as a new service, which answers (parent,
+ * session) with its handle once its start is done, wherever parent is.
+ * args (packed) are its own. 0 with err when it cannot start. */
+wisp_handle wisp_lua_spawn(wisp_handle parent, const char *name, void *args,
+	size_t sz, int session, char *err, size_t errsz);
 
 /* host.c: scripts and modules, compiled once per node */
 int wisp_lua_load_script(lua_State *L, const char *name, char *err,
@@ -197,18 +207,49 @@ extern const luaL_Reg wisp_lua_gate_funcs[];
  * with a session is answered when its handler is done. */
 void wisp_lua_on_client(struct host *h, wisp_handle source, int session,
 	const void *msg, size_t sz);
+struct wisp_gate_event;
+/* Runs the handler of event e from gate, decoded already. */
+void wisp_lua_client_run(struct host *h, wisp_handle gate, int session,
+	const struct wisp_gate_event *e);
+/* The client connection at idx (gate << 32 | id); raises if it is not one. */
+uint64_t wisp_lua_check_conn(lua_State *L, int idx);
+
+/* lsession.c: wisp.bind, wisp.unbind, wisp.session */
+extern const luaL_Reg wisp_lua_session_funcs[];
+/* Notes which connections' close the service will hear of from gate
+ * (OPEN, BOUND, UNBOUND, CLOSE); 1 when e is for a handler, 0 when it was
+ * only that, or a CLOSE the service heard of already. */
+int wisp_lua_conn_event(struct host *h, wisp_handle gate,
+	const struct wisp_gate_event *e);
+/* A WISP_MSG_NODE event: a net node that is down closes the connections
+ * of its gates that the service knew (their disconnect handler runs, with
+ * the reason "net node down"). 1 when the service has no handler of its
+ * own for node events. */
+int wisp_lua_conns_node(struct host *h, const void *msg, size_t sz);
+/* Pushes e's session as the last argument of the call whose function is
+ * at func on co: nil, its bytes unpacked in the task as it starts, or
+ * { uid = UID } when it has no bytes. */
+void wisp_lua_push_session(lua_State *co, int func,
+	const struct wisp_gate_event *e);
 
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);
 /* A message type by name ("lua", "text", "exit", "socket") or number. */
 int wisp_lua_type(lua_State *L, int idx);
 /* What a suspended call was, for the error it raises. */
-enum { AWAIT_CALL, AWAIT_SPAWN, AWAIT_REGISTER };
+enum { AWAIT_CALL, AWAIT_SPAWN, AWAIT_REGISTER, AWAIT_SPAWN_AT };
 /* Suspends task t until the answer to session, for at most ms (0: no
  * timer). */
 int wisp_lua_await(lua_State *L, struct task *t, int session, uint32_t ms,
 	int kind);
 struct task *wisp_lua_need_task(lua_State *L, const char *what);
+/* newservice(script, ...) on the stack as it is: the new service's handle
+ * once its start is done, or an error raised. */
+int wisp_lua_newservice(lua_State *L);
+/* A WISP_MSG_SPAWN from another node's newservice_at: the script starts
+ * here, and it answers that caller itself once started. */
+void wisp_lua_launch(struct host *h, wisp_handle source, int session,
+	const void *msg, size_t sz);
 /* Sends from the running service to addr: a handle, ":hex" or a name. */
 int wisp_lua_send(struct host *h, lua_State *L, int addr_idx, int type,
 	int session, void *msg, size_t sz);

@@ -137,6 +137,14 @@ static int l_launch(lua_State *L)
 	return 1;
 }
 
+/* accept_spawns(): this service starts the Lua services other nodes ask
+ * for (wisp.newservice_at); the console calls it. */
+static int l_accept_spawns(lua_State *L)
+{
+	wisp_lua_task(L)->host->accepts_spawns = 1;
+	return 0;
+}
+
 /* system(addr, text [, timeout_ms]): a system request ("gc", "reload")
  * to a Lua service; its answer text, or an error raised. */
 static int l_system(lua_State *L)
@@ -171,6 +179,7 @@ int wisp_lua_open_admin(lua_State *L)
 	static const luaL_Reg funcs[] = {
 		{ "services", l_services }, { "gate", l_gate },
 		{ "log_level", l_log_level }, { "launch", l_launch },
+		{ "accept_spawns", l_accept_spawns },
 		{ "system", l_system }, { "node", l_node }, { NULL, NULL },
 	};
 	luaL_newlib(L, funcs);

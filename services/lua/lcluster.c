@@ -44,10 +44,17 @@ static void push_link(lua_State *L, const struct wisp_peer *p, int self)
 	wisp_lua_set_int(L, "bytes_out", l ? (lua_Integer)l->bytes_out : 0);
 	wisp_lua_set_int(L, "frames_in", l ? (lua_Integer)l->frames_in : 0);
 	wisp_lua_set_int(L, "frames_out", l ? (lua_Integer)l->frames_out : 0);
+	wisp_lua_set_int(L, "named_out", l ? (lua_Integer)l->named_out : 0);
+	const struct node_load *load = h ? wisp_load_of(h, p->id) : NULL;
+	if (load && load->known) { /* as the root last said (watchers only) */
+		wisp_lua_set_int(L, "services", load->services);
+		wisp_lua_set_int(L, "cpu", load->cpu);
+	}
 }
 
 /* nodes(): { { name, id, roles, up, self, linked, bytes_in, bytes_out,
- * frames_in, frames_out }, ... } for every node of the config. */
+ * frames_in, frames_out, named_out [, services, cpu] }, ... } for every
+ * node of the config. */
 static int l_nodes(lua_State *L)
 {
 	const struct wisp_config *cfg = wisp_node_config();
@@ -55,7 +62,7 @@ static int l_nodes(lua_State *L)
 	for (size_t i = 0; cfg && i < cfg->peer_count; i++) {
 		const struct wisp_peer *p = &cfg->peers[i];
 		int self = p->id == cfg->node_id;
-		lua_createtable(L, 0, 10);
+		lua_createtable(L, 0, 13);
 		lua_pushstring(L, p->name);
 		lua_setfield(L, -2, "name");
 		wisp_lua_set_int(L, "id", p->id);
@@ -80,13 +87,7 @@ static int l_monitor_nodes(lua_State *L)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, host->handlers_ref);
 	lua_pushvalue(L, 1);
 	lua_rawseti(L, -2, WISP_MSG_NODE);
-	wisp_handle self = wisp_self(host->ctx);
-	for (size_t i = 0; i < h->monitor_count; i++)
-		if (h->monitors[i] == self)
-			return 0;
-	h->monitors = wisp_realloc(h->monitors,
-		(h->monitor_count + 1) * sizeof(*h->monitors));
-	h->monitors[h->monitor_count++] = self;
+	wisp_harbor_watch(h, wisp_self(host->ctx));
 	return 0;
 }
 

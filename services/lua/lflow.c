@@ -260,7 +260,8 @@ static const luaL_Reg flow_funcs[] = {
 
 static const luaL_Reg *const wisp_funcs[] = {
 	wisp_lua_message_funcs, flow_funcs, wisp_lua_cluster_funcs,
-	wisp_lua_gate_funcs, wisp_lua_reload_funcs, NULL,
+	wisp_lua_place_funcs,
+	wisp_lua_gate_funcs, wisp_lua_session_funcs, wisp_lua_reload_funcs, NULL,
 };
 
 /* The `wisp` module: a lazy table, as most services use a few of its

@@ -6,7 +6,8 @@
  * the low 32, so any service on any node can answer it. Messages are
  * those of proto/GATE.md: each command handler's end, whether it returns
  * a reply, nothing or raises, answers the gate's session, which frees the
- * client's slot there (gate.max_inflight). */
+ * client's slot there (gate.max_inflight). Binding connections to services
+ * and their session data are lsession.c's. */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,9 @@ static uint32_t check_command(lua_State *L, int idx)
 	return (uint32_t)id;
 }
 
-/* wisp.command(id, fn): fn(conn, body) serves the client frames of
- * command id routed to this service; a string it returns is the reply.
+/* wisp.command(id, fn): fn(conn, body, session) serves the client frames
+ * of command id routed or bound to this service; a string (or number) it
+ * returns is the reply; session is the connection's session data, or nil.
  * A nil fn removes the handler. */
 static int l_command(lua_State *L)
 {
@@ -76,13 +78,15 @@ static int l_on_connect(lua_State *L)
 	return set_event_handler(L, "connect");
 }
 
-/* wisp.on_disconnect(fn): fn(conn, reason). */
+/* wisp.on_disconnect(fn): fn(conn, reason, session), in gate.events and
+ * in the services the connection is bound to; also for each connection
+ * of a net node that goes down ("net node down", lsession.c). */
 static int l_on_disconnect(lua_State *L)
 {
 	return set_event_handler(L, "disconnect");
 }
 
-static uint64_t check_conn(lua_State *L, int idx)
+uint64_t wisp_lua_check_conn(lua_State *L, int idx)
 {
 	lua_Integer v = luaL_checkinteger(L, idx);
 	uint64_t conn = (uint64_t)v;
@@ -96,8 +100,8 @@ static const char *check_body(lua_State *L, int idx, size_t *size)
 	const char *body = luaL_optlstring(L, idx, "", size);
 	const struct wisp_config *cfg = wisp_node_config();
 	if (cfg && *size > cfg->gate.max_body)
-		luaL_error(L, "a frame body of %zu bytes is larger than gate.max_body "
-			"(%u)", *size, cfg->gate.max_body);
+		luaL_error(L, "a frame body of %I bytes is larger than gate.max_body "
+			"(%I)", (lua_Integer)*size, (lua_Integer)cfg->gate.max_body);
 	return body;
 }
 
@@ -115,7 +119,7 @@ static void send_op(struct host *h, int op, uint32_t command,
 /* wisp.push(conn, command, body) */
 static int l_push(lua_State *L)
 {
-	uint64_t conn = check_conn(L, 1);
+	uint64_t conn = wisp_lua_check_conn(L, 1);
 	uint32_t command = check_command(L, 2);
 	size_t size;
 	const char *body = check_body(L, 3, &size);
@@ -123,17 +127,21 @@ static int l_push(lua_State *L)
 	return 0;
 }
 
-/* The reply a command handler returned at idx: a string, or NULL for
- * none (nil); anything else raises. */
+/* The reply a command handler returned at idx: a string, a number as
+ * its decimal text (as tostring writes it), or NULL for none (nil);
+ * anything else raises, which fails the command like a handler error. */
 static const char *reply_body(lua_State *L, uint32_t command, int idx,
 	size_t *size)
 {
 	*size = 0;
 	if (lua_isnoneornil(L, idx))
 		return NULL;
+	if (lua_type(L, idx) == LUA_TNUMBER)
+		lua_tolstring(L, idx, NULL); /* in place: now a string */
 	if (lua_type(L, idx) != LUA_TSTRING)
-		luaL_error(L, "the handler of command %u returned a %s: a reply is "
-			"a string, or nil for none", command, luaL_typename(L, idx));
+		luaL_error(L, "the handler of command %I returned a %s: a reply is "
+			"a string or a number, or nil for none", (lua_Integer)command,
+			luaL_typename(L, idx));
 	return check_body(L, idx, size);
 }
 
@@ -228,7 +236,7 @@ static int l_broadcast(lua_State *L)
  * pushed to it before); the reason is logged and told to gate.events. */
 static int l_kick(lua_State *L)
 {
-	uint64_t conn = check_conn(L, 1);
+	uint64_t conn = wisp_lua_check_conn(L, 1);
 	size_t size;
 	const char *reason = luaL_optlstring(L, 2, "by the server", &size);
 	send_op(host_of(L), WISP_GATE_KICK, 0, &conn, 1, reason, size);
@@ -261,9 +269,11 @@ static int command_done(lua_State *L, int status, lua_KContext k)
 	return 0;
 }
 
+/* Stack: conn, command, handler, then its arguments: conn, body and the
+ * session. */
 static int command_entry(lua_State *L)
 {
-	lua_callk(L, 2, 1, 0, command_done);
+	lua_callk(L, lua_gettop(L) - 3, 1, 0, command_done);
 	return command_done(L, LUA_OK, 0);
 }
 
@@ -289,6 +299,7 @@ static int push_task(struct host *h, lua_State *co, lua_Integer conn,
 	}
 	lua_pushinteger(co, conn);
 	lua_pushlstring(co, (const char *)e->data, e->size);
+	wisp_lua_push_session(co, 2, e);
 	lua_remove(co, 1); /* the handlers table */
 	return lua_gettop(co) - 1;
 }
@@ -315,17 +326,24 @@ void wisp_lua_on_client(struct host *h, wisp_handle source, int session,
 			"message");
 		return;
 	}
-	lua_Integer conn = (lua_Integer)(((uint64_t)source << 32) | e.conn);
+	if (wisp_lua_conn_event(h, source, &e))
+		wisp_lua_client_run(h, source, session, &e);
+}
+
+void wisp_lua_client_run(struct host *h, wisp_handle source, int session,
+	const struct wisp_gate_event *e)
+{
+	lua_Integer conn = (lua_Integer)(((uint64_t)source << 32) | e->conn);
 	struct task *t = wisp_task_new(h);
 	t->source = source;
-	int nargs = push_task(h, t->co, conn, &e);
+	int nargs = push_task(h, t->co, conn, e);
 	if (nargs < 0) {
 		wisp_task_recycle(h, t);
-		if (e.kind == WISP_GATE_FRAME)
-			no_handler(h, source, session, e.command);
+		if (e->kind == WISP_GATE_FRAME)
+			no_handler(h, source, session, e->command);
 		return;
 	}
-	if (e.kind == WISP_GATE_FRAME && session > 0) {
+	if (e->kind == WISP_GATE_FRAME && session > 0) {
 		t->session = session; /* owed until the handler is done */
 		wisp_owed_add(h, &t->answer, source, session);
 	}

@@ -12,9 +12,6 @@
 #include "service.h"
 #include "value.h"
 
-wisp_handle wisp_lua_spawn(struct host *parent, const char *name, void *args,
-	size_t sz, int session, char *err, size_t errsz);
-
 struct task *wisp_lua_need_task(lua_State *L, const char *what)
 {
 	struct task *t = wisp_lua_task(L);
@@ -116,6 +113,9 @@ static int call_done(lua_State *L, int status, lua_KContext k)
 	case AWAIT_SPAWN:
 		return luaL_error(L, "service %s failed to start: %s",
 			lua_tostring(L, 1), why);
+	case AWAIT_SPAWN_AT:
+		return luaL_error(L, "service %s failed to start on node %s: %s",
+			lua_tostring(L, 2), lua_tostring(L, 1), why);
 	case AWAIT_REGISTER:
 		return luaL_error(L, "cannot register the cluster-wide name '%s': %s",
 			lua_tostring(L, 1), why);
@@ -323,8 +323,8 @@ static int spawn(lua_State *L, const char *unique_name)
 	void *args = wisp_value_pack(L, 2, lua_gettop(L), &sz);
 	int session = wisp_new_session(t->host->ctx);
 	char err[1024];
-	wisp_handle started = wisp_lua_spawn(t->host, name, args, sz, session,
-		err, sizeof(err));
+	wisp_handle started = wisp_lua_spawn(wisp_self(t->host->ctx), name, args,
+		sz, session, err, sizeof(err));
 	if (started == 0)
 		return luaL_error(L, "service %s failed to start: %s", name, err);
 	if (unique_name) /* named before anyone can look again */
@@ -333,9 +333,36 @@ static int spawn(lua_State *L, const char *unique_name)
 		AWAIT_SPAWN);
 }
 
-static int l_newservice(lua_State *L)
+int wisp_lua_newservice(lua_State *L)
 {
 	return spawn(L, NULL);
+}
+
+/* The new service answers source itself, as if source had called
+ * newservice here; its arguments are copied out of msg, which the runtime
+ * frees after this message. */
+void wisp_lua_launch(struct host *h, wisp_handle source, int session,
+	const void *msg, size_t sz)
+{
+	wisp_handle self = wisp_self(h->ctx);
+	const char *end = msg ? memchr(msg, '\0', sz) : NULL;
+	size_t n = end ? (size_t)(end - (const char *)msg) : 0;
+	if (!h->accepts_spawns) {
+		wisp_bounce(self, source, session, "service :%08x (%s) starts no "
+			"services for other nodes", self, h->script);
+		return;
+	}
+	if (n == 0 || n >= sizeof(h->script) || memchr(msg, ' ', n)) {
+		wisp_bounce(self, source, session, "a malformed request to start a "
+			"service");
+		return;
+	}
+	size_t args_sz = sz - n - 1;
+	void *args = memcpy(wisp_malloc(args_sz ? args_sz : 1), end + 1, args_sz);
+	char err[1024];
+	if (wisp_lua_spawn(source, msg, args, args_sz, session, err,
+			sizeof(err)) == 0)
+		wisp_bounce(self, source, session, "%s", err);
 }
 
 /* The one instance of a script on this node; calls to it wait until it
@@ -428,7 +455,7 @@ const luaL_Reg wisp_lua_message_funcs[] = {
 	{ "ret", l_ret }, { "ret_packed", l_ret_packed },
 	{ "respond_packed", l_respond_packed },
 	{ "response", l_response }, { "dispatch", l_dispatch },
-	{ "start", l_start }, { "newservice", l_newservice },
+	{ "start", l_start }, { "newservice", wisp_lua_newservice },
 	{ "uniqueservice", l_uniqueservice }, { "register", l_register },
 	{ "query", l_query }, { "self", l_self }, { "address", l_address },
 	{ "exit", l_exit }, { "kill", l_kill }, { "pack", l_pack },

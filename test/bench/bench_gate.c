@@ -6,7 +6,10 @@
  *                      memory, per client;
  *   gate_broadcast_ms  with 10,000 clients open, from one client sending
  *                      the command that broadcasts until all 10,000 have
- *                      read the frame: the best of 5 runs.
+ *                      read the frame: the best of 5 runs;
+ *   gate_agent_echo    gate_echo's load on a cluster (test/bench/gate/
+ *                      agents.lua): each client bound to an agent of its
+ *                      own on one of two game nodes, which echoes.
  * It prints one line "BENCH name value unit", the details on stderr. The
  * 10,000 clients live here, in one epoll loop. */
 #include <errno.h>
@@ -52,9 +55,11 @@ struct fleet {
 	uint8_t buf[64 * 1024];
 };
 
-/* The net node and wisp-load, killed whatever happens. */
-static struct proc procs[2];
+/* The net node, wisp-load and gate_agent_echo's other nodes, killed
+ * whatever happens. */
+static struct proc procs[5];
 static struct proc *const node = &procs[0], *const load = &procs[1];
+static struct proc *const others = &procs[2]; /* root, game2, game1 */
 static uint8_t body[BODY];
 
 static double now_ms(void)
@@ -92,6 +97,62 @@ static int start_node(const char *wisp, const char *root, int port)
 	return proc_wait_output(node, "READY gate_bench", STEP_MS) ? 0 : -1;
 }
 
+/* ---- gate_agent_echo's cluster ---- */
+
+static int start_cluster_node(struct proc *p, const char *wisp,
+	const char *conf, char *env[], const char *name, const char *ready)
+{
+	char *args[] = { (char *)wisp, (char *)conf, (char *)name, NULL };
+	p->label = name;
+	if (proc_start(p, args, env) < 0)
+		return -1;
+	if (proc_wait_output(p, ready, STEP_MS))
+		return 0;
+	fprintf(stderr, "bench_gate: no \"%s\" from %s\n", ready, name);
+	return -1;
+}
+
+/* root, game2, game1 (whose front takes game2's agents), then net; the
+ * gate's port is base + 4. */
+static int start_agents(const char *wisp, const char *root, int base)
+{
+	static char conf[512], base_env[64];
+	snprintf(conf, sizeof(conf), "%s/test/bench/gate/agents.lua", root);
+	snprintf(base_env, sizeof(base_env), "WISP_PORT_BASE=%d", base);
+	char *env[] = { base_env, NULL };
+	return start_cluster_node(&others[0], wisp, conf, env, "root",
+			"(id 1) starting") == 0
+		&& start_cluster_node(&others[1], wisp, conf, env, "game2",
+			"(id 4) starting") == 0
+		&& start_cluster_node(&others[2], wisp, conf, env, "game1",
+			"READY agent_front") == 0
+		&& start_cluster_node(node, wisp, conf, env, "net",
+			"gate listening for clients") == 0 ? 0 : -1;
+}
+
+/* Stops the game nodes and the root; the front on game1 says how many
+ * frames came before their client's bind. */
+static int stop_agents(void)
+{
+	int failed = 0;
+	for (int i = 2; i >= 0; i--) {
+		struct proc *p = &others[i];
+		if (p->running && proc_stop(p, STEP_MS) != 0) {
+			failed = 1;
+			proc_dump(p);
+		}
+		if (i == 2 && p->pid) {
+			char *out = proc_output(p, 0);
+			const char *at = strstr(out, "front: ");
+			if (at)
+				fprintf(stderr, "%.*s\n", (int)strcspn(at, "\n"), at);
+			free(out);
+		}
+		proc_cleanup(p);
+	}
+	return failed ? -1 : 0;
+}
+
 /* ---- gate_echo ---- */
 
 /* wisp-load's "summary: N frames/s, ..., errors E, failed connections F
@@ -116,7 +177,7 @@ static double parse_summary(const char *out)
 	return rate;
 }
 
-static int bench_echo(const char *wisp_load, int port)
+static int bench_echo(const char *name, const char *wisp_load, int port)
 {
 	char target[64];
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
@@ -136,7 +197,7 @@ static int bench_echo(const char *wisp_load, int port)
 	proc_cleanup(load);
 	if (rate < 0)
 		return -1;
-	printf("BENCH gate_echo %.0f frames/s\n", rate);
+	printf("BENCH %s %.0f frames/s\n", name, rate);
 	return 0;
 }
 
@@ -275,8 +336,8 @@ static int run(const char *name, const char *wisp_load, int port)
 {
 	static struct fleet fl = { .ep = -1 };
 	int r;
-	if (strcmp(name, "gate_echo") == 0)
-		return bench_echo(wisp_load, port);
+	if (strcmp(name, "gate_echo") == 0 || strcmp(name, "gate_agent_echo") == 0)
+		return bench_echo(name, wisp_load, port);
 	if (strcmp(name, "gate_conn_kb") == 0)
 		r = bench_conn_kb(&fl, port);
 	else
@@ -287,19 +348,25 @@ static int run(const char *name, const char *wisp_load, int port)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 || (strcmp(argv[4], "gate_echo") != 0
-			&& strcmp(argv[4], "gate_conn_kb") != 0
-			&& strcmp(argv[4], "gate_broadcast_ms") != 0)) {
+	static const char *const names[] = { "gate_echo", "gate_conn_kb",
+		"gate_broadcast_ms", "gate_agent_echo" };
+	int known = 0;
+	for (size_t i = 0; argc == 5 && i < sizeof(names) / sizeof(names[0]); i++)
+		known |= strcmp(argv[4], names[i]) == 0;
+	if (!known) {
 		fprintf(stderr, "usage: bench_gate WISP SOURCE_ROOT WISP_LOAD "
-			"gate_echo|gate_conn_kb|gate_broadcast_ms\n");
+			"gate_echo|gate_conn_kb|gate_broadcast_ms|gate_agent_echo\n");
 		return 2;
 	}
 	memset(body, 'e', sizeof(body));
-	int port = free_port();
+	int agents = strcmp(argv[4], "gate_agent_echo") == 0;
+	int base = agents ? free_port_run(5) : -1;
+	int port = agents ? base + 4 : free_port();
 	if (raise_fd_limit() < 0 || port < 0)
 		return 1;
-	proc_guard(procs, 2, 300); /* under meson's timeout of 600 s */
-	int ok = start_node(argv[1], argv[2], port) == 0
+	proc_guard(procs, 5, 300); /* under meson's timeout of 600 s */
+	int ok = (agents ? start_agents(argv[1], argv[2], base)
+			: start_node(argv[1], argv[2], port)) == 0
 		&& run(argv[4], argv[3], port) == 0;
 	int code = node->running ? proc_stop(node, STEP_MS) : -1;
 	if (!ok || code != 0) {
@@ -307,5 +374,7 @@ int main(int argc, char **argv)
 		proc_dump(node);
 	}
 	proc_cleanup(node);
+	if (agents && stop_agents() < 0)
+		ok = 0;
 	return ok && code == 0 ? 0 : 1;
 }

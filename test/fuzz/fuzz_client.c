@@ -4,7 +4,10 @@
  * headers says, every frame in place; fed in reads of varying sizes (each
  * a fresh allocation, freed once drained), it must give the same frames,
  * each in bounds, and end the same way with the same reason; between
- * reads, what it says it has and holds of a partial frame must fit. */
+ * reads, what it says it has and holds of a partial frame must fit.
+ * Before each frame, a peek must name its command (or fail where the
+ * decoder fails); each body is also read as a request id and as an error
+ * frame's, both within its bounds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +115,35 @@ static void check_frame(const struct wisp_client_frame *f, const uint8_t *buf,
 		die("reads gave other frames than the whole stream");
 }
 
+/* A body read as a request id and the rest, and as an error frame's. */
+static void check_extensions(const struct wisp_client_frame *f)
+{
+	struct wisp_client_frame id = *f;
+	if (wisp_client_take_id(&id) == 0) {
+		if (f->size < WISP_CLIENT_ID_SIZE || id.body != f->body + 4
+			|| id.size != f->size - 4 || id.request != be32(f->body))
+			die("request id: not the first 4 bytes of the body");
+	} else if (f->size >= WISP_CLIENT_ID_SIZE || id.body != f->body) {
+		die("request id: refused a body that holds one, or changed it");
+	}
+	struct wisp_client_error e;
+	int r = wisp_client_error_decode(f->body, f->size, &e);
+	if (r != (f->size < WISP_CLIENT_ERROR_HEAD ? -1 : 0) || (r == 0
+		&& (e.text != (const char *)f->body + 5 || e.text_size != f->size - 5
+		|| e.command != be32(f->body) || e.code != f->body[4])))
+		die("error frame: not decoded as CLIENT.md says");
+}
+
+/* A peek before wisp_client_next said known (its result) and command:
+ * it must agree with what next did (r, f). */
+static void check_peek(int known, uint32_t command, int r,
+	const struct wisp_client_frame *f)
+{
+	if ((r == 1 && (known != 1 || command != f->command))
+		|| (r < 0) != (known < 0))
+		die("peek disagrees with the decoder");
+}
+
 /* Where the frame after the first count of the stream starts. */
 static size_t frame_start(const uint8_t *s, const struct outcome *o,
 	size_t count)
@@ -154,8 +186,16 @@ static void decode_in_reads(const uint8_t *s, size_t n, uint32_t seed,
 			memcpy(buf, s + off, len);
 		const uint8_t *p = buf;
 		size_t left = len;
-		while ((r = wisp_client_next(&d, &p, &left, &f)) == 1)
+		for (;;) {
+			uint32_t command = 0;
+			int known = wisp_client_peek(&d, p, left, &command);
+			r = wisp_client_next(&d, &p, &left, &f);
+			check_peek(known, command, r, &f);
+			if (r != 1)
+				break;
 			check_frame(&f, buf, len, s, o, count++);
+			check_extensions(&f);
+		}
 		if (r == 0 && left != 0)
 			die("bytes left unread");
 		if (r == 0)

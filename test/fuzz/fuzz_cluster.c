@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = wisp_cluster_format(&cmd, out);
 	struct wisp_cluster_cmd again;
 	if (wisp_cluster_parse(out, n, &again) < 0 || again.op != cmd.op
-		|| again.value != cmd.value || strcmp(again.name, cmd.name) != 0)
+		|| again.value != cmd.value || strcmp(again.name, cmd.name) != 0
+		|| memcmp(again.numbers, cmd.numbers, sizeof(cmd.numbers)) != 0)
 		abort();
 	return 0;
 }

@@ -1,9 +1,10 @@
 /* fuzz_gate.c: libFuzzer target for the gate messages' decoders. The input
- * is one message, decoded as an event, as an answer and as an op, from a
- * block of exactly its size (so ASan sees any read past it, under replay
- * too). Each decoder must accept exactly what GATE.md's rules, written
- * plainly here, accept; what it accepts must lie inside the input,
- * account for every byte of it, and encode again to the very same bytes. */
+ * is one message, decoded as an event, as an answer and as an op (its data
+ * as a binding and a session too), from a block of exactly its size (so
+ * ASan sees any read past it, under replay too). Each decoder must accept
+ * exactly what GATE.md's rules, written plainly here, accept; what it
+ * accepts must lie inside the input, account for every byte of it, and
+ * encode again to the very same bytes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +24,23 @@ static uint32_t le32(const uint8_t *b)
 		(uint32_t)b[3] << 24;
 }
 
-/* GATE.md's rules, plainly: 1 when m[0..n) is a well-formed event. */
+/* GATE.md's rules, plainly: the bytes an event's session takes after the
+ * header, 0 when it has none, -1 when it is cut short or too large. */
+static long session_len(const uint8_t *m, size_t n)
+{
+	if (!(m[0] & 0x80))
+		return 0;
+	if (n < 19)
+		return -1;
+	size_t size = m[17] | (size_t)m[18] << 8;
+	return size <= 1024 && 19 + size <= n ? (long)(10 + size) : -1;
+}
+
+/* 1 when m[0..n) is a well-formed event. */
 static int event_ok(const uint8_t *m, size_t n)
 {
-	return n >= 9 && m[0] <= 2 && le32(m + 1) != 0;
+	return n >= 9 && (m[0] & 0x3f) <= 4 && le32(m + 1) != 0
+		&& session_len(m, n) >= 0;
 }
 
 /* 1 when m[0..n) is a well-formed op; 64 bits, so no count can wrap. */
@@ -37,9 +51,9 @@ static int op_ok(const uint8_t *m, size_t n)
 	uint32_t count = le32(m + 5);
 	if (9 + 4 * (uint64_t)count > n)
 		return 0;
-	if (m[0] == 1 || m[0] == 3)
-		return count != 0;
-	return m[0] == 2 && count == 0;
+	if (m[0] == 2)
+		return count == 0;
+	return m[0] >= 1 && m[0] <= 6 && count != 0;
 }
 
 static void check_event(const uint8_t *m, size_t n)
@@ -50,13 +64,18 @@ static void check_event(const uint8_t *m, size_t n)
 		die("event: the decoder and the rules disagree");
 	if (r < 0)
 		return;
-	if (e.data != m + 9 || e.size != n - 9)
-		die("event: data is not the bytes after the header");
-	if (e.kind != m[0] || e.conn != le32(m + 1) || e.command != le32(m + 5))
+	size_t head = 9 + (size_t)session_len(m, n);
+	if (e.data != m + head || e.size != n - head)
+		die("event: data is not the bytes after the header and session");
+	if (e.kind != (m[0] & 0x3f) || e.bound != ((m[0] & 0x40) != 0)
+		|| e.has_session != ((m[0] & 0x80) != 0) || e.conn != le32(m + 1)
+		|| e.command != le32(m + 5))
 		die("event: a field is not what the bytes say");
+	if (e.has_session && (e.session.data != m + 19
+		|| e.session.uid != (le32(m + 9) | (uint64_t)le32(m + 13) << 32)))
+		die("event: the session is not what the bytes say");
 	size_t sz;
-	uint8_t *again = wisp_gate_event_encode(e.kind, e.conn, e.command,
-		e.data, e.size, &sz);
+	uint8_t *again = wisp_gate_event_encode(&e, &sz);
 	if (sz != n || memcmp(again, m, n) != 0)
 		die("event: encoding it again gives other bytes");
 	wisp_free(again);
@@ -86,6 +105,51 @@ static void check_answer(const uint8_t *m, size_t n)
 	wisp_free(again);
 }
 
+/* A binding's rules, plainly: target and whole ranges, lo <= hi each,
+ * 16 at most, and a BIND to someone. */
+static int binding_ok(const struct wisp_gate_op *op)
+{
+	const uint8_t *d = op->data;
+	if (op->size < 4 || (op->size - 4) % 8 || (op->size - 4) / 8 > 16
+		|| (op->op == 4 && le32(d) == 0))
+		return 0;
+	for (size_t at = 4; at < op->size; at += 8)
+		if (le32(d + at) > le32(d + at + 4))
+			return 0;
+	return 1;
+}
+
+static void check_binding(const struct wisp_gate_op *op)
+{
+	struct wisp_gate_binding b;
+	int r = wisp_gate_binding_decode(op, &b);
+	if (r != (binding_ok(op) ? 0 : -1))
+		die("binding: the decoder and the rules disagree");
+	if (r < 0)
+		return;
+	if (b.target != le32(op->data) || b.count != (op->size - 4) / 8)
+		die("binding: a field is not what the bytes say");
+	for (uint32_t i = 0; i < b.count; i++) {
+		struct wisp_gate_range g = wisp_gate_binding_range(&b, i);
+		if (g.lo != le32(op->data + 4 + 8 * (size_t)i)
+			|| g.hi != le32(op->data + 8 + 8 * (size_t)i))
+			die("binding: a range is not what the bytes say");
+	}
+}
+
+/* A SESSION op's data: nothing, or a uid and at most 1024 bytes. */
+static void check_session(const struct wisp_gate_op *op)
+{
+	struct wisp_gate_session s;
+	int r = wisp_gate_session_decode(op, &s);
+	int want = op->size == 0 ? 0 : op->size >= 8 && op->size - 8 <= 1024
+		? 1 : -1;
+	if (r != want)
+		die("session: the decoder and the rules disagree");
+	if (r == 1 && (s.data != op->data + 8 || s.size != op->size - 8))
+		die("session: its bytes are not the data after the uid");
+}
+
 static void check_op(const uint8_t *m, size_t n)
 {
 	struct wisp_gate_op op;
@@ -111,6 +175,8 @@ static void check_op(const uint8_t *m, size_t n)
 	if (sz != n || memcmp(again, m, n) != 0)
 		die("op: encoding it again gives other bytes");
 	wisp_free(again);
+	check_binding(&op);
+	check_session(&op);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

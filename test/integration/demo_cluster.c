@@ -1,4 +1,4 @@
-/* demo_cluster.c: starting and stopping the demo cluster as five
+/* demo_cluster.c: starting and stopping the demo cluster as seven
  * processes, for the tests and benchmarks that play the demo game. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +7,14 @@
 #include "demo_cluster.h"
 
 const char *const demo_node_names[DEMO_NODES] = {
-	"root", "db", "game2", "game1", "net",
+	"root", "db", "game1", "game2", "game3", "lobby", "net",
 };
 
-/* What each node logs once it is up. */
+/* What each node logs once it is up: the lobby once it sees every game
+ * node up, so that the logins spread over all of them. */
 static const char *const ready[DEMO_NODES] = {
-	"starting;", "cache in memory", "demo: room ready", "demo: player ready",
-	"gate listening for clients",
+	"starting;", "cache in memory", "starting;", "starting;", "starting;",
+	"demo: login ready", "gate listening for clients",
 };
 
 int demo_init(struct demo_cluster *d, const char *wisp_exe,
@@ -23,23 +24,28 @@ int demo_init(struct demo_cluster *d, const char *wisp_exe,
 	d->wisp_exe = wisp_exe;
 	snprintf(d->conf, sizeof d->conf, "%s/conf/demo.lua", source_root);
 	snprintf(d->dir, sizeof d->dir, "/tmp/wisp_demo_XXXXXX");
-	int base = free_port_run(7); /* harbors at base + 1..5, the gate + 6 */
+	/* harbors at base + 1..DEMO_NODES, the gate after them */
+	int base = free_port_run(DEMO_NODES + 2);
 	if (base < 0 || mkdtemp(d->dir) == NULL) {
 		fprintf(stderr, "demo cluster: no free ports or no temporary "
 			"directory\n");
 		return -1;
 	}
-	d->gate_port = base + 6;
+	d->gate_port = base + DEMO_NODES + 1;
 	snprintf(d->gate, sizeof d->gate, "127.0.0.1:%d", d->gate_port);
 	snprintf(d->env_base, sizeof d->env_base, "WISP_DEMO_PORT_BASE=%d", base);
 	snprintf(d->env_gate, sizeof d->env_gate, "WISP_GATE_ADDR=%s", d->gate);
 	snprintf(d->env_db, sizeof d->env_db, "WISP_DB_FILE=%s/demo.db", d->dir);
+	/* the tests' bots, up to a thousand, all come from 127.0.0.1 */
+	snprintf(d->env_per_address, sizeof d->env_per_address,
+		"WISP_GATE_PER_ADDRESS=2000");
 	return 0;
 }
 
 int demo_start(struct demo_cluster *d, struct proc *run, int start_ms)
 {
-	char *env[] = { d->env_base, d->env_gate, d->env_db, NULL };
+	char *env[] = { d->env_base, d->env_gate, d->env_db, d->env_per_address,
+		NULL };
 	for (int i = 0; i < DEMO_NODES; i++) {
 		char *args[] = { (char *)d->wisp_exe, d->conf,
 			(char *)demo_node_names[i], NULL };

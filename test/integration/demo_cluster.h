@@ -1,12 +1,13 @@
 /* demo_cluster.h: the demo cluster (conf/demo.lua) for tests and
- * benchmarks: root, db, game2, game1 and net, each its own process on free
- * ports, the database in a temporary directory. */
+ * benchmarks: root, db, game1..game3, lobby and net, each its own process
+ * on free ports, the database in a temporary directory. */
 #ifndef WISP_DEMO_CLUSTER_H
 #define WISP_DEMO_CLUSTER_H
 
 #include "proc.h"
 
-#define DEMO_NODES 5
+#define DEMO_GAMES 3 /* conf/demo.lua's default */
+#define DEMO_NODES (DEMO_GAMES + 4)
 
 struct demo_cluster {
 	const char *wisp_exe;
@@ -15,9 +16,12 @@ struct demo_cluster {
 	char gate[32];    /* "127.0.0.1:PORT" of the net node's gate */
 	int gate_port;
 	char env_base[64], env_gate[64], env_db[128];
+	char env_per_address[48];
 };
 
-/* The node names, in the order they start. */
+/* The node names, in the order they start: the game nodes from
+ * DEMO_FIRST_GAME on, net last. */
+#define DEMO_FIRST_GAME 2
 extern const char *const demo_node_names[DEMO_NODES];
 
 /* Picks the ports and makes the directory: 0, or -1 saying why. */

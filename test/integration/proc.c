@@ -18,7 +18,7 @@
 
 extern char **environ;
 
-static long long now_ms(void)
+long long proc_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -58,13 +58,13 @@ int proc_start(struct proc *p, char *const argv[], char *const env[])
 
 int proc_wait(struct proc *p, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = proc_now_ms() + ms;
 	int status;
 	for (;;) {
 		pid_t r = waitpid(p->pid, &status, WNOHANG);
 		if (r == p->pid)
 			break;
-		if (now_ms() > deadline) {
+		if (proc_now_ms() > deadline) {
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &status, 0);
 			p->running = 0;
@@ -258,7 +258,7 @@ int free_port_run(int count)
 
 int tcp_connect(int port, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = proc_now_ms() + ms;
 	struct sockaddr_in a = loopback(port);
 	for (;;) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -268,7 +268,7 @@ int tcp_connect(int port, int ms)
 			return fd;
 		}
 		close(fd);
-		if (now_ms() > deadline)
+		if (proc_now_ms() > deadline)
 			return -1;
 		usleep(10000);
 	}
@@ -276,11 +276,11 @@ int tcp_connect(int port, int ms)
 
 int tcp_read_exact(int fd, void *buf, size_t n, int ms)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = proc_now_ms() + ms;
 	size_t got = 0;
 	while (got < n) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		int left = (int)(deadline - now_ms());
+		int left = (int)(deadline - proc_now_ms());
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return -1;
 		ssize_t r = read(fd, (char *)buf + got, n - got);
@@ -356,4 +356,95 @@ long proc_rss_kb(pid_t pid)
 	if (f)
 		fclose(f);
 	return kb;
+}
+
+void proc_sleep_ms(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+int proc_log_lines(const struct proc *p, const char *a, const char *b)
+{
+	char *out = proc_output(p, 0), *save = NULL;
+	int n = 0;
+	for (char *line = strtok_r(out, "\n", &save); line;
+		line = strtok_r(NULL, "\n", &save))
+		n += strstr(line, a) && strstr(line, b);
+	free(out);
+	return n;
+}
+
+int proc_log_has(const struct proc *p, const char *a, const char *b)
+{
+	return proc_log_lines(p, a, b) > 0;
+}
+
+int proc_wait_log(const struct proc *p, const char *a, const char *b, int ms)
+{
+	long long deadline = proc_now_ms() + ms;
+	while (!proc_log_has(p, a, b)) {
+		if (proc_now_ms() > deadline)
+			return 0;
+		proc_sleep_ms(20);
+	}
+	return 1;
+}
+
+int proc_log_count(const struct proc *p, const char *text)
+{
+	char *out = proc_output(p, 0);
+	int n = 0;
+	for (const char *at = out; (at = strstr(at, text)) != NULL; at++)
+		n++;
+	free(out);
+	return n;
+}
+
+int proc_wait_log_count(const struct proc *p, const char *text, int n,
+	int ms)
+{
+	long long deadline = proc_now_ms() + ms;
+	while (proc_log_count(p, text) < n) {
+		if (proc_now_ms() > deadline)
+			return 0;
+		proc_sleep_ms(20);
+	}
+	return 1;
+}
+
+int tcp_local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	return ntohs(a.sin_port);
+}
+
+pid_t proc_started_pid(const struct proc *master, const char *node)
+{
+	char *out = proc_output(master, 0), key[64];
+	snprintf(key, sizeof(key), "node %s started (pid ", node);
+	pid_t pid = -1;
+	for (char *at = strstr(out, key); at; at = strstr(at + 1, key))
+		pid = (pid_t)atoi(at + strlen(key));
+	free(out);
+	return pid;
+}
+
+char *proc_node_file(const char *run_dir, const char *node, const char *ext)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s.%s", run_dir, node, ext);
+	return proc_read_file(path);
+}
+
+int proc_node_quiet(const char *run_dir, const char *node)
+{
+	char *out = proc_node_file(run_dir, node, "out");
+	int quiet = out[0] == '\0';
+	if (!quiet)
+		fprintf(stderr, "%s/%s.out wrote:\n%s\n", run_dir, node, out);
+	free(out);
+	return quiet;
 }

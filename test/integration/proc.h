@@ -73,4 +73,36 @@ int proc_gate_make(char *dir, size_t size, const char *test);
 int proc_gate_open(const char *dir, const char *file);
 void proc_gate_remove(const char *dir, const char *file);
 
+/* Monotonic milliseconds, for deadlines; and a sleep of ms. */
+long long proc_now_ms(void);
+void proc_sleep_ms(int ms);
+
+/* ---- a process's log: its stdout, read again at each call ---- */
+
+/* How many lines hold both a and b ("" matches every line). */
+int proc_log_lines(const struct proc *p, const char *a, const char *b);
+/* 1 when a line holds both a and b. */
+int proc_log_has(const struct proc *p, const char *a, const char *b);
+/* Waits up to ms for such a line: 1, or 0 if none came. */
+int proc_wait_log(const struct proc *p, const char *a, const char *b, int ms);
+/* How many times text (not empty) is in it. */
+int proc_log_count(const struct proc *p, const char *text);
+/* Waits up to ms for text to be in it n times at least: 1, or 0. */
+int proc_wait_log_count(const struct proc *p, const char *text, int n,
+	int ms);
+
+/* The local port of a TCP socket, or -1. */
+int tcp_local_port(int fd);
+
+/* ---- a master (`wisp --run-dir DIR CONFIG`) and its nodes ---- */
+
+/* The pid of the last start of node the master logged, or -1. */
+pid_t proc_started_pid(const struct proc *master, const char *node);
+/* A node's file DIR/NODE.EXT (ext "log" or "out"), malloc'd; "" when it
+ * cannot be read. */
+char *proc_node_file(const char *run_dir, const char *node, const char *ext);
+/* 1 when the node wrote nothing to DIR/NODE.out (no sanitizer report, no
+ * failed start); else 0, after printing what it wrote. */
+int proc_node_quiet(const char *run_dir, const char *node);
+
 #endif

@@ -43,11 +43,11 @@ int main(int argc, char **argv)
 	char script[512], wisp[600], gate[64], harbors[64];
 	snprintf(script, sizeof(script), "%s/tools/demo.sh", argv[2]);
 	snprintf(wisp, sizeof(wisp), "WISP=%s", argv[1]);
-	/* the harbors at base + 1..5, the gate at base + 6 */
-	int base = free_port_run(7);
+	/* the harbors at base + 1..7, the gate at base + 8 */
+	int base = free_port_run(9);
 	CHECK(base > 0);
 	snprintf(harbors, sizeof(harbors), "WISP_DEMO_PORT_BASE=%d", base);
-	snprintf(gate, sizeof(gate), "WISP_GATE_ADDR=127.0.0.1:%d", base + 6);
+	snprintf(gate, sizeof(gate), "WISP_GATE_ADDR=127.0.0.1:%d", base + 8);
 	char *args[] = { "/bin/bash", script, NULL };
 	char *env[] = { wisp, gate, harbors, NULL };
 	struct proc p;

@@ -15,9 +15,9 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "client.h"
+#include "gate_harness.h"
 #include "proc.h"
 #include "testlib.h"
 #include "wisp_client.h"
@@ -46,113 +46,18 @@ static struct proc procs[2];
 static int ports[2];
 static int many_skipped;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	usleep((useconds_t)ms * 1000);
-}
-
-/* ---- the nodes' logs ---- */
-
-/* 1 when one line of the node's stdout holds both a and b. */
-static int log_has(int node, const char *a, const char *b)
-{
-	char *out = proc_output(&procs[node], 0), *save = NULL;
-	int found = 0;
-	for (char *line = strtok_r(out, "\n", &save); line && !found;
-		line = strtok_r(NULL, "\n", &save))
-		found = strstr(line, a) && strstr(line, b);
-	free(out);
-	return found;
-}
-
-static int wait_log(int node, const char *a, const char *b, int ms)
-{
-	long long deadline = now_ms() + ms;
-	while (!log_has(node, a, b)) {
-		if (now_ms() > deadline)
-			return 0;
-		sleep_ms(20);
-	}
-	return 1;
-}
-
-static int log_count(int node, const char *text)
-{
-	char *out = proc_output(&procs[node], 0);
-	int n = 0;
-	for (const char *at = out; (at = strstr(at, text)) != NULL; at++)
-		n++;
-	free(out);
-	return n;
-}
-
-static int wait_log_count(int node, const char *text, int n, int ms)
-{
-	long long deadline = now_ms() + ms;
-	while (log_count(node, text) < n) {
-		if (now_ms() > deadline)
-			return 0;
-		sleep_ms(20);
-	}
-	return 1;
-}
-
-/* How the gate names a client in its log: "client 127.0.0.1:PORT ". */
-static void client_tag(char *buf, size_t n, int port)
-{
-	snprintf(buf, n, "client 127.0.0.1:%d ", port);
-}
-
 /* ---- clients ---- */
 
 static struct wisp_cli *connect_to(int node)
 {
-	struct wisp_cli *c = wisp_cli_new(&proto);
-	if (wisp_cli_connect(c, "127.0.0.1", ports[node], WAIT_MS) < 0)
-		fprintf(stderr, "connect: %s\n", wisp_cli_error(c));
-	return c;
-}
-
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	return ntohs(a.sin_port);
-}
-
-static int cli_port(const struct wisp_cli *c)
-{
-	return local_port(wisp_cli_fd(c));
+	return gate_connect(&proto, ports[node], WAIT_MS);
 }
 
 /* The next frame must be command with this body. */
 static void expect_frame_sized(struct wisp_cli *c, uint32_t command,
 	const void *body, size_t size)
 {
-	struct wisp_client_frame f;
-	int r = wisp_cli_recv(c, &f, WAIT_MS);
-	CHECK_INT(r, 1);
-	if (r != 1) {
-		fprintf(stderr, "  waiting for command %u: %s\n", command,
-			wisp_cli_error(c));
-		return;
-	}
-	CHECK_INT(f.command, command);
-	CHECK_INT(f.size, size);
-	int same = f.size == size && memcmp(f.body, body, size) == 0;
-	CHECK(same);
-	if (!same)
-		fprintf(stderr, "  got \"%.*s\", want \"%.*s\"\n", (int)f.size,
-			(const char *)f.body, (int)size, (const char *)body);
+	CHECK_INT(gate_expect(c, command, body, size, WAIT_MS), 0);
 }
 
 static void expect_frame(struct wisp_cli *c, uint32_t command,
@@ -163,16 +68,12 @@ static void expect_frame(struct wisp_cli *c, uint32_t command,
 
 static void send_frame(struct wisp_cli *c, uint32_t command, const char *body)
 {
-	int r = wisp_cli_send(c, command, body, strlen(body), WAIT_MS);
-	CHECK_INT(r, 0);
-	if (r < 0)
-		fprintf(stderr, "  send: %s\n", wisp_cli_error(c));
+	CHECK_INT(gate_send(c, command, body, WAIT_MS), 0);
 }
 
 static void echo(struct wisp_cli *c, const char *text)
 {
-	send_frame(c, ECHO, text);
-	expect_frame(c, ECHO, text);
+	CHECK_INT(gate_echo(c, ECHO, text, WAIT_MS), 0);
 }
 
 /* Sends command with body and copies the reply's body into out; 0 when
@@ -180,16 +81,7 @@ static void echo(struct wisp_cli *c, const char *text)
 static int ask(struct wisp_cli *c, uint32_t command, const char *body,
 	char *out, size_t n)
 {
-	struct wisp_client_frame f;
-	out[0] = '\0';
-	send_frame(c, command, body);
-	if (wisp_cli_recv(c, &f, WAIT_MS) != 1 || f.command != command) {
-		fprintf(stderr, "  no answer to command %u: %s\n", command,
-			wisp_cli_error(c));
-		return -1;
-	}
-	snprintf(out, n, "%.*s", (int)f.size, (const char *)f.body);
-	return 0;
+	return gate_ask(c, command, body, out, n, WAIT_MS);
 }
 
 /* The client's conn, as services see it (WHOAMI answers "CONN ADDR"). */
@@ -198,7 +90,7 @@ static long long whoami(struct wisp_cli *c)
 	char answer[128], want[64];
 	long long conn = 0;
 	ask(c, WHOAMI, "", answer, sizeof answer);
-	snprintf(want, sizeof want, " 127.0.0.1:%d", cli_port(c));
+	snprintf(want, sizeof want, " 127.0.0.1:%d", gate_cli_port(c));
 	CHECK(sscanf(answer, "%lld", &conn) == 1 && conn > 0);
 	CHECK(strstr(answer, want) != NULL); /* the address of the connect */
 	return conn;
@@ -209,34 +101,20 @@ static long long whoami(struct wisp_cli *c)
 static int wait_status(struct wisp_cli *c, long long conn, const char *state)
 {
 	char body[32], answer[256];
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = proc_now_ms() + WAIT_MS;
 	snprintf(body, sizeof body, "%lld", conn);
 	for (;;) {
 		if (ask(c, STATUS, body, answer, sizeof answer) < 0)
 			return 0;
 		if (strcmp(answer, state) == 0)
 			return 1;
-		if (now_ms() > deadline) {
+		if (proc_now_ms() > deadline) {
 			fprintf(stderr, "  conn %lld is \"%s\", want \"%s\"\n", conn,
 				answer, state);
 			return 0;
 		}
-		sleep_ms(10);
+		proc_sleep_ms(10);
 	}
-}
-
-/* 1 when the server ends the connection (EOF or reset) with no frame
- * before. */
-static int closed_by_server(struct wisp_cli *c)
-{
-	struct wisp_client_frame f;
-	int r = wisp_cli_recv(c, &f, WAIT_MS);
-	if (r == 1)
-		fprintf(stderr, "  a frame (command %u) instead of the close\n",
-			f.command);
-	else if (r == 0)
-		fprintf(stderr, "  still open after %d ms\n", WAIT_MS);
-	return r < 0;
 }
 
 /* A whole frame in buf, for writing as the test pleases; its size. */
@@ -252,8 +130,8 @@ static size_t build_frame(uint8_t *buf, uint32_t command, const void *body,
 static void write_raw(int fd, const void *data, size_t n)
 {
 	const char *p = data;
-	long long deadline = now_ms() + WAIT_MS;
-	while (n > 0 && now_ms() < deadline) {
+	long long deadline = proc_now_ms() + WAIT_MS;
+	while (n > 0 && proc_now_ms() < deadline) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 		if (w > 0) {
 			p += w;
@@ -294,7 +172,7 @@ static void split_frames(void)
 	size_t n = build_frame(frame, ECHO, "byte by byte", 12);
 	for (size_t i = 0; i < n; i++) {
 		write_raw(fd, frame + i, 1);
-		sleep_ms(1);
+		proc_sleep_ms(1);
 	}
 	expect_frame(c, ECHO, "byte by byte");
 
@@ -307,7 +185,7 @@ static void split_frames(void)
 	size_t cuts[] = { 0, first - 3, first + 8, first + 1500, total };
 	for (int i = 0; i < 4; i++) {
 		write_raw(fd, two + cuts[i], cuts[i + 1] - cuts[i]);
-		sleep_ms(20);
+		proc_sleep_ms(20);
 	}
 	expect_frame(c, ECHO, "first");
 	expect_frame_sized(c, ECHO, body, sizeof body);
@@ -360,11 +238,11 @@ static void rejected(struct wisp_cli *observer, const void *bytes, size_t n,
 {
 	struct wisp_cli *c = connect_to(MAIN);
 	char tag[64], text[160];
-	client_tag(tag, sizeof tag, cli_port(c));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(c));
 	write_raw(wisp_cli_fd(c), bytes, n);
-	CHECK(closed_by_server(c));
-	CHECK(wait_log(MAIN, tag, reason, WAIT_MS));
-	if (!log_has(MAIN, tag, reason))
+	CHECK(gate_closed_by_server(c, WAIT_MS));
+	CHECK(proc_wait_log(&procs[MAIN], tag, reason, WAIT_MS));
+	if (!proc_log_has(&procs[MAIN], tag, reason))
 		fprintf(stderr, "  no log line \"%s... closed: %s\"\n", tag, reason);
 	wisp_cli_free(c);
 	snprintf(text, sizeof text, "still here after %s", reason);
@@ -389,19 +267,34 @@ static void bad_headers(void)
 	wisp_cli_free(observer);
 }
 
-/* A failing handler costs its frame only; a frame no route takes too. */
+/* The next frame must be the gate's error frame (gate.error_command by
+ * default) saying that command failed with code. */
+static void expect_error(struct wisp_cli *c, uint32_t command, int code)
+{
+	uint8_t body[WISP_CLIENT_ERROR_HEAD + WISP_CLIENT_ERROR_TEXT_MAX];
+	size_t n = wisp_client_error_encode(body, sizeof body, command,
+		(uint8_t)code, wisp_client_error_text(code));
+	CHECK_INT(gate_expect(c, UINT32_MAX, body, n, WAIT_MS), 0);
+}
+
+/* A failing handler costs its frame only, which the client is told of;
+ * a frame no route takes too. */
 static void handler_error(void)
 {
 	struct wisp_cli *c = connect_to(MAIN);
 	char tag[64];
 	send_frame(c, FAIL, "boom");
+	expect_error(c, FAIL, WISP_CLIENT_ERR_HANDLER);
 	echo(c, "after the error");
-	CHECK(wait_log(MAIN, "front failed on purpose: boom", "", WAIT_MS));
+	CHECK(proc_wait_log(&procs[MAIN], "front failed on purpose: boom", "",
+		WAIT_MS));
 	send_frame(c, UNROUTED, "lost");
+	expect_error(c, UNROUTED, WISP_CLIENT_ERR_NO_ROUTE);
 	echo(c, "after the unrouted frame");
-	snprintf(tag, sizeof tag, "from client 127.0.0.1:%d ", cli_port(c));
-	CHECK(wait_log(MAIN, "command 500 ", tag, WAIT_MS));
-	CHECK(log_has(MAIN, tag, "no route in gate.commands"));
+	snprintf(tag, sizeof tag, "from client 127.0.0.1:%d ",
+		gate_cli_port(c));
+	CHECK(proc_wait_log(&procs[MAIN], "command 500 ", tag, WAIT_MS));
+	CHECK(proc_log_has(&procs[MAIN], tag, "no route in gate.commands"));
 	wisp_cli_free(c);
 }
 
@@ -422,17 +315,17 @@ static void counts(struct wisp_cli *c, int *connects, int *disconnects)
 static int wait_open(struct wisp_cli *c, int open, int *connects,
 	int *disconnects)
 {
-	long long deadline = now_ms() + 3 * WAIT_MS;
+	long long deadline = proc_now_ms() + 3 * WAIT_MS;
 	for (;;) {
 		counts(c, connects, disconnects);
 		if (*connects - *disconnects == open && *connects >= 0)
 			return 1;
-		if (now_ms() > deadline) {
+		if (proc_now_ms() > deadline) {
 			fprintf(stderr, "  %d connects, %d disconnects: want %d open\n",
 				*connects, *disconnects, open);
 			return 0;
 		}
-		sleep_ms(20);
+		proc_sleep_ms(20);
 	}
 }
 
@@ -445,7 +338,7 @@ static void connect_events(void)
 	char open[64];
 	long long conn = whoami(x);
 	CHECK(wait_open(observer, 2, &c0, &d0));
-	snprintf(open, sizeof open, "open 127.0.0.1:%d", cli_port(x));
+	snprintf(open, sizeof open, "open 127.0.0.1:%d", gate_cli_port(x));
 	CHECK(wait_status(observer, conn, open));
 	wisp_cli_free(x);
 	CHECK(wait_status(observer, conn, "closed closed by the client"));
@@ -464,13 +357,13 @@ static void kick_after_push(void)
 {
 	struct wisp_cli *observer = connect_to(MAIN), *c = connect_to(MAIN);
 	char tag[64];
-	client_tag(tag, sizeof tag, cli_port(c));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(c));
 	long long conn = whoami(c);
 	send_frame(c, KICK, "bye");
 	expect_frame(c, FAREWELL, "farewell bye");
-	CHECK(closed_by_server(c));
+	CHECK(gate_closed_by_server(c, WAIT_MS));
 	CHECK(wait_status(observer, conn, "closed kicked: bye"));
-	CHECK(wait_log(MAIN, tag, "kicked: bye", WAIT_MS));
+	CHECK(proc_wait_log(&procs[MAIN], tag, "kicked: bye", WAIT_MS));
 	wisp_cli_free(c);
 	wisp_cli_free(observer);
 }
@@ -532,11 +425,11 @@ static int drain_flood(int fd, int flooded)
 	static uint8_t buf[65536];
 	struct wisp_client_decoder dec;
 	struct wisp_client_frame f;
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = proc_now_ms() + WAIT_MS;
 	int frames = 0, in_order = 1;
 	ssize_t n = 1;
 	wisp_client_decoder_init(&dec, &proto);
-	while (n > 0 && now_ms() < deadline) {
+	while (n > 0 && proc_now_ms() < deadline) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		if (poll(&pfd, 1, 100) <= 0 || (n = read(fd, buf, sizeof buf)) <= 0)
 			continue;
@@ -562,7 +455,7 @@ static void slow_reader(void)
 	int fd = slow_socket();
 	char tag[64], body[32];
 	uint8_t frame[64];
-	client_tag(tag, sizeof tag, local_port(fd));
+	gate_client_tag(tag, sizeof tag, tcp_local_port(fd));
 	long long gate = whoami(fast) >> 32 << 32;
 	snprintf(body, sizeof body, "%d %d", FLOOD_FRAMES, MAX_BODY);
 	CHECK_INT(tcp_write_all(fd, frame, build_frame(frame, FLOOD, body,
@@ -570,12 +463,13 @@ static void slow_reader(void)
 
 	const char *dropped = "dropped: it does not read, and gate.output_limit "
 		"(262144 bytes) is full";
-	long long deadline = now_ms() + 3 * WAIT_MS;
+	long long deadline = proc_now_ms() + 3 * WAIT_MS;
 	int echoes = 0, seen;
 	do {
 		snprintf(body, sizeof body, "during the flood %d", echoes++);
 		echo(fast, body);
-	} while (!(seen = log_has(MAIN, tag, dropped)) && now_ms() < deadline);
+	} while (!(seen = proc_log_has(&procs[MAIN], tag, dropped))
+		&& proc_now_ms() < deadline);
 	CHECK(seen);
 	echo(fast, "after the drop");
 
@@ -603,46 +497,51 @@ static void max_connections(void)
 		echo(c[i], text);
 	}
 	struct wisp_cli *extra = connect_to(LIMITS);
-	snprintf(tag, sizeof tag, "refused client 127.0.0.1:%d:", cli_port(extra));
-	CHECK(closed_by_server(extra));
-	CHECK(wait_log(LIMITS, tag, "gate.max_connections (3) reached", WAIT_MS));
+	snprintf(tag, sizeof tag, "refused client 127.0.0.1:%d:",
+		gate_cli_port(extra));
+	CHECK(gate_closed_by_server(extra, WAIT_MS));
+	CHECK(proc_wait_log(&procs[LIMITS], tag,
+		"gate.max_connections (3) reached", WAIT_MS));
 	for (int i = 0; i < 3; i++) {
 		echo(c[i], "still served");
 		wisp_cli_free(c[i]);
 	}
 	wisp_cli_free(extra);
 	/* the refused one never reached the events service */
-	CHECK_INT(log_count(LIMITS, "front: connect"), 3);
-	CHECK(wait_log_count(LIMITS, "front: disconnect", 3, WAIT_MS));
+	CHECK_INT(proc_log_count(&procs[LIMITS], "front: connect"), 3);
+	CHECK(proc_wait_log_count(&procs[LIMITS], "front: disconnect", 3,
+		WAIT_MS));
 }
 
 /* A silent client is closed after gate.idle_timeout (400 ms), not
  * before; one that sends every 100 ms stays. */
 static void idle_timeout(void)
 {
-	long long start = now_ms(), closed_at = 0;
+	long long start = proc_now_ms(), closed_at = 0;
 	struct wisp_cli *idle = connect_to(LIMITS), *chatty = connect_to(LIMITS);
 	struct wisp_client_frame f;
 	char tag[64], text[32];
 	int rounds = 0;
-	while ((closed_at == 0 || rounds < 12) && now_ms() < start + WAIT_MS) {
+	while ((closed_at == 0 || rounds < 12)
+		&& proc_now_ms() < start + WAIT_MS) {
 		snprintf(text, sizeof text, "round %d", rounds++);
 		echo(chatty, text);
 		if (closed_at == 0 && wisp_cli_recv(idle, &f, 0) < 0)
-			closed_at = now_ms();
-		sleep_ms(100);
+			closed_at = proc_now_ms();
+		proc_sleep_ms(100);
 	}
 	CHECK(closed_at != 0);
 	CHECK(closed_at - start >= 300); /* not long before its time */
-	client_tag(tag, sizeof tag, cli_port(idle));
-	CHECK(wait_log(LIMITS, tag, "closed: silent for gate.idle_timeout "
-		"(400 ms)", WAIT_MS));
-	client_tag(tag, sizeof tag, cli_port(chatty));
-	CHECK(!log_has(LIMITS, tag, "closed"));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(idle));
+	CHECK(proc_wait_log(&procs[LIMITS], tag, "closed: silent for "
+		"gate.idle_timeout (400 ms)", WAIT_MS));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(chatty));
+	CHECK(!proc_log_has(&procs[LIMITS], tag, "closed"));
 	echo(chatty, "still here");
 	wisp_cli_free(idle);
 	wisp_cli_free(chatty);
-	CHECK(wait_log_count(LIMITS, "front: disconnect", 5, WAIT_MS));
+	CHECK(proc_wait_log_count(&procs[LIMITS], "front: disconnect", 5,
+		WAIT_MS));
 }
 
 /* 200 frames at once against a burst of 20: closed; a client at 20
@@ -661,13 +560,13 @@ static void rate_limit(void)
 		frames++;
 	CHECK_INT(r, -1); /* closed, not timed out */
 	CHECK(frames <= 20);
-	client_tag(tag, sizeof tag, cli_port(blaster));
-	CHECK(wait_log(LIMITS, tag, "closed: more than gate.rate_limit "
-		"(100 frames/s)", WAIT_MS));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(blaster));
+	CHECK(proc_wait_log(&procs[LIMITS], tag, "closed: more than "
+		"gate.rate_limit (100 frames/s)", WAIT_MS));
 	for (int i = 0; i < 10; i++) {
 		snprintf(text, sizeof text, "polite %d", i);
 		echo(polite, text);
-		sleep_ms(50);
+		proc_sleep_ms(50);
 	}
 	wisp_cli_free(blaster);
 	wisp_cli_free(polite);
@@ -739,7 +638,7 @@ static void crowd_poll(struct crowd *k, const int *done, int want,
 	long long deadline)
 {
 	struct epoll_event ev[256];
-	while (*done + k->failed < want && now_ms() < deadline) {
+	while (*done + k->failed < want && proc_now_ms() < deadline) {
 		int n = epoll_wait(k->ep, ev, 256, 100);
 		for (int j = 0; j < n; j++)
 			crowd_event(k, (int)ev[j].data.u32);
@@ -797,13 +696,14 @@ static void all_gone(void)
 static void ten_thousand_clients(void)
 {
 	if (many_skipped) {
-		CHECK(wait_log(MAIN, "open-file limit: the hard limit", "", WAIT_MS));
+		CHECK(proc_wait_log(&procs[MAIN],
+			"open-file limit: the hard limit", "", WAIT_MS));
 		return;
 	}
-	CHECK(log_has(MAIN, "open-file limit raised from ",
+	CHECK(proc_log_has(&procs[MAIN], "open-file limit raised from ",
 		"for gate.max_connections 10000"));
 	struct crowd *k = calloc(1, sizeof *k);
-	long long deadline = now_ms() + 6 * WAIT_MS;
+	long long deadline = proc_now_ms() + 6 * WAIT_MS;
 	k->ep = epoll_create1(EPOLL_CLOEXEC);
 	crowd_connect(k, deadline);
 	CHECK_INT(k->open, MANY);
@@ -818,7 +718,7 @@ static void ten_thousand_clients(void)
 			wisp_cli_free(k->cli[i]);
 	close(k->ep);
 	free(k);
-	CHECK(!log_has(MAIN, "refused client", ""));
+	CHECK(!proc_log_has(&procs[MAIN], "refused client", ""));
 	all_gone();
 }
 
@@ -827,17 +727,10 @@ static void ten_thousand_clients(void)
 static void start_node(int node, const char *wisp, const char *root,
 	const char *config, const char *name)
 {
-	char conf[512], env_port[64], listening[64];
-	ports[node] = free_port();
+	char conf[512];
 	snprintf(conf, sizeof conf, "%s/test/gate/%s", root, config);
-	snprintf(env_port, sizeof env_port, "WISP_GATE_PORT=%d", ports[node]);
-	char *args[] = { (char *)wisp, conf, (char *)name, NULL };
-	char *env[] = { env_port, NULL };
-	procs[node].label = name;
-	CHECK_INT(proc_start(&procs[node], args, env), 0);
-	snprintf(listening, sizeof listening, "listening for clients on "
-		"127.0.0.1:%d", ports[node]);
-	CHECK(proc_wait_output(&procs[node], listening, START_MS));
+	CHECK_INT(gate_node_start(&procs[node], wisp, conf, name, &ports[node],
+		START_MS), 0);
 }
 
 /* The main node starts with a low open-file limit, so that it must raise

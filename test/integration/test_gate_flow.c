@@ -10,12 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include "client.h"
+#include "gate_harness.h"
 #include "proc.h"
 #include "testlib.h"
 #include "wisp_client.h"
@@ -35,17 +31,6 @@ enum { ECHO = 1, HOLD, QUIET, FAIL, HANG, RELEASE, STATS };
 #define FLOOD_BODY 64
 #define RSS_GROWTH_KB (16 * 1024) /* what the held flood may add to RSS */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 static const struct wisp_client_proto proto = {
 	{ 'W', 'I', 'S', 'P' }, 1, 1, 65536,
 };
@@ -55,43 +40,6 @@ static int port;
 /* Under the sanitizers memory is held back on purpose and all is slower:
  * no RSS bounds, a smaller flood. */
 static int sanitized;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	usleep((useconds_t)ms * 1000);
-}
-
-/* ---- the node's log ---- */
-
-/* Lines of the node's stdout holding both a and b. */
-static int log_count(const char *a, const char *b)
-{
-	char *out = proc_output(&node, 0), *save = NULL;
-	int n = 0;
-	for (char *line = strtok_r(out, "\n", &save); line;
-		line = strtok_r(NULL, "\n", &save))
-		n += strstr(line, a) && strstr(line, b);
-	free(out);
-	return n;
-}
-
-static int wait_log(const char *a, const char *b, int ms)
-{
-	long long deadline = now_ms() + ms;
-	while (log_count(a, b) == 0) {
-		if (now_ms() > deadline)
-			return 0;
-		sleep_ms(20);
-	}
-	return 1;
-}
 
 static long rss_kb(void)
 {
@@ -104,53 +52,30 @@ static long rss_kb(void)
 
 static struct wisp_cli *connect_to(void)
 {
-	struct wisp_cli *c = wisp_cli_new(&proto);
-	if (wisp_cli_connect(c, "127.0.0.1", port, WAIT_MS) < 0)
-		fprintf(stderr, "connect: %s\n", wisp_cli_error(c));
-	return c;
+	return gate_connect(&proto, port, WAIT_MS);
 }
 
-/* How the gate names a client in its log: "client 127.0.0.1:PORT ". */
+/* How the gate names c in its log. */
 static void client_tag(const struct wisp_cli *c, char *buf, size_t n)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	getsockname(wisp_cli_fd(c), (struct sockaddr *)&a, &len);
-	snprintf(buf, n, "client 127.0.0.1:%d ", ntohs(a.sin_port));
+	gate_client_tag(buf, n, gate_cli_port(c));
 }
 
 static void send_frame(struct wisp_cli *c, uint32_t command, const char *body)
 {
-	int r = wisp_cli_send(c, command, body, strlen(body), WAIT_MS);
-	CHECK_INT(r, 0);
-	if (r < 0)
-		fprintf(stderr, "  send: %s\n", wisp_cli_error(c));
+	CHECK_INT(gate_send(c, command, body, WAIT_MS), 0);
 }
 
 /* The next frame must be command with this body. */
 static void expect_frame(struct wisp_cli *c, uint32_t command,
 	const char *body)
 {
-	struct wisp_client_frame f;
-	int r = wisp_cli_recv(c, &f, WAIT_MS);
-	CHECK_INT(r, 1);
-	if (r != 1) {
-		fprintf(stderr, "  waiting for command %u: %s\n", command,
-			r < 0 ? wisp_cli_error(c) : "timed out");
-		return;
-	}
-	CHECK_INT(f.command, command);
-	int same = f.size == strlen(body) && memcmp(f.body, body, f.size) == 0;
-	CHECK(same);
-	if (!same)
-		fprintf(stderr, "  got \"%.*s\", want \"%s\"\n", (int)f.size,
-			(const char *)f.body, body);
+	CHECK_INT(gate_expect(c, command, body, strlen(body), WAIT_MS), 0);
 }
 
 static void echo(struct wisp_cli *c, const char *text)
 {
-	send_frame(c, ECHO, text);
-	expect_frame(c, ECHO, text);
+	CHECK_INT(gate_echo(c, ECHO, text, WAIT_MS), 0);
 }
 
 /* Queues count frames of command with no body, then text as an ECHO, and
@@ -161,9 +86,9 @@ static void pipeline(struct wisp_cli *c, uint32_t command, int count,
 	for (int i = 0; i < count; i++)
 		CHECK_INT(wisp_cli_queue(c, command, "", 0), 0);
 	CHECK_INT(wisp_cli_queue(c, ECHO, text, strlen(text)), 0);
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = proc_now_ms() + WAIT_MS;
 	int r;
-	while ((r = wisp_cli_flush(c)) == 0 && now_ms() < deadline) {
+	while ((r = wisp_cli_flush(c)) == 0 && proc_now_ms() < deadline) {
 		struct pollfd pfd = { wisp_cli_fd(c), POLLOUT, 0 };
 		poll(&pfd, 1, 100);
 	}
@@ -199,8 +124,8 @@ static void get_stats(struct wisp_cli *c, struct stats *s)
 /* Writes what c has queued for about ms, as fast as the socket takes it. */
 static void push_for(struct wisp_cli *c, int ms)
 {
-	long long until = now_ms() + ms;
-	while (now_ms() < until && wisp_cli_flush(c) == 0) {
+	long long until = proc_now_ms() + ms;
+	while (proc_now_ms() < until && wisp_cli_flush(c) == 0) {
 		struct pollfd pfd = { wisp_cli_fd(c), POLLOUT, 0 };
 		poll(&pfd, 1, 50);
 	}
@@ -227,8 +152,8 @@ static int read_flood(struct wisp_cli *c, int n)
 {
 	static uint8_t buf[65536];
 	struct flood_read r = { 0, 0 };
-	long long deadline = now_ms() + (sanitized ? 240000 : 60000);
-	while (r.next < n && now_ms() < deadline) {
+	long long deadline = proc_now_ms() + (sanitized ? 240000 : 60000);
+	while (r.next < n && proc_now_ms() < deadline) {
 		int flushed = wisp_cli_flush(c);
 		if (flushed < 0)
 			break;
@@ -272,11 +197,11 @@ static void pipelined_flood(void)
 	CHECK_INT(held.in_flight, MAX_INFLIGHT + 1); /* and STATS itself */
 	CHECK(held.throttled > before.throttled);
 	CHECK(held.bytes_in - before.bytes_in < 2 * READ_AHEAD);
-	CHECK(wait_log(tag, "held: gate.max_inflight (4) commands in flight",
-		WAIT_MS));
-	long long asked = now_ms();
+	CHECK(proc_wait_log(&node, tag, "held: gate.max_inflight (4) commands "
+		"in flight", WAIT_MS));
+	long long asked = proc_now_ms();
 	echo(other, "answered while the flood is held");
-	CHECK(now_ms() - asked < 3000);
+	CHECK(proc_now_ms() - asked < 3000);
 	if (!sanitized)
 		CHECK(rss_kb() - rss_before < RSS_GROWTH_KB);
 
@@ -307,7 +232,7 @@ static void no_reply(void)
 	expect_frame(c, ECHO, "after 100 quiet ones"); /* and nothing before */
 	get_stats(probe, &after);
 	CHECK_INT(after.quiet - before.quiet, 100);
-	CHECK_INT(log_count(tag, "failed"), 0);
+	CHECK_INT(proc_log_lines(&node, tag, "failed"), 0);
 	wisp_cli_free(c);
 	wisp_cli_free(probe);
 }
@@ -321,15 +246,15 @@ static void handler_errors(void)
 	char tag[64];
 	client_tag(c, tag, sizeof tag);
 	get_stats(probe, &before);
-	long long start = now_ms();
+	long long start = proc_now_ms();
 	pipeline(c, FAIL, 20, "after 20 errors");
 	expect_frame(c, ECHO, "after 20 errors");
 	get_stats(probe, &after);
 	CHECK_INT(after.failed - before.failed, 20);
-	CHECK(wait_log(tag, "failed: ", WAIT_MS));
-	CHECK(log_count(tag, "flow_front failed on purpose") >= 1);
-	long seconds = (now_ms() - start) / 1000 + 1;
-	CHECK(log_count(tag, "failed: ") <= seconds);
+	CHECK(proc_wait_log(&node, tag, "failed: ", WAIT_MS));
+	CHECK(proc_log_lines(&node, tag, "flow_front failed on purpose") >= 1);
+	long seconds = (proc_now_ms() - start) / 1000 + 1;
+	CHECK(proc_log_lines(&node, tag, "failed: ") <= seconds);
 	wisp_cli_free(c);
 	wisp_cli_free(probe);
 }
@@ -346,13 +271,15 @@ static void unrouted(void)
 	get_stats(probe, &before);
 	pipeline(c, UNROUTED, 20, "after 20 unrouted");
 	expect_frame(c, ECHO, "after 20 unrouted");
-	CHECK(wait_log(tag, "failed: no route in gate.commands", WAIT_MS));
-	sleep_ms(1100);
+	CHECK(proc_wait_log(&node, tag, "failed: no route in gate.commands",
+		WAIT_MS));
+	proc_sleep_ms(1100);
 	pipeline(c, MISSING, 20, "after 20 to nosuch");
 	expect_frame(c, ECHO, "after 20 to nosuch");
 	get_stats(probe, &after);
 	CHECK_INT(after.unrouted - before.unrouted, 40);
-	CHECK(wait_log(tag, "failed: no service named 'nosuch'", WAIT_MS));
+	CHECK(proc_wait_log(&node, tag, "failed: no service named 'nosuch'",
+		WAIT_MS));
 	wisp_cli_free(c);
 	wisp_cli_free(probe);
 }
@@ -369,14 +296,14 @@ static void never_answered(void)
 	snprintf(timed_out, sizeof timed_out, "gate.reply_timeout (%d ms)",
 		REPLY_TIMEOUT);
 	get_stats(probe, &before);
-	long long start = now_ms();
+	long long start = proc_now_ms();
 	pipeline(c, HANG, 2 * MAX_INFLIGHT, "after 8 unanswered");
 	echo(probe, "others are served meanwhile");
 	expect_frame(c, ECHO, "after 8 unanswered");
-	CHECK(now_ms() - start >= 2 * REPLY_TIMEOUT - 100);
+	CHECK(proc_now_ms() - start >= 2 * REPLY_TIMEOUT - 100);
 	get_stats(probe, &after);
 	CHECK_INT(after.timed_out - before.timed_out, 2 * MAX_INFLIGHT);
-	CHECK(wait_log(tag, timed_out, WAIT_MS));
+	CHECK(proc_wait_log(&node, tag, timed_out, WAIT_MS));
 	wisp_cli_free(c);
 	wisp_cli_free(probe);
 }
@@ -390,9 +317,9 @@ static void gone_in_flight(void)
 	struct stats s;
 	pipeline(c, HANG, 2 * MAX_INFLIGHT, "never read");
 	pipeline(c, FAIL, 20, "never read either");
-	sleep_ms(200);
+	proc_sleep_ms(200);
 	wisp_cli_free(c);
-	sleep_ms(200);
+	proc_sleep_ms(200);
 	echo(probe, "still served");
 	get_stats(probe, &s);
 	CHECK_INT(s.in_flight, 1); /* STATS alone */
@@ -403,17 +330,10 @@ static void gone_in_flight(void)
 
 static void start_node(const char *wisp, const char *root)
 {
-	char conf[512], env_port[64], listening[64];
-	port = free_port();
+	char conf[512];
 	snprintf(conf, sizeof conf, "%s/test/gate/flow.lua", root);
-	snprintf(env_port, sizeof env_port, "WISP_GATE_PORT=%d", port);
-	char *args[] = { (char *)wisp, conf, "main", NULL };
-	char *env[] = { env_port, NULL };
-	node.label = "main";
-	CHECK_INT(proc_start(&node, args, env), 0);
-	snprintf(listening, sizeof listening, "listening for clients on "
-		"127.0.0.1:%d", port);
-	CHECK(proc_wait_output(&node, listening, START_MS));
+	CHECK_INT(gate_node_start(&node, wisp, conf, "main", &port, START_MS),
+		0);
 }
 
 int main(int argc, char **argv)

@@ -17,25 +17,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include "client.h"
+#include "gate_harness.h"
 #include "proc.h"
 #include "testlib.h"
 #include "wisp_client.h"
-
-/* Memory figures mean little under AddressSanitizer (its quarantine holds
- * what was freed): there the memory bound is not asserted. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 /* Client commands, as test/gate/front.lua numbers them. */
 enum { ECHO = 1, WHOAMI = 2, STATUS = 3, COUNTS = 11 };
@@ -60,71 +47,11 @@ enum { DEADLINES, BUDGETED };
 static struct proc procs[2];
 static int ports[2];
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	usleep((useconds_t)ms * 1000);
-}
-
-/* ---- the nodes' logs ---- */
-
-/* 1 when one line of the node's stdout holds both a and b. */
-static int log_has(int node, const char *a, const char *b)
-{
-	char *out = proc_output(&procs[node], 0), *save = NULL;
-	int found = 0;
-	for (char *line = strtok_r(out, "\n", &save); line && !found;
-		line = strtok_r(NULL, "\n", &save))
-		found = strstr(line, a) && strstr(line, b);
-	free(out);
-	return found;
-}
-
-static int wait_log(int node, const char *a, const char *b, int ms)
-{
-	long long deadline = now_ms() + ms;
-	while (!log_has(node, a, b)) {
-		if (now_ms() > deadline)
-			return 0;
-		sleep_ms(20);
-	}
-	return 1;
-}
-
-/* "client 127.0.0.1:PORT ", as the gate names a client in its log. */
-static void client_tag(char *buf, size_t n, int port)
-{
-	snprintf(buf, n, "client 127.0.0.1:%d ", port);
-}
-
 /* ---- clients ---- */
-
-static int local_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	return ntohs(a.sin_port);
-}
 
 static struct wisp_cli *connect_to(int node)
 {
-	struct wisp_cli *c = wisp_cli_new(&proto);
-	if (wisp_cli_connect(c, "127.0.0.1", ports[node], WAIT_MS) < 0)
-		fprintf(stderr, "connect: %s\n", wisp_cli_error(c));
-	return c;
-}
-
-static int cli_port(const struct wisp_cli *c)
-{
-	return local_port(wisp_cli_fd(c));
+	return gate_connect(&proto, ports[node], WAIT_MS);
 }
 
 /* Sends command with body; its answer's body into out (n bytes). 0 when
@@ -132,23 +59,12 @@ static int cli_port(const struct wisp_cli *c)
 static int ask(struct wisp_cli *c, uint32_t command, const char *body,
 	char *out, size_t n)
 {
-	struct wisp_client_frame f;
-	out[0] = '\0';
-	if (wisp_cli_send(c, command, body, strlen(body), WAIT_MS) < 0
-		|| wisp_cli_recv(c, &f, WAIT_MS) != 1 || f.command != command) {
-		fprintf(stderr, "  no answer to command %u: %s\n", command,
-			wisp_cli_error(c));
-		return -1;
-	}
-	snprintf(out, n, "%.*s", (int)f.size, (const char *)f.body);
-	return 0;
+	return gate_ask(c, command, body, out, n, WAIT_MS);
 }
 
 static void echo(struct wisp_cli *c, const char *text)
 {
-	char answer[128];
-	CHECK_INT(ask(c, ECHO, text, answer, sizeof answer), 0);
-	CHECK_STR(answer, text);
+	CHECK_INT(gate_echo(c, ECHO, text, WAIT_MS), 0);
 }
 
 /* Waits until front counts open clients connected, asking through c
@@ -156,17 +72,17 @@ static void echo(struct wisp_cli *c, const char *text)
  * second, like lines are suppressed. */
 static int wait_open(struct wisp_cli *c, int open)
 {
-	long long deadline = now_ms() + 3 * WAIT_MS;
+	long long deadline = proc_now_ms() + 3 * WAIT_MS;
 	char answer[128];
 	int connects = 0, disconnects = 0;
-	while (now_ms() < deadline) {
+	while (proc_now_ms() < deadline) {
 		if (ask(c, COUNTS, "", answer, sizeof answer) < 0
 			|| sscanf(answer, "connects %d disconnects %d", &connects,
 				&disconnects) != 2)
 			break;
 		if (connects - disconnects == open)
 			return 1;
-		sleep_ms(50);
+		proc_sleep_ms(50);
 	}
 	fprintf(stderr, "  %d open, want %d\n", connects - disconnects, open);
 	return 0;
@@ -179,17 +95,6 @@ static void wait_settled(int node)
 	CHECK_INT(wisp_cli_connect(probe, "127.0.0.1", ports[node], WAIT_MS), 0);
 	CHECK(wait_open(probe, 1));
 	wisp_cli_free(probe);
-}
-
-/* 1 when the server ends the connection with no frame before. */
-static int closed_by_server(struct wisp_cli *c)
-{
-	struct wisp_client_frame f;
-	int r = wisp_cli_recv(c, &f, WAIT_MS);
-	if (r >= 0)
-		fprintf(stderr, "  %s instead of the close\n", r ? "a frame"
-			: "still open");
-	return r < 0;
 }
 
 /* A frame's header, announcing a body of size bytes, then body (which
@@ -256,10 +161,10 @@ static void trickler_start(struct trickler *t)
 {
 	memset(t, 0, sizeof *t);
 	t->fd = raw_connect(DEADLINES, "127.0.0.1");
-	t->port = local_port(t->fd);
+	t->port = tcp_local_port(t->fd);
 	raw_echo(t->fd, "login");
 	t->len = build(t->frame, 30, "a body of thirty bytes, slowly", 30);
-	t->started = now_ms();
+	t->started = proc_now_ms();
 }
 
 /* One more byte, unless the gate has closed the connection. */
@@ -269,7 +174,7 @@ static void trickler_step(struct trickler *t)
 		return;
 	if (gone(t->fd) || (t->sent < t->len
 		&& send(t->fd, t->frame + t->sent++, 1, MSG_NOSIGNAL) != 1))
-		t->closed_at = now_ms();
+		t->closed_at = proc_now_ms();
 }
 
 /* Three connections trickle a frame at a byte a second: never silent for
@@ -284,9 +189,9 @@ static void slowloris(void)
 	echo(normal, "before");
 	for (int i = 0; i < N; i++)
 		trickler_start(&t[i]);
-	long long deadline = now_ms() + FRAME_MS + 3 * WAIT_MS;
+	long long deadline = proc_now_ms() + FRAME_MS + 3 * WAIT_MS;
 	int open = N;
-	for (int round = 0; open > 0 && now_ms() < deadline; round++) {
+	for (int round = 0; open > 0 && proc_now_ms() < deadline; round++) {
 		open = 0;
 		for (int i = 0; i < N; i++) {
 			trickler_step(&t[i]);
@@ -294,20 +199,22 @@ static void slowloris(void)
 		}
 		snprintf(text, sizeof text, "round %d", round);
 		echo(normal, text);
-		sleep_ms(1000);
+		proc_sleep_ms(1000);
 	}
 	for (int i = 0; i < N; i++) {
 		CHECK(t[i].closed_at != 0);
 		/* well past the idle timeout: only the frame's deadline closed it */
 		CHECK(t[i].closed_at - t[i].started > IDLE_MS + 500);
-		client_tag(tag, sizeof tag, t[i].port);
-		CHECK(wait_log(DEADLINES, tag, "closed: frame not completed within "
-			"gate.frame_timeout (5000 ms)", WAIT_MS));
-		CHECK(!log_has(DEADLINES, tag, "gate.idle_timeout"));
+		gate_client_tag(tag, sizeof tag, t[i].port);
+		CHECK(proc_wait_log(&procs[DEADLINES], tag, "closed: frame not "
+			"completed within gate.frame_timeout (5000 ms)",
+			WAIT_MS));
+		CHECK(!proc_log_has(&procs[DEADLINES], tag,
+			"gate.idle_timeout"));
 		close(t[i].fd);
 	}
-	client_tag(tag, sizeof tag, cli_port(normal));
-	CHECK(!log_has(DEADLINES, tag, "closed"));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(normal));
+	CHECK(!proc_log_has(&procs[DEADLINES], tag, "closed"));
 	echo(normal, "after");
 	wisp_cli_free(normal);
 	wait_settled(DEADLINES);
@@ -324,16 +231,16 @@ static void first_frame(void)
 	struct wisp_cli *prompt = connect_to(DEADLINES);
 	int fds[2] = { raw_connect(DEADLINES, "127.0.0.1"),
 		raw_connect(DEADLINES, "127.0.0.1") };
-	long long start = now_ms(), closed_at[2] = { 0, 0 };
+	long long start = proc_now_ms(), closed_at[2] = { 0, 0 };
 	uint8_t frame[64];
 	size_t len = build(frame, 30, "a first frame, sent too slowly", 30);
 	char tag[64];
 	echo(prompt, "at once");
 	for (size_t sent = 0; !(closed_at[0] && closed_at[1])
-		&& now_ms() < start + 3 * WAIT_MS; sleep_ms(300)) {
+		&& proc_now_ms() < start + 3 * WAIT_MS; proc_sleep_ms(300)) {
 		for (int i = 0; i < 2; i++)
 			if (!closed_at[i] && gone(fds[i]))
-				closed_at[i] = now_ms();
+				closed_at[i] = proc_now_ms();
 		if (!closed_at[1] && sent < len)
 			send(fds[1], frame + sent++, 1, MSG_NOSIGNAL);
 	}
@@ -343,13 +250,14 @@ static void first_frame(void)
 	for (int i = 0; i < 2; i++) {
 		CHECK(closed_at[i] != 0);
 		CHECK(closed_at[i] - start >= FIRST_MS - 200);
-		client_tag(tag, sizeof tag, local_port(fds[i]));
-		CHECK(wait_log(DEADLINES, tag, late, WAIT_MS));
-		CHECK(!log_has(DEADLINES, tag, "gate.idle_timeout"));
+		gate_client_tag(tag, sizeof tag, tcp_local_port(fds[i]));
+		CHECK(proc_wait_log(&procs[DEADLINES], tag, late, WAIT_MS));
+		CHECK(!proc_log_has(&procs[DEADLINES], tag,
+			"gate.idle_timeout"));
 		close(fds[i]);
 	}
-	client_tag(tag, sizeof tag, cli_port(prompt));
-	CHECK(!log_has(DEADLINES, tag, "closed"));
+	gate_client_tag(tag, sizeof tag, gate_cli_port(prompt));
+	CHECK(!proc_log_has(&procs[DEADLINES], tag, "closed"));
 	wisp_cli_free(prompt);
 	wait_settled(DEADLINES);
 }
@@ -370,10 +278,10 @@ static void per_address(void)
 	}
 	struct wisp_cli *extra = connect_to(DEADLINES);
 	snprintf(tag, sizeof tag, "refused client 127.0.0.1:%d:",
-		cli_port(extra));
-	CHECK(closed_by_server(extra));
-	CHECK(wait_log(DEADLINES, tag, "gate.max_per_address (4) reached",
-		WAIT_MS));
+		gate_cli_port(extra));
+	CHECK(gate_closed_by_server(extra, WAIT_MS));
+	CHECK(proc_wait_log(&procs[DEADLINES], tag,
+		"gate.max_per_address (4) reached", WAIT_MS));
 	wisp_cli_free(extra);
 
 	int other = raw_connect(DEADLINES, "127.0.0.2");
@@ -385,8 +293,9 @@ static void per_address(void)
 	CHECK(wait_open(c[1], PER_ADDRESS)); /* three, and the other's */
 	c[0] = connect_to(DEADLINES);
 	echo(c[0], "a place was free");
-	snprintf(tag, sizeof tag, "refused client 127.0.0.1:%d:", cli_port(c[0]));
-	CHECK(!log_has(DEADLINES, tag, ""));
+	snprintf(tag, sizeof tag, "refused client 127.0.0.1:%d:",
+		gate_cli_port(c[0]));
+	CHECK(!proc_log_has(&procs[DEADLINES], tag, ""));
 	for (int i = 0; i < PER_ADDRESS; i++)
 		wisp_cli_free(c[i]);
 	close(other);
@@ -463,13 +372,13 @@ static int count_open(const struct holder *h, int n)
  * the budget's worth are left open, and as many a moment later. */
 static int settle_holders(const struct holder *h, int n, int fit)
 {
-	long long deadline = now_ms() + 3 * WAIT_MS;
+	long long deadline = proc_now_ms() + 3 * WAIT_MS;
 	int was, open = count_open(h, n);
 	do {
 		was = open;
-		sleep_ms(300);
+		proc_sleep_ms(300);
 		open = count_open(h, n);
-	} while ((open > fit || open != was) && now_ms() < deadline);
+	} while ((open > fit || open != was) && proc_now_ms() < deadline);
 	return open;
 }
 
@@ -504,7 +413,7 @@ static void budget_recovered(void)
 	memset(body, 'r', sizeof body);
 	size_t len = build(frame, BIG_BODY, body, sizeof body);
 	CHECK_INT(tcp_write_all(wisp_cli_fd(c), frame, len / 2), 0);
-	sleep_ms(200);
+	proc_sleep_ms(200);
 	CHECK_INT(tcp_write_all(wisp_cli_fd(c), frame + len / 2, len - len / 2),
 		0);
 	CHECK_INT(wisp_cli_recv(c, &f, WAIT_MS), 1);
@@ -533,7 +442,7 @@ static void partial_budget(void)
 		during);
 	CHECK(open >= 1 && open <= fit);
 	CHECK_INT(budget_closed, n - open); /* no other reason closed them */
-	CHECK(wait_log(BUDGETED, "closed: partial-frame budget "
+	CHECK(proc_wait_log(&procs[BUDGETED], "closed: partial-frame budget "
 		"gate.partial_budget (4194304 bytes) is full", "", WAIT_MS));
 	if (SANITIZED)
 		printf("SKIP the memory bound: built with a sanitizer\n");
@@ -554,17 +463,10 @@ static void partial_budget(void)
 static void start_node(int node, const char *wisp, const char *root,
 	const char *name)
 {
-	char conf[512], env_port[64], listening[64];
-	ports[node] = free_port();
+	char conf[512];
 	snprintf(conf, sizeof conf, "%s/test/gate/limits2.lua", root);
-	snprintf(env_port, sizeof env_port, "WISP_GATE_PORT=%d", ports[node]);
-	char *args[] = { (char *)wisp, conf, (char *)name, NULL };
-	char *env[] = { env_port, NULL };
-	procs[node].label = name;
-	CHECK_INT(proc_start(&procs[node], args, env), 0);
-	snprintf(listening, sizeof listening, "listening for clients on "
-		"127.0.0.1:%d", ports[node]);
-	CHECK(proc_wait_output(&procs[node], listening, START_MS));
+	CHECK_INT(gate_node_start(&procs[node], wisp, conf, name, &ports[node],
+		START_MS), 0);
 }
 
 int main(int argc, char **argv)

@@ -147,18 +147,6 @@ static long master_time(const char *text)
 	return t;
 }
 
-/* The pid of the last start of node the master logged, or -1. */
-static pid_t started_pid(const char *node)
-{
-	char *out = proc_output(&master, 0), key[64];
-	snprintf(key, sizeof(key), "node %s started (pid ", node);
-	pid_t pid = -1;
-	for (char *at = strstr(out, key); at; at = strstr(at + 1, key))
-		pid = (pid_t)atoi(at + strlen(key));
-	free(out);
-	return pid;
-}
-
 static void start_master(const char *dir)
 {
 	char max[32];
@@ -199,7 +187,7 @@ static void test_restart(void)
 	char old[64], fresh[64], text[128];
 	if (wait_token("", old, sizeof(old), WAIT_MS) < 0)
 		return;
-	pid_t pid = started_pid("game1");
+	pid_t pid = proc_started_pid(&master, "game1");
 	CHECK(pid > 0);
 	if (pid <= 0)
 		return;
@@ -207,9 +195,10 @@ static void test_restart(void)
 	const char *died = "node game1 died: killed by signal 9 (SIGKILL); "
 		"restarting in 1000 ms";
 	wait_master(died, WAIT_MS);
-	for (int i = 0; i < 400 && started_pid("game1") == pid; i++)
+	for (int i = 0; i < 400 && proc_started_pid(&master, "game1") == pid;
+			i++)
 		usleep(50000);
-	pid_t again = started_pid("game1");
+	pid_t again = proc_started_pid(&master, "game1");
 	CHECK(again > 0 && again != pid);
 	snprintf(text, sizeof(text), "node game1 started (pid %d)", (int)again);
 	long gap = master_time(text) - master_time(died);
@@ -305,13 +294,7 @@ static void test_stop(void)
 	CHECK(master_at("every node stopped; exit 0") >= 0);
 	for (int i = 0; i < NODE_COUNT; i++) {
 		CHECK(logs_have(nodes[i].name, "all services stopped"));
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s.out", run_dir, nodes[i].name);
-		char *out = proc_read_file(path);
-		if (out[0] != '\0') /* a sanitizer's report, a failed start */
-			fprintf(stderr, "%s wrote:\n%s\n", path, out);
-		CHECK(out[0] == '\0');
-		free(out);
+		CHECK(proc_node_quiet(run_dir, nodes[i].name));
 	}
 }
 
@@ -321,7 +304,7 @@ static void test_stop(void)
 static void test_stop_timeout(void)
 {
 	wait_log("game2", "CALL OK ", START_MS);
-	pid_t game2 = started_pid("game2");
+	pid_t game2 = proc_started_pid(&master, "game2");
 	CHECK(game2 > 0);
 	if (game2 <= 0)
 		return;

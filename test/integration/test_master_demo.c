@@ -1,9 +1,10 @@
 /* test_master_demo.c: the master (`wisp --run-dir DIR conf/demo.lua`)
- * running the demo cluster (root, net, game1, game2, db) on free ports,
- * the database in a temporary directory. 50 bots play and save their
- * states; game1 is killed with -9: the master says why it died and starts
- * it again, and fresh bots, routed to player@game1 by name through the
- * gate, log in with no error once it is back. SIGTERM stops the nodes net
+ * running the demo cluster (root, net, lobby, db, game1..game3) on free
+ * ports, the database in a temporary directory. 50 bots play and save
+ * their states; game1, one of the game nodes holding the players'
+ * agents, is killed with -9: the master says why it died and starts it
+ * again, and fresh bots log in with no error once it is back (their
+ * agents placed on the game nodes up then). SIGTERM stops the nodes net
  * first, then game, db and root, and the master exits 0. A second master
  * on the same run directory and database gives every bot its saved state
  * back (no write lost). Each node logged to DIR/NODE.log and wrote nothing
@@ -14,12 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "proc.h"
 #include "testlib.h"
 
-#define PORTS 7           /* harbors at base + 1..5, the gate at base + 6 */
+#define PORTS 9           /* harbors at base + 1..7, the gate at base + 8 */
 #define BOTS "50"
 #define ROOMS "5"
 #define PLAY_S "3"
@@ -44,8 +44,10 @@ static const struct {
 	int stage;
 } nodes[] = {
 	{ "net", "gate listening for clients", 0 },
-	{ "game1", "demo: player ready", 1 },
-	{ "game2", "demo: room ready", 1 },
+	{ "lobby", "demo: login ready", 1 },
+	{ "game1", "starting;", 1 },
+	{ "game2", "starting;", 1 },
+	{ "game3", "starting;", 1 },
 	{ "db", " open: ", 2 },
 	{ "root", "starting;", 3 },
 };
@@ -63,9 +65,7 @@ static int count_of(const char *text, const char *needle)
 /* How many times text is in DIR/NODE.log (or .out, with ext). */
 static int node_file_has(const char *node, const char *ext, const char *text)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "%s/%s.%s", run_dir, node, ext);
-	char *all = proc_read_file(path);
+	char *all = proc_node_file(run_dir, node, ext);
 	int n = count_of(all, text);
 	free(all);
 	return n;
@@ -106,18 +106,6 @@ static int master_count(const char *text)
 	int n = count_of(out, text);
 	free(out);
 	return n;
-}
-
-/* The pid of the last start of node the master logged, or -1. */
-static pid_t started_pid(const char *node)
-{
-	char *out = proc_output(master, 0), key[64];
-	snprintf(key, sizeof(key), "node %s started (pid ", node);
-	pid_t pid = -1;
-	for (char *at = strstr(out, key); at; at = strstr(at + 1, key))
-		pid = (pid_t)atoi(at + strlen(key));
-	free(out);
-	return pid;
 }
 
 /* Whether pid runs `wisp --log LOG [--watch FD] CONFIG node` of this
@@ -190,27 +178,20 @@ static int bots_said(const char *text)
 	return found;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Runs the bots with args until they exit 0 or ms have passed (each run
  * bounded too): their last exit code. */
 static int retry_bots(char **args, int ms, int *tries)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = proc_now_ms() + ms;
 	int code;
-	for (*tries = 1; (code = run_bots(args)) != 0 && now_ms() < deadline;
-			(*tries)++)
+	for (*tries = 1; (code = run_bots(args)) != 0
+			&& proc_now_ms() < deadline; (*tries)++)
 		usleep(500000);
 	return code;
 }
 
 /* One bot logs in, tried until it does: the gate answers and routes to
- * player@game1, which reaches the db node. */
+ * login@lobby, whose agent on a game node reaches the db node. */
 static int wait_game(int ms)
 {
 	char *probe[] = { "--bots", "1", "--prefix", "probe", "--duration", "0",
@@ -264,7 +245,7 @@ static void test_play(void)
  * new game1 logs in its same file. */
 static void test_kill_game1(void)
 {
-	pid_t pid = started_pid("game1");
+	pid_t pid = proc_started_pid(master, "game1");
 	CHECK(pid > 0 && runs_node(pid, "game1"));
 	if (pid <= 0 || !runs_node(pid, "game1"))
 		return;
@@ -272,17 +253,18 @@ static void test_kill_game1(void)
 	if (!wait_master("node game1 died: killed by signal 9 (SIGKILL); "
 			"restarting in 1000 ms", WAIT_MS))
 		return;
-	for (int i = 0; i < WAIT_MS / 50 && started_pid("game1") == pid; i++)
+	for (int i = 0; i < WAIT_MS / 50
+			&& proc_started_pid(master, "game1") == pid; i++)
 		usleep(50000);
-	pid_t again = started_pid("game1");
+	pid_t again = proc_started_pid(master, "game1");
 	CHECK(again > 0 && again != pid);
-	wait_log("game1", "demo: player ready", starts_before[1] /* game1 */ + 2,
+	wait_log("game1", "starting;", starts_before[2] /* game1 */ + 2,
 		START_MS);
 }
 
-/* Fresh bots, under another prefix, log in through the gate to the new
- * game1 and play with no error: tried until they do, within START_MS
- * (the net node may not have linked to it yet). */
+/* Fresh bots, under another prefix, log in through the gate and play
+ * with no error, their agents on the game nodes up: tried until they do,
+ * within START_MS (the lobby may not have seen game1 go or come yet). */
 static void test_play_again(void)
 {
 	char *play[] = { "--bots", BOTS, "--rooms", ROOMS, "--prefix", "again",
@@ -334,13 +316,7 @@ static void test_stop(void)
 	for (int i = 0; i < NODE_COUNT; i++) {
 		CHECK(node_file_has(nodes[i].name, "log", "all services stopped"));
 		CHECK_INT(node_file_has(nodes[i].name, "log", " ERROR "), 0);
-		char path[128];
-		snprintf(path, sizeof(path), "%s/%s.out", run_dir, nodes[i].name);
-		char *out = proc_read_file(path);
-		if (out[0] != '\0') /* a sanitizer's report, a failed start */
-			fprintf(stderr, "%s wrote:\n%s\n", path, out);
-		CHECK(out[0] == '\0');
-		free(out);
+		CHECK(proc_node_quiet(run_dir, nodes[i].name));
 	}
 }
 
@@ -400,7 +376,7 @@ static void dump_logs(void)
 
 static void set_env(int base)
 {
-	snprintf(gate, sizeof(gate), "127.0.0.1:%d", base + 6);
+	snprintf(gate, sizeof(gate), "127.0.0.1:%d", base + PORTS - 1);
 	snprintf(env_base, sizeof(env_base), "WISP_DEMO_PORT_BASE=%d", base);
 	snprintf(env_gate, sizeof(env_gate), "WISP_GATE_ADDR=%s", gate);
 	snprintf(env_db, sizeof(env_db), "WISP_DB_FILE=%s/demo.db", top);

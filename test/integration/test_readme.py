@@ -306,7 +306,8 @@ class Context:
         self.procs = []
         self.work = tempfile.mkdtemp(prefix='wisp-readme-')
         for name in os.listdir(source):
-            if name.startswith('.') or name.startswith('build'):
+            # a run directory left in the tree by hand would hold old logs
+            if name.startswith('.') or name.startswith('build') or name == 'run':
                 continue
             os.symlink(os.path.join(source, name), os.path.join(self.work, name))
         os.symlink(build, os.path.join(self.work, 'build'))
@@ -315,7 +316,7 @@ class Context:
         fixtures = os.path.join(source, 'test', 'readme')
         for name in os.listdir(fixtures):
             self.write('readme/' + name, open(os.path.join(fixtures, name)).read())
-        self.demo_base = self.ports.run(5) - 1  # conf/demo.lua: base + 1..5
+        self.demo_base = self.ports.run(7) - 1  # conf/demo.lua: base + 1..7
         self.path = os.environ.get('PATH', '')
         if shutil.which('curl') is None:
             shim = self.write('bin/curl', CURL_SHIM)
@@ -730,10 +731,10 @@ def scenario_console(ctx):
 def scenario_cluster(ctx):
     (cmd,) = ctx.commands(ctx.take('sh', 'cluster'))
     p = Proc(ctx, 'cluster', cmd, {'WISP_DB_FILE': os.path.join(ctx.work, 'tmp', 'cluster.db')})
-    p.wait_for(['gate listening for clients', 'demo: player ready', 'demo: room ready'])
+    p.wait_for(['gate listening for clients', 'demo: login ready', 'demo: room ready'])
     wisp_bots_quick(ctx)
     p.stop()
-    if p.output().count('all services stopped') != 5:
+    if p.output().count('all services stopped') != 7:
         raise Fail('not every node of the cluster stopped in order')
 
 
@@ -747,8 +748,7 @@ def scenario_master(ctx):
         db = os.path.join(ctx.work, 'tmp', 'master%d.db' % i)
         p = Proc(ctx, 'master%d' % i, 'exec ' + cmd, {'WISP_DB_FILE': db})
         deadline = time.time() + START_S
-        ready = {'net.log': 'gate listening for clients', 'game1.log': 'demo: player ready',
-                 'game2.log': 'demo: room ready'}
+        ready = {'net.log': 'gate listening for clients', 'lobby.log': 'demo: login ready'}
         while not all(os.path.exists(os.path.join(run_dir, f))
                       and t in open(os.path.join(run_dir, f)).read()
                       for f, t in ready.items()):
@@ -759,7 +759,8 @@ def scenario_master(ctx):
         if p.stop(group=False) != 0:
             raise Fail('the master exited with %s:\n%s' % (p.rc, p.output()))
         logs = sorted(f for f in os.listdir(run_dir) if f.endswith('.log'))
-        if logs != ['db.log', 'game1.log', 'game2.log', 'net.log', 'root.log']:
+        if logs != ['db.log', 'game1.log', 'game2.log', 'game3.log', 'lobby.log',
+                    'net.log', 'root.log']:
             raise Fail('the run directory holds %s' % logs)
 
 
@@ -768,7 +769,7 @@ def scenario_bots(ctx):
     out_block = ctx.take('output', 'bots')
     node = Proc(ctx, 'single', 'exec build/wisp conf/single.lua main',
                 {'WISP_DB_FILE': os.path.join(ctx.work, 'tmp', 'single.db')})
-    node.wait_for(['gate listening for clients', 'demo: player ready', 'demo: room ready'])
+    node.wait_for(['gate listening for clients', 'demo: login ready', 'demo: room ready'])
     printed = ''
     for cmd in (save, verify):
         rc, out = ctx.run(cmd)
@@ -787,10 +788,58 @@ def sanitizer_reports(ctx):
             raise Fail('%s: a sanitizer report' % p.name)
 
 
+SESSION_SERVICE = '''-- session.lua: written by test_readme.py, the README's session
+-- snippet in a service; command 100 gives its client the session
+-- { uid = 1, name = BODY }.
+local wisp = require "wisp"
+
+wisp.start(function()
+	wisp.register("session")
+	wisp.command(100, function(conn, body)
+		wisp.session(conn, { uid = 1, name = body })
+		return "ok"
+	end)
+%s
+	wisp.log("README SESSION READY")
+end)
+'''
+
+SESSION_CONFIG = '''-- session_gate.lua: written by test_readme.py: a gate routing 100 and
+-- 1001 to session.lua.
+return {
+	lua_path = "readme/?.lua",
+	nodes = {
+		main = {
+			id = 1,
+			roles = { "node", "net" },
+			services = { "lua session" },
+			gate = { listen = "127.0.0.1:7101",
+				commands = { { 100, 1001, "session" } } },
+		},
+	},
+}
+'''
+
+
+def scenario_session(ctx):
+    snippet = ctx.take('lua-snippet', 'session')
+    ctx.write('readme/session.lua', SESSION_SERVICE % snippet.text.rstrip('\n'))
+    ctx.write('readme/session_gate.lua', SESSION_CONFIG)
+    p = Proc(ctx, 'session', 'exec build/wisp readme/session_gate.lua main')
+    p.wait_for(['README SESSION READY', 'gate listening for clients'])
+    client = Client(ctx, ctx.ports.get('7101'))
+    replies = [client.ask(100, 'ann'), client.ask(1001, '')]
+    client.close()
+    if replies != ['100 ok', '1001 hello ann']:
+        raise Fail('the session snippet answered %s' % replies)
+    p.stop_clean()
+
+
 SCENARIOS = [scenario_tools, scenario_reference, scenario_api, scenario_tutorial,
              scenario_echo, scenario_gate, scenario_hot, scenario_db,
              scenario_memcached, scenario_counter, scenario_console,
-             scenario_cluster, scenario_master, scenario_bots]
+             scenario_cluster, scenario_master, scenario_bots,
+             scenario_session]
 
 
 def main():

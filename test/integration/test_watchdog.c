@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include "proc.h"
 #include "testlib.h"
@@ -30,20 +29,6 @@ static char top[64], run_dir[96], conf[512], port_env[32], modules_env[600];
 static int port;
 static long long busy_since;
 static struct proc master = { .label = "master" };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static char *node_log(const char *node)
-{
-	char path[160];
-	snprintf(path, sizeof(path), "%s/%s.log", run_dir, node);
-	return proc_read_file(path);
-}
 
 /* The first line of text holding both a and b, malloc'd, or NULL. */
 static char *find_line(const char *text, const char *a, const char *b)
@@ -64,8 +49,10 @@ static char *find_line(const char *text, const char *a, const char *b)
  * malloc'd, or NULL (a failure). */
 static char *wait_log(const char *node, const char *a, const char *b, int ms)
 {
-	for (long long end = now_ms() + ms; now_ms() <= end; usleep(50000)) {
-		char *all = node_log(node), *line = find_line(all, a, b);
+	for (long long end = proc_now_ms() + ms; proc_now_ms() <= end;
+			usleep(50000)) {
+		char *all = proc_node_file(run_dir, node, "log");
+		char *line = find_line(all, a, b);
 		free(all);
 		if (line)
 			return line;
@@ -92,18 +79,6 @@ static char *wait_master(const char *text, int ms)
 	return line;
 }
 
-/* The pid of the last start of node the master logged, or -1. */
-static pid_t started_pid(const char *node)
-{
-	char *out = proc_output(&master, 0), key[64];
-	snprintf(key, sizeof(key), "node %s started (pid ", node);
-	pid_t pid = -1;
-	for (char *at = strstr(out, key); at; at = strstr(at + 1, key))
-		pid = (pid_t)atoi(at + strlen(key));
-	free(out);
-	return pid;
-}
-
 /* Sends a command to the stall service and checks its answer. */
 static void ask(const char *command, const char *answer)
 {
@@ -123,7 +98,7 @@ static void test_start(void)
 	free(wait_master("node stall started (pid ", WAIT_MS));
 	free(wait_master("node busy started (pid ", WAIT_MS));
 	free(wait_log("busy", "BUSY ", "", WAIT_MS));
-	busy_since = now_ms();
+	busy_since = proc_now_ms();
 	free(wait_log("stall", "listening on ", "", WAIT_MS));
 	ask("hello\n", "ok\n");
 }
@@ -152,9 +127,9 @@ static void test_slow_handler(void)
  * it again; the new node answers. */
 static void test_stuck(void)
 {
-	pid_t pid = started_pid("stall");
+	pid_t pid = proc_started_pid(&master, "stall");
 	CHECK(pid > 0);
-	long long sent = now_ms();
+	long long sent = proc_now_ms();
 	int fd = tcp_connect(port, WAIT_MS);
 	CHECK(fd >= 0 && tcp_write_all(fd, "spin\n", 5) == 0);
 	char *line = wait_master("node stall stuck for ", RESTART_MS);
@@ -169,11 +144,12 @@ static void test_stuck(void)
 	}
 	free(wait_master("node stall died: killed by signal 6 (SIGABRT) after "
 		"it was stuck; restarting in 1000 ms", RESTART_MS));
-	while (started_pid("stall") == pid && now_ms() - sent < RESTART_MS)
+	while (proc_started_pid(&master, "stall") == pid
+		&& proc_now_ms() - sent < RESTART_MS)
 		usleep(20000);
-	long long took = now_ms() - sent;
+	long long took = proc_now_ms() - sent;
 	fprintf(stderr, "stall: from spin to its restart %lld ms\n", took);
-	CHECK(started_pid("stall") != pid);
+	CHECK(proc_started_pid(&master, "stall") != pid);
 	CHECK(took < RESTART_MS);
 	if (fd >= 0)
 		close(fd);
@@ -185,11 +161,11 @@ static void test_stuck(void)
  * taken for stuck. */
 static void test_busy_healthy(void)
 {
-	pid_t pid = started_pid("busy");
-	long long left = busy_since + HEALTHY_MS - now_ms();
+	pid_t pid = proc_started_pid(&master, "busy");
+	long long left = busy_since + HEALTHY_MS - proc_now_ms();
 	if (left > 0)
 		usleep((useconds_t)left * 1000);
-	char *all = node_log("busy"), *last = NULL;
+	char *all = proc_node_file(run_dir, "busy", "log"), *last = NULL;
 	for (char *at = strstr(all, "BUSY "); at; at = strstr(at + 1, "BUSY "))
 		last = at;
 	unsigned long handled = 0, interrupted = 0;
@@ -200,7 +176,7 @@ static void test_busy_healthy(void)
 	CHECK(handled > 10000);
 	CHECK(interrupted >= 5);
 	free(all);
-	CHECK(started_pid("busy") == pid);
+	CHECK(proc_started_pid(&master, "busy") == pid);
 	CHECK_INT(proc_output_at(&master, "node busy stuck"), -1);
 	CHECK_INT(proc_output_at(&master, "node busy died"), -1);
 }
@@ -213,15 +189,8 @@ static void test_stop(void)
 	CHECK_INT(proc_wait(&master, 30000), 0);
 	CHECK(proc_output_at(&master, "every node stopped; exit 0") >= 0);
 	const char *nodes[] = { "stall", "busy" };
-	for (int i = 0; i < 2; i++) {
-		char path[160];
-		snprintf(path, sizeof(path), "%s/%s.out", run_dir, nodes[i]);
-		char *out = proc_read_file(path);
-		if (out[0] != '\0')
-			fprintf(stderr, "%s wrote:\n%s\n", path, out);
-		CHECK(out[0] == '\0');
-		free(out);
-	}
+	for (int i = 0; i < 2; i++)
+		CHECK(proc_node_quiet(run_dir, nodes[i]));
 }
 
 int main(int argc, char **argv)

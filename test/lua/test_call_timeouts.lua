@@ -4,6 +4,7 @@
 -- with the timeouts; and the node keeps answering meanwhile.
 local wisp = require "wisp"
 local t = require "testing"
+local calls = require "silent_calls"
 
 local silent = wisp.newservice("silent")
 local pong = wisp.newservice("pong")
@@ -14,32 +15,6 @@ wisp.dispatch("lua", function(_, cmd, v)
 		return v
 	end
 end)
-
--- Makes a call from a new task for each id of ids, batch by batch: each
--- batch is taken by silent before the next is made, so its mailbox stays
--- short. done(id, ok, result) runs as each call ends.
-local function call_all(ids, timeout_of, done)
-	local BATCH = 1000
-	for b = 1, #ids, BATCH do
-		for i = b, math.min(b + BATCH - 1, #ids) do
-			local id = ids[i]
-			wisp.fork(function()
-				done(id, pcall(wisp.call_timeout, timeout_of(id), silent, "hold",
-					id))
-			end)
-		end
-		wisp.sleep(0) -- the batch runs and sends
-		wisp.call(silent, "sync")
-	end
-end
-
-local function range(from, to)
-	local ids = {}
-	for id = from, to do
-		ids[#ids + 1] = id
-	end
-	return ids
-end
 
 local function timed_out(ok, err, ms)
 	return not ok and tostring(err):find("call to :%x+ timed out after "
@@ -72,7 +47,7 @@ t.case("100,000 calls to a service that never answers all time out", function()
 			wisp.wakeup(me)
 		end
 	end
-	call_all(range(1, N), function(id)
+	calls.call_all(silent, calls.range(1, N), function(id)
 		started[id] = wisp.now()
 		return TIMEOUT
 	end, done)
@@ -103,14 +78,14 @@ t.case("calls with shorter timeouts end first", function()
 	-- interleaved as they are made; far enough apart that how long making
 	-- them takes does not matter
 	local TIMEOUTS = { 2400, 800, 1600, 100 }
-	local ids = range(200001, 204000)
+	local ids = calls.range(200001, 204000)
 	local me, order, started = coroutine.running(), {}, {}
 	local wrong, early = 0, 0
 	local function timeout_of(id)
 		started[id] = wisp.now()
 		return TIMEOUTS[id % #TIMEOUTS + 1]
 	end
-	call_all(ids, timeout_of, function(id, ok, err)
+	calls.call_all(silent, ids, timeout_of, function(id, ok, err)
 		local ms = TIMEOUTS[id % #TIMEOUTS + 1]
 		if not timed_out(ok, err, ms) then
 			wrong = wrong + 1
@@ -181,8 +156,8 @@ t.case("answered calls never time out, however adds and removes interleave",
 	end
 	local BATCH = 1000
 	for b = 1, N, BATCH do
-		call_all(range(b, b + BATCH - 1), function(id) return timeouts[id] end,
-			done)
+		calls.call_all(silent, calls.range(b, b + BATCH - 1),
+			function(id) return timeouts[id] end, done)
 		local odd = {}
 		for id = b, b + BATCH - 1, 2 do
 			odd[#odd + 1] = id

@@ -1,7 +1,9 @@
 /* test_client.c: the client frame codec: the exact bytes of CLIENT.md's
- * example, round trips, streams split anywhere or coalesced (with frames
- * handed out in place), the body limit, and every header rejection with its
- * reason, caught at the byte that completes the bad field. */
+ * examples, round trips, streams split anywhere or coalesced (with frames
+ * handed out in place), the body limit, every header rejection with its
+ * reason, caught at the byte that completes the bad field; peeking at the
+ * next frame's command wherever a stream is cut; request ids and error
+ * frames. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "testlib.h"
@@ -407,6 +409,111 @@ static void test_partial_held(void)
 	wisp_client_decoder_free(&d);
 }
 
+/* Fed byte by byte, the stream can be peeked at before every byte: with
+ * the rest of the stream the next frame's command is known; with nothing
+ * more, only once its header is whole in the decoder. Peeking uses no
+ * byte. */
+static void test_peek(void)
+{
+	build_stream();
+	struct wisp_client_decoder d;
+	wisp_client_decoder_init(&d, &proto);
+	reset(&got);
+	for (size_t i = 0; i < sent.len; i++) {
+		uint32_t command = 0;
+		int next = got.count;
+		size_t start = sent.body_at[next] - WISP_CLIENT_HEADER;
+		CHECK_INT(wisp_client_peek(&d, sent.bytes + i, sent.len - i,
+			&command), 1);
+		CHECK_INT(command, sent.command[next]);
+		CHECK_INT(wisp_client_peek(&d, sent.bytes + i, 0, &command),
+			i - start >= WISP_CLIENT_HEADER);
+		CHECK_INT(feed(&d, sent.bytes + i, 1), 0);
+	}
+	check_got();
+	uint32_t command;
+	CHECK_INT(wisp_client_peek(&d, sent.bytes, 5, &command), 0);
+	CHECK_INT(wisp_client_peek(&d, (const uint8_t *)"GET / HTTP", 10,
+		&command), -1);
+	CHECK_INT(wisp_client_peek(&d, (const uint8_t *)"GE", 2, &command), 0);
+	CHECK_INT(feed(&d, (const uint8_t *)"GET ", 4), -1);
+	CHECK_INT(wisp_client_peek(&d, sent.bytes, sent.len, &command), -1);
+	wisp_client_decoder_free(&d);
+}
+
+/* CLIENT.md's example of a request id, both ways, and its limits. */
+static void test_request_ids(void)
+{
+	static const uint8_t want[] = {
+		0x57, 0x49, 0x53, 0x50, 0x01, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00,
+		0x00, 0x0a, 0x00, 0x00, 0x03, 0xe9, 0x00, 0x00, 0x00, 0x07, 0x68,
+		0x69,
+	};
+	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE];
+	CHECK_INT(wisp_client_header_id(&proto, 1001, 7, 2, head), 0);
+	CHECK(memcmp(head, want, sizeof head) == 0);
+	struct wisp_client_decoder d;
+	wisp_client_decoder_init(&d, &proto);
+	struct wisp_client_frame f;
+	const uint8_t *at = want;
+	size_t left = sizeof want;
+	CHECK_INT(wisp_client_next(&d, &at, &left, &f), 1);
+	CHECK_INT(f.request, 0);
+	CHECK_INT(wisp_client_take_id(&f), 0);
+	CHECK_INT(f.request, 7);
+	CHECK_INT(f.command, 1001);
+	CHECK(f.size == 2 && memcmp(f.body, "hi", 2) == 0);
+	struct wisp_client_frame short_one = { 5, 3, want, 0 };
+	CHECK_INT(wisp_client_take_id(&short_one), -1);
+	CHECK(short_one.size == 3 && short_one.body == want);
+	CHECK_INT(wisp_client_header_id(&proto, 1, 2, proto.max_body - 4, head),
+		0);
+	CHECK_INT(wisp_client_header_id(&proto, 1, 2, proto.max_body - 3, head),
+		-1);
+	CHECK_INT(wisp_client_header_id(&proto, 1, 2, SIZE_MAX, head), -1);
+	wisp_client_decoder_free(&d);
+}
+
+/* CLIENT.md's error frame, its decoding, a text cut to fit, and bodies
+ * too short to be one. */
+static void test_error_frames(void)
+{
+	static const uint8_t want[] = {
+		0x57, 0x49, 0x53, 0x50, 0x01, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00,
+		0x00, 0x16, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x03, 0xe9, 0x05,
+		'h', 'a', 'n', 'd', 'l', 'e', 'r', ' ', 'e', 'r', 'r', 'o', 'r',
+	};
+	uint8_t body[64];
+	size_t n = wisp_client_error_encode(body, sizeof body, 1001,
+		WISP_CLIENT_ERR_HANDLER, wisp_client_error_text(WISP_CLIENT_ERR_HANDLER));
+	size_t sz = 0;
+	uint8_t *frame = wisp_client_encode(&proto, UINT32_MAX, body, n, &sz);
+	CHECK_INT(sz, sizeof want);
+	CHECK(frame != NULL && memcmp(frame, want, sizeof want) == 0);
+	wisp_free(frame);
+	struct wisp_client_error e;
+	CHECK_INT(wisp_client_error_decode(body, n, &e), 0);
+	CHECK_INT(e.command, 1001);
+	CHECK_INT(e.code, 5);
+	CHECK(e.text_size == 13 && memcmp(e.text, "handler error", 13) == 0);
+	CHECK_INT(wisp_client_error_encode(body, 8, 7, 6, "timeout"), 8);
+	CHECK(wisp_client_error_decode(body, 8, &e) == 0 && e.command == 7
+		&& e.code == 6 && e.text_size == 3 && memcmp(e.text, "tim", 3) == 0);
+	CHECK_INT(wisp_client_error_encode(body, 4, 7, 6, "timeout"), 0);
+	CHECK_INT(wisp_client_error_decode(body, 4, &e), -1);
+	CHECK_INT(wisp_client_error_decode(body, 5, &e), 0);
+	CHECK_INT(e.text_size, 0);
+	static const char *const texts[] = { "error", "no route", "no service",
+		"node down", "overloaded", "handler error", "timeout",
+		"service exited", "error" };
+	for (int code = 0; code <= 8; code++) {
+		const char *text = wisp_client_error_text(code);
+		CHECK(strcmp(text, texts[code]) == 0);
+		CHECK(strlen(text) <= WISP_CLIENT_ERROR_TEXT_MAX);
+	}
+	CHECK_STR(wisp_client_error_text(255), "error");
+}
+
 static void test_state_size(void)
 {
 	CHECK(sizeof(struct wisp_client_decoder) <= 40);
@@ -427,6 +534,9 @@ int main(void)
 	RUN(test_stays_failed);
 	RUN(test_partial_then_rest);
 	RUN(test_partial_held);
+	RUN(test_peek);
+	RUN(test_request_ids);
+	RUN(test_error_frames);
 	RUN(test_state_size);
 	return TEST_END();
 }

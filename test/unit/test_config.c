@@ -221,7 +221,8 @@ static void gate_routes(void)
 		"    { 300, 4294967295, 'tail' }, { 0, 'zero' },\n"
 		"    { 100, 199, 'room@game1' }, { 1, 'login' }, { 200, 'one' } } },\n"
 		"  nodes = { a = { id = 1, roles = { 'net' },\n"
-		"    gate = { listen = '127.0.0.1:7100' } } } }\n", &cfg);
+		"    gate = { listen = '127.0.0.1:7100', error_command = 2 } } } }\n",
+		&cfg);
 	CHECK(err == NULL);
 	if (err) {
 		fprintf(stderr, "%s\n", err);
@@ -243,6 +244,39 @@ static void gate_routes(void)
 	CHECK(wisp_config_route(g, 299) == NULL);
 	CHECK_STR(route_of(g, 300), "tail");
 	CHECK_STR(route_of(g, UINT32_MAX), "tail");
+	wisp_config_free(&cfg);
+}
+
+/* The client contract's keys: error frames on under 4294967295 unless
+ * turned off, request ids off, routes ordered unless they say not. */
+static void gate_contract(void)
+{
+	struct wisp_config cfg;
+	const char *net = "nodes = { a = { id = 1, roles = { 'net' },\n"
+		"  gate = { listen = '127.0.0.1:7100' } } } }";
+	char text[512];
+	snprintf(text, sizeof(text), "return { gate = { commands = {\n"
+		"  { 1, 'a' }, { 2, 9, 'b', ordered = false }, { 10, 'c', ordered = "
+		"true } } },\n  %s", net);
+	CHECK(load(text, &cfg) == NULL);
+	CHECK_INT(cfg.gate.error_frames, 1);
+	CHECK(cfg.gate.error_command == UINT32_MAX);
+	CHECK_INT(cfg.gate.request_ids, 0);
+	CHECK_INT(wisp_config_route(&cfg.gate, 1)->ordered, 1);
+	CHECK_INT(wisp_config_route(&cfg.gate, 5)->ordered, 0);
+	CHECK_INT(wisp_config_route(&cfg.gate, 10)->ordered, 1);
+	wisp_config_free(&cfg);
+	snprintf(text, sizeof(text), "return { gate = { error_command = 0,\n"
+		"  request_ids = true }, %s", net);
+	CHECK(load(text, &cfg) == NULL);
+	CHECK_INT(cfg.gate.error_frames, 1);
+	CHECK_INT(cfg.gate.error_command, 0);
+	CHECK_INT(cfg.gate.request_ids, 1);
+	wisp_config_free(&cfg);
+	snprintf(text, sizeof(text), "return { gate = { error_command = false }, "
+		"%s", net);
+	CHECK(load(text, &cfg) == NULL);
+	CHECK_INT(cfg.gate.error_frames, 0);
 	wisp_config_free(&cfg);
 }
 
@@ -418,6 +452,16 @@ static void bad_gates(void)
 		"nodes.a.gate.commands[1]: a command id must be an integer");
 	refused_gate("commands = { { '1', 'a' } }",
 		"nodes.a.gate.commands[1]: a command id must be an integer");
+	refused_gate("commands = { { 1, 'a', ordered = 0 } }",
+		"nodes.a.gate.commands[1]: 'ordered' must be true or false");
+	refused_gate("error_command = true",
+		"key 'error_command' in nodes.a.gate must be a command id, or false");
+	refused_gate("error_command = -1",
+		"key 'error_command' in nodes.a.gate must be an integer");
+	refused_gate("request_ids = 1",
+		"key 'request_ids' in nodes.a.gate must be a boolean");
+	refused_gate("error_command = 7, commands = { { 1, 9, 'a' } }",
+		"nodes.a: gate.error_command 7 is routed by gate.commands too");
 	refused("return { nodes = { a = { id = 1, roles = { 'net' } } } }",
 		"nodes.a has the net role but no gate.listen");
 	refused("return { nodes = { a = { id = 1, roles = { 'net' },\n"
@@ -696,6 +740,7 @@ int main(void)
 	RUN(watchdog_settings);
 	RUN(gate_override);
 	RUN(gate_routes);
+	RUN(gate_contract);
 	RUN(bad_configs);
 	RUN(bad_gates);
 	RUN(db_defaults);

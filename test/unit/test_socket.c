@@ -131,6 +131,18 @@ static int listen_any(wisp_handle owner, int *port)
 	return l;
 }
 
+/* A plain socket connected to 127.0.0.1:port, a listener of ours: its
+ * connection waits there to be accepted. */
+static int plain_connect(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
 /* Connects a CLIENT socket to l; the accepted one is left unstarted. */
 static void connect_to(int l, int port, wisp_handle owner, int *c, int *s)
 {
@@ -367,11 +379,7 @@ static void test_half_close_flushes(void)
 {
 	int port;
 	int l = listen_any(LISTENER, &port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = plain_connect(port);
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
 	int srv = m ? m->ud : -1;
 	wisp_free(m);
@@ -408,10 +416,7 @@ static void test_reset_before_start(void)
 {
 	int port, s;
 	int l = listen_any(LISTENER, &port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	int fd = plain_connect(port);
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
 	CHECK(m != NULL);
 	s = m ? m->ud : -1;
@@ -611,11 +616,7 @@ static void test_read_limit_close(void)
 
 	int port;
 	l = listen_any(LISTENER, &port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		.sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	int fd = plain_connect(port);
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
 	s = m ? m->ud : -1;
 	wisp_free(m);
@@ -701,10 +702,7 @@ static void test_emfile(void)
 {
 	int port, c, s, fds[256], nfds = 0;
 	int l = listen_any(LISTENER, &port);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	int fd = plain_connect(port);
 	struct rlimit old, low;
 	getrlimit(RLIMIT_NOFILE, &old);
 	low = old;

@@ -2,7 +2,8 @@
  * child process, one connection per test: round trips (IPv4 and IPv6,
  * blocking and non-blocking), replies split byte by byte or coalesced, a
  * bad header from the server, a refused or closed connection, the body
- * limit, and the connect, receive and send timeouts. */
+ * limit, the connect, receive and send timeouts, and request ids (replies
+ * that come out of order, matched by id). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -35,6 +36,7 @@ enum mode {
 	SILENT,   /* reads, never answers */
 	DEAF,     /* never reads */
 	CLOSE,    /* closes at once */
+	SWAP,     /* each two frames back, the second first */
 };
 
 #define COALESCED 4
@@ -88,6 +90,14 @@ static void answer(int fd, enum mode mode, const struct wisp_client_frame *f,
 	}
 	if (mode == SPLIT)
 		write_bytewise(fd, frame, n);
+	if (mode == SWAP && ++*count % 2 == 1) {
+		*pending = wisp_realloc(*pending, n);
+		memcpy(*pending, frame, n);
+		*pending_len = n;
+	} else if (mode == SWAP) {
+		write_all(fd, frame, n);
+		write_all(fd, *pending, *pending_len);
+	}
 	if (mode == COALESCE) {
 		*pending = wisp_realloc(*pending, *pending_len + n);
 		memcpy(*pending + *pending_len, frame, n);
@@ -404,6 +414,37 @@ static void body_limit(void)
 	finish(c, &s);
 }
 
+/* With request ids, a frame goes out with its id before the body, and
+ * comes back with it split off: the two of each pair come back swapped,
+ * and their ids say which answers which. A frame too short for an id
+ * fails the connection; an id and a body must fit max_body together. */
+static void request_ids(void)
+{
+	struct server s;
+	struct wisp_cli *c = open_to(&s, SWAP);
+	wisp_cli_request_ids(c, 1);
+	uint8_t *body = body_of(300, 3);
+	CHECK_INT(wisp_cli_queue_id(c, 10, 1, body, 300), 0);
+	CHECK_INT(wisp_cli_send_id(c, 11, 2, "two", 3, 2000), 0);
+	struct wisp_client_frame f;
+	CHECK_INT(wisp_cli_recv(c, &f, 2000), 1);
+	CHECK(f.command == 11 && f.request == 2 && f.size == 3
+		&& memcmp(f.body, "two", 3) == 0);
+	CHECK_INT(wisp_cli_recv(c, &f, 2000), 1);
+	CHECK(f.command == 10 && f.request == 1 && f.size == 300
+		&& memcmp(f.body, body, 300) == 0);
+	CHECK_INT(wisp_cli_queue_id(c, 9, 3, body, proto.max_body - 3), -1);
+	CHECK_STR(wisp_cli_error(c), "body of 67108861 bytes and a request id "
+		"exceed the limit of 67108864");
+	wisp_free(body);
+	CHECK_INT(wisp_cli_send(c, 12, "ab", 2, 2000), 0);
+	CHECK_INT(wisp_cli_send(c, 13, "", 0, 2000), 0);
+	CHECK_INT(wisp_cli_recv(c, &f, 2000), -1);
+	CHECK_STR(wisp_cli_error(c), "bad frame from server: a body of 0 bytes, "
+		"too short for a request id");
+	finish(c, &s);
+}
+
 /* A receive that times out leaves the connection usable. */
 static void recv_timeout(void)
 {
@@ -470,5 +511,6 @@ int main(void)
 	RUN(recv_timeout);
 	RUN(send_timeout);
 	RUN(connect_timeout);
+	RUN(request_ids);
 	return TEST_END();
 }

@@ -7,6 +7,7 @@
 
 #define BOTS_NAME_MAX 32   /* an account or a room, as the demo allows */
 #define BOTS_PREFIX_MAX 24 /* leaves room for a bot's number */
+#define BOTS_NODES_MAX 16  /* game nodes the spread is counted over */
 
 struct bots_options {
 	struct lk_gate gate; /* first: see struct lk_option */
@@ -14,6 +15,8 @@ struct bots_options {
 	double duration, moves, chats, timeout;
 	char prefix[BOTS_PREFIX_MAX + 1];
 	const char *save, *verify;
+	long spread;  /* --spread: the game nodes the logins must spread over */
+	int relogin;  /* --relogin yes: a failed move means log in again */
 };
 
 /* Reads argv into o: 0, 1 when --help was asked (and printed), -1 when an

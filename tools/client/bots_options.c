@@ -26,9 +26,15 @@ static const char usage[] =
 	"  --verify FILE    each login must give back the state a --save "
 	"wrote\n"
 	"                   (its login count one more)\n"
-	"  --magic XXXX, --proto N, --server N, --max-body N: the gate's "
-	"frame\n"
-	"                   (WISP, 1, 1, 65536)\n"
+	"  --relogin yes    a failed move (its game node died, say): log in "
+	"again and\n"
+	"                   re-enter; the login must keep every move "
+	"answered (no)\n"
+	"  --spread N       the first logins must spread over N game nodes, "
+	"each\n"
+	"                   holding 1/N of the bots, +/- 10%\n"
+	"  --max-body N     the largest body either way (65536)\n"
+	LK_SHARED_USAGE
 	"Exit code 1 on any error or missing delivery, 2 on bad "
 	"arguments.\n";
 
@@ -105,6 +111,25 @@ static const char *parse_verify(void *opts, const char *v)
 	return NULL;
 }
 
+static const char *parse_relogin(void *opts, const char *v)
+{
+	struct bots_options *o = opts;
+	if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+		return "want yes or no";
+	o->relogin = strcmp(v, "yes") == 0;
+	return NULL;
+}
+
+static const char *parse_spread(void *opts, const char *v)
+{
+	struct bots_options *o = opts;
+	unsigned long long n;
+	if (lk_whole(v, 1, BOTS_NODES_MAX, &n) < 0)
+		return "want a whole number from 1 to 16";
+	o->spread = (long)n;
+	return NULL;
+}
+
 /* At least what the bots send: a login of the longest account. */
 static const char *parse_max_body(void *opts, const char *v)
 {
@@ -123,6 +148,7 @@ static const struct lk_option options[] = {
 	{ "--moves", parse_moves }, { "--chats", parse_chats },
 	{ "--timeout", parse_timeout }, { "--save", parse_save },
 	{ "--verify", parse_verify }, { "--max-body", parse_max_body },
+	{ "--relogin", parse_relogin }, { "--spread", parse_spread },
 };
 
 static const struct lk_tool tool = {

@@ -1,7 +1,7 @@
 /* loadkit.c: the pieces wisp-load and wisp-bots share (loadkit.h): the
  * argument loop with the gate's address and frame options, number
- * parsing, complaints and error counting, the interrupt flag, the clock
- * and the open file limit. */
+ * parsing, the gate's error frames, complaints and error counting, the
+ * interrupt flag, the clock and the open file limit. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -116,12 +116,58 @@ static const char *parse_server(void *opts, const char *v)
 	return NULL;
 }
 
+static const char *parse_request_ids(void *opts, const char *v)
+{
+	(void)v;
+	((struct lk_gate *)opts)->request_ids = 1;
+	return NULL;
+}
+
+static const char *parse_error_command(void *opts, const char *v)
+{
+	struct lk_gate *g = opts;
+	unsigned long long n;
+	g->error_frames = strcmp(v, "none") != 0;
+	if (!g->error_frames)
+		return NULL;
+	if (lk_whole(v, 0, UINT32_MAX, &n) < 0)
+		return "want a command id from 0 to 4294967295, or none";
+	g->error_command = (uint32_t)n;
+	return NULL;
+}
+
 /* --max-body is the tools' own: they want different least bodies. */
 static const struct lk_option frame_options[] = {
 	{ "--magic", parse_magic },
 	{ "--proto", parse_proto },
 	{ "--server", parse_server },
+	{ "--error-command", parse_error_command },
 };
+
+/* Options that take no value: parse gets "yes". */
+static const struct lk_option flag_options[] = {
+	{ "--request-ids", parse_request_ids },
+};
+
+int lk_is_error(const struct lk_gate *g, const struct wisp_client_frame *f)
+{
+	return g->error_frames && f->command == g->error_command;
+}
+
+int lk_error_frame(const struct wisp_client_frame *f, uint32_t *command,
+	char *buf, size_t n)
+{
+	struct wisp_client_error e;
+	if (wisp_client_error_decode(f->body, f->size, &e) < 0) {
+		snprintf(buf, n, "an error frame of %u bytes, too short",
+			(unsigned)f->size);
+		return -1;
+	}
+	*command = e.command;
+	snprintf(buf, n, "(%u) %.*s", (unsigned)e.code,
+		(int)(e.text_size < 64 ? e.text_size : 64), e.text);
+	return 0;
+}
 
 /* ---- the command line ---- */
 
@@ -186,6 +232,14 @@ static int parse_arg(const struct lk_tool *t, struct lk_gate *g, char **argv,
 	}
 	const char *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct lk_option *flag = find_in(flag_options,
+		sizeof flag_options / sizeof *flag_options, arg, len);
+	if (flag) {
+		if (eq)
+			return lk_complain("option %s takes no value", flag->name);
+		flag->parse(g, "yes");
+		return 1;
+	}
 	const struct lk_option *spec = find_option(t, arg, len);
 	if (spec == NULL)
 		return lk_complain("unknown option %.*s (see --help)", (int)len, arg);
@@ -217,6 +271,7 @@ int lk_options(const struct lk_tool *t, struct lk_gate *gate, int argc,
 	*gate = (struct lk_gate){
 		.proto = { .magic = { 'W', 'I', 'S', 'P' }, .proto_version = 1,
 			.server_version = 1, .max_body = 65536 },
+		.error_frames = 1, .error_command = UINT32_MAX,
 	};
 	for (int i = 1, used; i < argc; i += used)
 		if ((used = parse_arg(t, gate, argv, i)) < 0)

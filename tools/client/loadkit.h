@@ -1,7 +1,8 @@
 /* loadkit.h: what the many-connection tools (wisp-load, wisp-bots) share:
  * their command line's frame (the gate's address, the frame options, the
- * argument loop, number parsing), complaints and error counting, the
- * interrupt flag, the clock, and the open file limit. */
+ * argument loop, number parsing), the gate's error frames, complaints and
+ * error counting, the interrupt flag, the clock, and the open file
+ * limit. */
 #ifndef WISP_LOADKIT_H
 #define WISP_LOADKIT_H
 
@@ -17,6 +18,9 @@ struct lk_gate {
 	char host[INET6_ADDRSTRLEN];
 	int port;
 	struct wisp_client_proto proto;
+	int request_ids;        /* --request-ids: the gate's gate.request_ids */
+	int error_frames;       /* --error-command none: the gate sends none */
+	uint32_t error_command; /* the command id of its error frames */
 };
 
 /* One option of a tool: parse reads value into the tool's options (which
@@ -25,6 +29,25 @@ struct lk_option {
 	const char *name;
 	const char *(*parse)(void *opts, const char *value);
 };
+
+/* The usage lines of the options every tool shares. */
+#define LK_SHARED_USAGE \
+	"  --magic XXXX, --proto N, --server N: the gate's frame (WISP, 1, 1)\n" \
+	"  --request-ids       put a request id in each frame and match "\
+	"replies by it,\n" \
+	"                      for a gate with gate.request_ids = true\n" \
+	"  --error-command N   the command id of the gate's error frames "\
+	"(4294967295);\n" \
+	"                      none: the gate sends none\n"
+
+/* An error frame (lk_is_error): the failed request's command in
+ * *command, and its reason into buf (n bytes), e.g. "(6) timeout". -1,
+ * with what is wrong in buf, when its body is not an error's. */
+int lk_error_frame(const struct wisp_client_frame *f, uint32_t *command,
+	char *buf, size_t n);
+
+/* Whether f is an error frame of g's gate. */
+int lk_is_error(const struct lk_gate *g, const struct wisp_client_frame *f);
 
 struct lk_tool {
 	const char *name;                /* "wisp-load": first on complaints */

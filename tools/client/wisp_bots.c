@@ -5,9 +5,15 @@
  * still due. Every reply is checked against what was asked; every chat
  * must reach every bot of its room once, in order, and every move must be
  * pushed to its room. A progress line each second, a summary at the end,
- * and exit code 1 on any error or missing delivery. --save writes each
- * bot's final state; --verify checks the logins of a later run against
- * it. */
+ * and exit code 1 on any error or missing delivery; an error frame from
+ * the gate is an error, the failure of the command it names. With
+ * --request-ids each frame carries an id, and replies are matched by it.
+ * --save writes each bot's final state; --verify checks the logins of a
+ * later run against it. A login reply may name the game node of the
+ * player's agent (node=NAME): the summary says how the bots spread over
+ * them, --spread checks it, and with --relogin a failed move (its node
+ * died) is answered by logging in again, to a node still up, which must
+ * keep every move answered. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -42,10 +48,14 @@ struct bot {
 	uint8_t writing;      /* EPOLLOUT is asked for */
 	uint8_t failed;       /* it must go, once the read or send is done */
 	uint32_t waiting;     /* the command whose reply is due, or 0 */
+	uint32_t waiting_id;  /* its request id (--request-ids) */
+	uint32_t sent;        /* frames sent, for their request ids */
 	uint64_t sent_at;     /* when it left, us */
 	long x, y;            /* the position the server holds */
 	long to_x, to_y;      /* the move awaiting its reply */
 	long logins;
+	uint8_t node;         /* its agent's game node: r->nodes[node - 1] */
+	uint8_t again;        /* logging in again after a failed move */
 	char room[BOTS_NAME_MAX + 1]; /* the room the server holds for it */
 	uint32_t chats;       /* chats sent; each carries its number */
 	uint64_t rng;
@@ -81,6 +91,10 @@ struct run {
 	long cursor_move, cursor_chat;
 	double credit_move, credit_chat;
 	const char *phase;
+	char nodes[BOTS_NODES_MAX][BOTS_NAME_MAX + 1]; /* in logins' replies */
+	long node_count, first_on[BOTS_NODES_MAX]; /* bots' first logins */
+	long failed_moves, relogged;   /* --relogin */
+	uint64_t moves_unsure;         /* pushes failed moves may have made */
 };
 
 /* ---- latency ---- */
@@ -198,13 +212,19 @@ static void settle(struct run *r, struct bot *b)
 static void send_text(struct run *r, struct bot *b, uint32_t command,
 	const char *text)
 {
-	if (wisp_cli_queue(b->cli, command, text, strlen(text)) < 0) {
+	uint32_t id = 0;
+	if (r->opt.gate.request_ids)
+		while (id == 0) /* 0 is a push's */
+			id = ++b->sent;
+	if ((id ? wisp_cli_queue_id(b->cli, command, id, text, strlen(text))
+		: wisp_cli_queue(b->cli, command, text, strlen(text))) < 0) {
 		bot_error(r, b, "%s", wisp_cli_error(b->cli));
 		b->failed = 1;
 		return;
 	}
 	if (command != CHAT) {
 		b->waiting = command;
+		b->waiting_id = id;
 		b->sent_at = r->now;
 		r->outstanding++;
 	}
@@ -309,9 +329,43 @@ static void verify_login(struct run *r, struct bot *b)
 		r->verified++;
 }
 
+/* The game node a login reply names, as 1 + its index in r->nodes; 0 if
+ * it names none, or one past BOTS_NODES_MAX. */
+static uint8_t node_of(struct run *r, const char *text)
+{
+	char name[BOTS_NAME_MAX + 1];
+	if (field(text, "node", name, sizeof name) < 0)
+		return 0;
+	for (long i = 0; i < r->node_count; i++)
+		if (strcmp(r->nodes[i], name) == 0)
+			return (uint8_t)(i + 1);
+	if (r->node_count == BOTS_NODES_MAX)
+		return 0;
+	memcpy(r->nodes[r->node_count], name, sizeof name);
+	return (uint8_t)++r->node_count;
+}
+
+/* --relogin: the login after a failed move gives back the last move
+ * answered, or the failed one (saved, maybe, before its node died), and
+ * one login more; then the bot enters its room again. */
+static void logged_in_again(struct run *r, struct bot *b, long x, long y,
+	long logins)
+{
+	if ((b->x != x || b->y != y) && (b->x != b->to_x || b->y != b->to_y))
+		bot_error(r, b, "logged in again at %ld %ld: its last move answered "
+			"was to %ld %ld, the failed one to %ld %ld", b->x, b->y, x, y,
+			b->to_x, b->to_y);
+	if (b->logins != logins + 1)
+		bot_error(r, b, "logged in again with logins=%ld, not %ld",
+			b->logins, logins + 1);
+	r->relogged++;
+	send_enter(r, b);
+}
+
 static void logged_in(struct run *r, struct bot *b, const char *text)
 {
 	char account[ACCOUNT_SIZE], want[ACCOUNT_SIZE];
+	long x = b->x, y = b->y, logins = b->logins; /* before this login */
 	snprintf(want, sizeof want, "%s%ld", r->opt.prefix, index_of(r, b));
 	if (field(text, "account", account, sizeof account) < 0
 		|| strcmp(account, want) != 0
@@ -323,6 +377,13 @@ static void logged_in(struct run *r, struct bot *b, const char *text)
 		b->failed = 1;
 		return;
 	}
+	b->node = node_of(r, text);
+	if (b->again) {
+		logged_in_again(r, b, x, y, logins);
+		return;
+	}
+	if (b->node)
+		r->first_on[b->node - 1]++;
 	r->logged_in++;
 	r->last_login = r->now;
 	if (r->saved)
@@ -347,7 +408,9 @@ static void entered(struct run *r, struct bot *b, const char *text)
 	memcpy(b->room, room, sizeof room);
 	b->stage = PLAYING;
 	r->setting_up--;
-	r->members[index_of(r, b) % r->opt.rooms]++;
+	if (!b->again) /* the room kept it while it logged in again */
+		r->members[index_of(r, b) % r->opt.rooms]++;
+	b->again = 0;
 }
 
 static void moved(struct run *r, struct bot *b, const char *text)
@@ -364,16 +427,46 @@ static void moved(struct run *r, struct bot *b, const char *text)
 	r->moves_expected += (uint64_t)r->members[index_of(r, b) % r->opt.rooms];
 }
 
-static void on_reply(struct run *r, struct bot *b, const char *text)
+/* The reply b awaited has come: its command. */
+static uint32_t take_reply(struct run *r, struct bot *b)
 {
 	uint32_t command = b->waiting;
 	b->waiting = 0;
 	r->outstanding--;
 	r->replies++;
 	record_latency(r, r->now - b->sent_at);
+	return command;
+}
+
+/* --relogin: a failed move is not an error; the bot logs in again. Its
+ * room keeps it meanwhile, so it goes on hearing the room; the room may
+ * or may not have been told of the failed move. */
+static void log_in_again(struct run *r, struct bot *b)
+{
+	r->failed_moves++;
+	r->moves_unsure += (uint64_t)r->members[index_of(r, b) % r->opt.rooms];
+	b->again = 1;
+	r->setting_up++;
+	send_login(r, b);
+}
+
+/* A bot not in, or not in a room, cannot go on; a failed move can. */
+static void failed(struct run *r, struct bot *b, uint32_t command,
+	const char *why)
+{
+	if (command == MOVE && r->opt.relogin && b->stage == PLAYING) {
+		log_in_again(r, b);
+		return;
+	}
+	bot_error(r, b, "command %" PRIu32 " failed: %s", command, why);
+	b->failed = command != MOVE;
+}
+
+static void on_reply(struct run *r, struct bot *b, const char *text)
+{
+	uint32_t command = take_reply(r, b);
 	if (strncmp(text, "ok ", 3) != 0) {
-		bot_error(r, b, "command %" PRIu32 " failed: %s", command, text);
-		b->failed = command != MOVE; /* a bot not in, or not in a room */
+		failed(r, b, command, text);
 		return;
 	}
 	if (command == LOGIN)
@@ -391,7 +484,8 @@ static long sender_of(struct run *r, const struct bot *to, const char *text,
 {
 	size_t n = strlen(r->opt.prefix);
 	char *end;
-	if (to->stage != PLAYING || strncmp(text, r->opt.prefix, n) != 0
+	if ((to->stage != PLAYING && !to->again)
+		|| strncmp(text, r->opt.prefix, n) != 0
 		|| !isdigit((unsigned char)text[n]))
 		return -1;
 	long i = strtol(text + n, &end, 10);
@@ -439,6 +533,32 @@ struct frame_to {
 	struct bot *b;
 };
 
+/* Whether f answers the command b awaits: by its request id, or by its
+ * command (the reply's, or the one an error frame names). */
+static int awaited(const struct run *r, const struct bot *b,
+	const struct wisp_client_frame *f, uint32_t command)
+{
+	if (b->waiting == 0)
+		return 0;
+	return r->opt.gate.request_ids ? f->request == b->waiting_id
+		: command == b->waiting;
+}
+
+/* An error frame: the awaited command failed, or a chat did. */
+static void on_error(struct run *r, struct bot *b,
+	const struct wisp_client_frame *f)
+{
+	char why[TEXT_MAX];
+	uint32_t command = 0;
+	if (lk_error_frame(f, &command, why, sizeof why) < 0)
+		bot_error(r, b, "%s", why);
+	else if (awaited(r, b, f, command))
+		failed(r, b, take_reply(r, b), why);
+	else
+		bot_error(r, b, "command %" PRIu32 " failed: %s", command, why);
+}
+
+/* Pushes come with request id 0 under --request-ids. */
 static void on_frame(void *ud, const struct wisp_client_frame *f)
 {
 	struct run *r = ((struct frame_to *)ud)->r;
@@ -447,15 +567,18 @@ static void on_frame(void *ud, const struct wisp_client_frame *f)
 	size_t n = f->size < sizeof text - 1 ? f->size : sizeof text - 1;
 	memcpy(text, f->body, n);
 	text[n] = '\0';
-	if (f->command == SAID)
+	int push = !r->opt.gate.request_ids || f->request == 0;
+	if (lk_is_error(&r->opt.gate, f))
+		on_error(r, b, f);
+	else if (push && f->command == SAID)
 		on_said(r, b, text);
-	else if (f->command == MOVED)
+	else if (push && f->command == MOVED)
 		on_moved(r, b, text);
-	else if (b->waiting != 0 && f->command == b->waiting)
+	else if (awaited(r, b, f, f->command) && f->command == b->waiting)
 		on_reply(r, b, text);
 	else
-		bot_error(r, b, "unexpected command %" PRIu32 ": %s", f->command,
-			text);
+		bot_error(r, b, "unexpected command %" PRIu32 " (request id %"
+			PRIu32 "): %s", f->command, f->request, text);
 }
 
 static void connected(struct run *r, struct bot *b)
@@ -538,6 +661,8 @@ static void set_up(struct run *r)
 	for (long i = 0; i < r->opt.bots; i++) {
 		struct bot *b = &r->bots[i];
 		b->cli = wisp_cli_new(&r->opt.gate.proto);
+		if (b->cli)
+			wisp_cli_request_ids(b->cli, r->opt.gate.request_ids);
 		b->stage = CONNECTING;
 		b->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 		r->setting_up++;
@@ -644,11 +769,13 @@ static void drain(struct run *r)
 	give_up(r, why);
 }
 
-/* After the drain: every delivery due came, and no more. */
+/* After the drain: every delivery due came, and no more (but the pushes
+ * of failed moves, which may have been made). */
 static void check_deliveries(struct run *r)
 {
 	if (r->chats_heard != r->chats_expected
-		|| r->moves_heard != r->moves_expected)
+		|| r->moves_heard < r->moves_expected
+		|| r->moves_heard > r->moves_expected + r->moves_unsure)
 		lk_error(&r->errors, "once play stopped and the drain ended: chat "
 			"lines heard %" PRIu64 " of %" PRIu64 ", move pushes %" PRIu64
 			" of %" PRIu64, r->chats_heard, r->chats_expected,
@@ -726,6 +853,38 @@ static void save(struct run *r)
 
 /* ---- the summary ---- */
 
+/* Each of --spread's N nodes holds N's share of the first logins, +/-
+ * 10%. */
+static void check_spread(struct run *r)
+{
+	double fair = (double)r->opt.bots / (double)r->opt.spread;
+	if (r->node_count != r->opt.spread)
+		lk_error(&r->errors, "the first logins went to %ld game nodes, not "
+			"%ld", r->node_count, r->opt.spread);
+	for (long i = 0; i < r->node_count; i++) {
+		double off = (double)r->first_on[i] - fair;
+		if (off > fair * 0.1 || off < -fair * 0.1)
+			lk_error(&r->errors, "%s had %ld first logins, not %.0f +/- "
+				"10%%", r->nodes[i], r->first_on[i], fair);
+	}
+}
+
+/* Where the first logins went, and where the bots still in are. */
+static void print_spread(const struct run *r)
+{
+	long now[BOTS_NODES_MAX] = { 0 };
+	for (long i = 0; i < r->opt.bots; i++)
+		if (r->bots[i].node && r->bots[i].stage != DEAD)
+			now[r->bots[i].node - 1]++;
+	printf("summary: first logins on");
+	for (long i = 0; i < r->node_count; i++)
+		printf("%s %s %ld", i ? "," : "", r->nodes[i], r->first_on[i]);
+	printf("; bots now on");
+	for (long i = 0; i < r->node_count; i++)
+		printf("%s %s %ld", i ? "," : "", r->nodes[i], now[i]);
+	printf("\n");
+}
+
 static void summary(struct run *r, double played)
 {
 	double p50, p99;
@@ -742,6 +901,13 @@ static void summary(struct run *r, double played)
 			" expected, move pushes %" PRIu64 " of %" PRIu64 " expected\n",
 			r->chats_heard, r->chats_expected, r->moves_heard,
 			r->moves_expected);
+	if (r->node_count)
+		print_spread(r);
+	if (r->opt.relogin)
+		printf("summary: %ld moves failed, %ld logins again, %" PRIu64
+			" pushes of failed moves heard\n", r->failed_moves, r->relogged,
+			r->moves_heard > r->moves_expected
+			? r->moves_heard - r->moves_expected : 0);
 	if (r->saved)
 		printf("summary: %ld of %ld logins gave back the saved state\n",
 			r->verified, r->opt.bots);
@@ -795,6 +961,8 @@ static int bots_run(struct run *r)
 	double played = r->opt.duration > 0 && !lk_interrupted ? play(r) : 0;
 	drain(r);
 	check_deliveries(r);
+	if (r->opt.spread)
+		check_spread(r);
 	if (r->opt.save)
 		save(r);
 	summary(r, played);

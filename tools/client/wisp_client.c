@@ -40,6 +40,7 @@ struct wisp_cli {
 	char *error;
 	int fd;
 	int state;
+	int request_ids; /* split each frame's request id off its body */
 };
 
 static long long now_ms(void)
@@ -234,6 +235,22 @@ static void make_room(struct wisp_cli *c, size_t n)
 	}
 }
 
+void wisp_cli_request_ids(struct wisp_cli *c, int on)
+{
+	c->request_ids = on;
+}
+
+/* Appends head (n bytes) and the body to the output buffer. */
+static void append(struct wisp_cli *c, const uint8_t *head, size_t n,
+	const void *body, size_t size)
+{
+	make_room(c, n + size);
+	memcpy(c->out + c->out_len, head, n);
+	if (size > 0)
+		memcpy(c->out + c->out_len + n, body, size);
+	c->out_len += n + size;
+}
+
 int wisp_cli_queue(struct wisp_cli *c, uint32_t command, const void *body,
 	size_t size)
 {
@@ -243,11 +260,20 @@ int wisp_cli_queue(struct wisp_cli *c, uint32_t command, const void *body,
 	if (wisp_client_header(c->proto, command, size, head) < 0)
 		return note(c, -1, "body of %zu bytes exceeds the limit of %"
 			PRIu32, size, c->proto->max_body);
-	make_room(c, WISP_CLIENT_HEADER + size);
-	memcpy(c->out + c->out_len, head, WISP_CLIENT_HEADER);
-	if (size > 0)
-		memcpy(c->out + c->out_len + WISP_CLIENT_HEADER, body, size);
-	c->out_len += WISP_CLIENT_HEADER + size;
+	append(c, head, sizeof head, body, size);
+	return 0;
+}
+
+int wisp_cli_queue_id(struct wisp_cli *c, uint32_t command, uint32_t id,
+	const void *body, size_t size)
+{
+	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE];
+	if (usable(c) < 0)
+		return -1;
+	if (wisp_client_header_id(c->proto, command, id, size, head) < 0)
+		return note(c, -1, "body of %zu bytes and a request id exceed the "
+			"limit of %" PRIu32, size, c->proto->max_body);
+	append(c, head, sizeof head, body, size);
 	return 0;
 }
 
@@ -274,17 +300,32 @@ int wisp_cli_flush(struct wisp_cli *c)
 	return 1;
 }
 
+/* Writes all that is queued, waiting until the deadline: 0 or -1. */
+static int flush_until(struct wisp_cli *c, long long deadline, int timeout_ms)
+{
+	int r;
+	while ((r = wisp_cli_flush(c)) == 0)
+		if (!wait_until(c->fd, POLLOUT, deadline))
+			return fail(c, "send timed out after %d ms", timeout_ms);
+	return r < 0 ? -1 : 0;
+}
+
 int wisp_cli_send(struct wisp_cli *c, uint32_t command, const void *body,
 	size_t size, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 	if (wisp_cli_queue(c, command, body, size) < 0)
 		return -1;
-	int r;
-	while ((r = wisp_cli_flush(c)) == 0)
-		if (!wait_until(c->fd, POLLOUT, deadline))
-			return fail(c, "send timed out after %d ms", timeout_ms);
-	return r < 0 ? -1 : 0;
+	return flush_until(c, deadline, timeout_ms);
+}
+
+int wisp_cli_send_id(struct wisp_cli *c, uint32_t command, uint32_t id,
+	const void *body, size_t size, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	if (wisp_cli_queue_id(c, command, id, body, size) < 0)
+		return -1;
+	return flush_until(c, deadline, timeout_ms);
 }
 
 static int bad_frame(struct wisp_cli *c)
@@ -294,17 +335,31 @@ static int bad_frame(struct wisp_cli *c)
 		wisp_client_reason(&c->dec, why, sizeof why));
 }
 
+/* The decoder's next frame, its request id split off when c wants that:
+ * 1, 0 when data holds no more, or -1 when c failed. */
+static int next_frame(struct wisp_cli *c, const uint8_t **data, size_t *size,
+	struct wisp_client_frame *f)
+{
+	int r = wisp_client_next(&c->dec, data, size, f);
+	if (r < 0)
+		return bad_frame(c);
+	if (r == 1 && c->request_ids && wisp_client_take_id(f) < 0)
+		return fail(c, "bad frame from server: a body of %" PRIu32 " bytes, "
+			"too short for a request id", f->size);
+	return r;
+}
+
 /* Hands fn each whole frame data completes: their count, or -1. */
 static int decode(struct wisp_cli *c, const uint8_t *data, size_t size,
 	wisp_cli_frame_fn *fn, void *ud)
 {
 	struct wisp_client_frame f;
 	int frames = 0, r;
-	while ((r = wisp_client_next(&c->dec, &data, &size, &f)) == 1) {
+	while ((r = next_frame(c, &data, &size, &f)) == 1) {
 		fn(ud, &f);
 		frames++;
 	}
-	return r < 0 ? bad_frame(c) : frames;
+	return r < 0 ? -1 : frames;
 }
 
 /* One read: the bytes read, 0 when none are waiting, -1 when c failed. */
@@ -354,10 +409,10 @@ int wisp_cli_recv(struct wisp_cli *c, struct wisp_client_frame *f,
 	for (;;) {
 		const uint8_t *at = c->in + c->in_at;
 		size_t left = c->in_len - c->in_at;
-		int r = wisp_client_next(&c->dec, &at, &left, f);
+		int r = next_frame(c, &at, &left, f);
 		c->in_at = c->in_len - (uint32_t)left;
 		if (r != 0)
-			return r < 0 ? bad_frame(c) : 1;
+			return r;
 		/* the decoder took every byte: the buffer is free for more */
 		if (!wait_until(c->fd, POLLIN, deadline))
 			return note(c, 0, "no frame within %d ms", timeout_ms);

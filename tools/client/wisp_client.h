@@ -3,7 +3,8 @@
  * wisp_cli_send and wisp_cli_recv, each with a timeout. Non-blocking use,
  * many connections on one thread: poll wisp_cli_fd, wisp_cli_queue frames
  * and wisp_cli_flush them when writable, wisp_cli_read when readable.
- * Every failure leaves a reason in wisp_cli_error. */
+ * Every failure leaves a reason in wisp_cli_error. A gate with
+ * gate.request_ids wants an id in every frame: wisp_cli_request_ids. */
 #ifndef WISP_CLI_H
 #define WISP_CLI_H
 
@@ -48,6 +49,20 @@ int wisp_cli_flush(struct wisp_cli *c);
  * sent). */
 int wisp_cli_send(struct wisp_cli *c, uint32_t command, const void *body,
 	size_t size, int timeout_ms);
+
+/* Request ids (proto/CLIENT.md "Request ids"), for a gate with
+ * gate.request_ids: with on, every frame c receives has its id split off
+ * its body into f->request (0 in a push; a frame too short for an id
+ * fails c); send with wisp_cli_queue_id or wisp_cli_send_id then, which
+ * put the id before the body. Replies then match requests by id, in
+ * whatever order they come. */
+void wisp_cli_request_ids(struct wisp_cli *c, int on);
+/* wisp_cli_queue and wisp_cli_send with the request id id before the
+ * body (size is the body's, after the id). */
+int wisp_cli_queue_id(struct wisp_cli *c, uint32_t command, uint32_t id,
+	const void *body, size_t size);
+int wisp_cli_send_id(struct wisp_cli *c, uint32_t command, uint32_t id,
+	const void *body, size_t size, int timeout_ms);
 
 /* Gets each whole frame; its body is valid only during the call. */
 typedef void wisp_cli_frame_fn(void *ud, const struct wisp_client_frame *f);

@@ -34,7 +34,7 @@ static const char usage[] =
 	"                     (a login, say: --first 101:flooder)\n"
 	"  --read             read and drop what the server sends, so that only\n"
 	"                     the gate's flow control holds the flood back\n"
-	"  --magic, --proto, --server  the gate's frame (as wisp-load)\n";
+	LK_SHARED_USAGE;
 
 static const char *parse_duration(void *opts, const char *v)
 {
@@ -97,8 +97,11 @@ static int first_exchange(struct wisp_cli *c, const struct flood_options *o)
 	struct wisp_client_frame f;
 	if (o->first_body == NULL)
 		return 0;
-	if (wisp_cli_send(c, (uint32_t)o->first_command, o->first_body,
-			strlen(o->first_body), FIRST_REPLY_MS) < 0
+	if ((o->gate.request_ids
+			? wisp_cli_send_id(c, (uint32_t)o->first_command, 1, o->first_body,
+				strlen(o->first_body), FIRST_REPLY_MS)
+			: wisp_cli_send(c, (uint32_t)o->first_command, o->first_body,
+				strlen(o->first_body), FIRST_REPLY_MS)) < 0
 		|| wisp_cli_recv(c, &f, FIRST_REPLY_MS) != 1)
 		return lk_complain("first frame: %s", wisp_cli_error(c));
 	return 0;
@@ -129,6 +132,15 @@ static int drain(struct wisp_cli *c, const struct flood_options *o,
 	return wisp_cli_read(c, buf, sizeof buf, drop_frame, frames) < 0 ? -1 : 0;
 }
 
+/* One frame of the flood; with --request-ids, id is its request id. */
+static int queue(struct wisp_cli *c, const struct flood_options *o,
+	uint32_t id, size_t size)
+{
+	if (o->gate.request_ids)
+		return wisp_cli_queue_id(c, (uint32_t)o->command, id, o->body, size);
+	return wisp_cli_queue(c, (uint32_t)o->command, o->body, size);
+}
+
 /* What a flood did. */
 struct tally {
 	long long queued;   /* frames queued: all but the last batch written */
@@ -147,7 +159,7 @@ static void flood(struct wisp_cli *c, const struct flood_options *o,
 	int rc = 1;
 	while (lk_now_us() < end && !lk_interrupted && !t->closed) {
 		for (int i = 0; rc == 1 && i < BATCH; i++)
-			if (wisp_cli_queue(c, (uint32_t)o->command, o->body, size) == 0)
+			if (queue(c, o, (uint32_t)(t->queued + 2), size) == 0)
 				t->queued++;
 		rc = wisp_cli_flush(c);
 		if (rc < 0 || drain(c, o, &t->received) < 0)
@@ -170,6 +182,7 @@ int main(int argc, char **argv)
 		return rc < 0 ? 2 : 0;
 	lk_catch_interrupts();
 	struct wisp_cli *c = wisp_cli_new(&o.gate.proto);
+	wisp_cli_request_ids(c, o.gate.request_ids);
 	if (wisp_cli_connect(c, o.gate.host, o.gate.port, CONNECT_MS) < 0) {
 		lk_complain("%s", wisp_cli_error(c));
 		wisp_cli_free(c);

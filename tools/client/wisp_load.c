@@ -1,9 +1,12 @@
 /* wisp_load.c: wisp-load, the load generator for the gate. It opens many
  * client connections from one thread on epoll, sends a mix of commands at
  * a total rate (or keeps K requests outstanding on every connection), and
- * times each reply against its request: replies come back in order on a
- * connection, so the oldest request is the one answered. It prints a
- * progress line each second and a summary at the end. */
+ * times each reply against its request: by default replies come back in
+ * order on a connection, so the oldest request is the one answered; with
+ * --request-ids each request carries an id and its reply or error frame
+ * the same, so they may come in any order. An error frame from the gate
+ * ends its request as an error. It prints a progress line each second
+ * and a summary at the end. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -51,19 +54,28 @@ struct options {
 enum { CONNECTING, OPEN, DEAD };
 
 /* A request awaiting its reply: when it left (us since the run began;
- * --duration is bounded so that this fits) and which mix entry it was. */
+ * --duration is bounded so that this fits), which mix entry it was and,
+ * with --request-ids, its id (0 while the slot is free). */
 struct request {
 	uint32_t sent_us;
 	uint32_t kind;
+	uint32_t id;
 };
 
-/* One connection. Its outstanding requests are a ring of --outstanding
- * slots in struct load's requests, from head, count of them. */
+/* An id names its slot in its low bits (--outstanding is at most 1024)
+ * and a count of the connection's requests above them, so that a reply
+ * to a request long gone does not match the slot's next one. */
+#define SLOT_BITS 10
+
+/* One connection. Its outstanding requests are --outstanding slots in
+ * struct load's requests: a ring from head, count of them, answered in
+ * order; or, with --request-ids, any count of them, found by id. */
 struct load_conn {
 	struct wisp_cli *cli;
 	uint16_t head, count;
 	uint8_t state;
 	uint8_t writing; /* EPOLLOUT is asked for */
+	uint32_t sent;   /* requests sent, for their ids */
 };
 
 struct load {
@@ -97,10 +109,8 @@ static const char usage[] =
 	"at most (8)\n"
 	"  --mix CMD:SIZE,...  commands and their body sizes, sent in "
 	"turn (1:64)\n"
-	"  --magic XXXX        the 4 magic bytes (WISP)\n"
-	"  --proto N           protocol version (1)\n"
-	"  --server N          server version (1)\n"
 	"  --max-body N        the largest body either way (65536)\n"
+	LK_SHARED_USAGE
 	"HOST is a numeric IPv4 or IPv6 address: 127.0.0.1:9000, "
 	"[::1]:9000.\n";
 
@@ -197,11 +207,12 @@ static int parse_options(struct options *o, int argc, char **argv)
 	int r = lk_options(&tool, &o->gate, argc, argv);
 	if (r != 0)
 		return r;
+	uint64_t id = o->gate.request_ids ? WISP_CLIENT_ID_SIZE : 0;
 	for (int i = 0; i < o->mix_count; i++)
-		if (o->mix[i].size > o->gate.proto.max_body)
+		if (o->mix[i].size + id > o->gate.proto.max_body)
 			return lk_complain("bad option --mix: a body of %" PRIu32
-				" bytes exceeds --max-body %" PRIu32, o->mix[i].size,
-				o->gate.proto.max_body);
+				" bytes%s exceeds --max-body %" PRIu32, o->mix[i].size,
+				id ? " and a request id" : "", o->gate.proto.max_body);
 	return 0;
 }
 
@@ -254,10 +265,29 @@ static long index_of(const struct load *l, const struct load_conn *lc)
 	return (long)(lc - l->conns);
 }
 
+/* The at-th slot of lc's (by id), or of its ring (in order). */
+static struct request *slot_at(struct load *l, struct load_conn *lc, int at)
+{
+	return &l->requests[index_of(l, lc) * l->opt.outstanding + at];
+}
+
 static struct request *slot(struct load *l, struct load_conn *lc, int at)
 {
-	return &l->requests[index_of(l, lc) * l->opt.outstanding
-		+ (lc->head + at) % l->opt.outstanding];
+	return slot_at(l, lc, (lc->head + at) % l->opt.outstanding);
+}
+
+/* With --request-ids: a free slot of lc's, with the id of the request
+ * about to use it; never 0, which pushes carry. */
+static struct request *free_slot(struct load *l, struct load_conn *lc,
+	uint32_t *id)
+{
+	int at = 0;
+	while (slot_at(l, lc, at)->id != 0)
+		at++; /* one is free: count < outstanding */
+	do
+		*id = ++lc->sent << SLOT_BITS | (uint32_t)at;
+	while (*id == 0);
+	return slot_at(l, lc, at);
 }
 
 static void watch(struct load *l, struct load_conn *lc, int op, uint32_t events)
@@ -289,10 +319,15 @@ static void queue_request(struct load *l, struct load_conn *lc)
 	uint32_t kind = (uint32_t)(l->next_kind++
 		% (unsigned long)l->opt.mix_count);
 	const struct mix *m = &l->opt.mix[kind];
-	if (wisp_cli_queue(lc->cli, m->command, l->body, m->size) < 0)
-		return; /* cannot happen: open, and the sizes were checked */
-	*slot(l, lc, lc->count++) = (struct request){
-		(uint32_t)(l->now - l->start), kind };
+	uint32_t id = 0;
+	struct request *r = l->opt.gate.request_ids ? free_slot(l, lc, &id)
+		: slot(l, lc, lc->count);
+	/* cannot fail: open, and the sizes were checked */
+	if ((id ? wisp_cli_queue_id(lc->cli, m->command, id, l->body, m->size)
+		: wisp_cli_queue(lc->cli, m->command, l->body, m->size)) < 0)
+		return;
+	*r = (struct request){ (uint32_t)(l->now - l->start), kind, id };
+	lc->count++;
 	l->sent++;
 	l->outstanding++;
 }
@@ -314,28 +349,66 @@ struct reply_to {
 	struct load_conn *lc;
 };
 
-/* A reply answers the oldest request on its connection. */
+/* The request f answers, taken off lc's outstanding ones: the one with
+ * its id, or the oldest. NULL (said) when there is none. */
+static struct request *answered(struct load *l, struct load_conn *lc,
+	const struct wisp_client_frame *f)
+{
+	struct request *r = NULL;
+	if (!l->opt.gate.request_ids)
+		r = lc->count ? slot(l, lc, 0) : NULL;
+	else {
+		int at = (int)(f->request & ((1u << SLOT_BITS) - 1));
+		r = at < l->opt.outstanding ? slot_at(l, lc, at) : NULL;
+		r = f->request != 0 && r && r->id == f->request ? r : NULL;
+	}
+	if (r == NULL) {
+		lk_error(&l->errors, "connection %ld: a frame (command %" PRIu32
+			", request id %" PRIu32 ") that answers no request outstanding",
+			index_of(l, lc), f->command, f->request);
+		return NULL;
+	}
+	if (!l->opt.gate.request_ids)
+		lc->head = (uint16_t)((lc->head + 1) % l->opt.outstanding);
+	lc->count--;
+	l->outstanding--;
+	return r;
+}
+
+/* A reply must be of its request's command; an error frame must name
+ * it, and counts as an error. */
+static void check_reply(struct load *l, struct load_conn *lc,
+	const struct request *r, const struct wisp_client_frame *f)
+{
+	uint32_t want = l->opt.mix[r->kind].command, command = f->command;
+	char why[128];
+	if (lk_is_error(&l->opt.gate, f)) {
+		if (lk_error_frame(f, &command, why, sizeof why) == 0
+			&& command == want)
+			lk_error(&l->errors, "connection %ld: command %" PRIu32
+				" failed: %s", index_of(l, lc), command, why);
+		else
+			lk_error(&l->errors, "connection %ld: the request of command %"
+				PRIu32 " got an error frame: %s", index_of(l, lc), want, why);
+	} else if (command != want) {
+		lk_error(&l->errors, "connection %ld: the reply to command %" PRIu32
+			" came as command %" PRIu32, index_of(l, lc), want, command);
+	} else {
+		record_latency(l, (uint32_t)(l->now - l->start) - r->sent_us);
+	}
+}
+
 static void on_reply(void *ud, const struct wisp_client_frame *f)
 {
 	struct load *l = ((struct reply_to *)ud)->l;
 	struct load_conn *lc = ((struct reply_to *)ud)->lc;
 	l->received++;
 	l->last_reply = l->now;
-	if (lc->count == 0) {
-		lk_error(&l->errors, "connection %ld: a frame (command %" PRIu32
-			") with no request outstanding", index_of(l, lc), f->command);
+	struct request *r = answered(l, lc, f);
+	if (r == NULL)
 		return;
-	}
-	struct request r = *slot(l, lc, 0);
-	lc->head = (uint16_t)((lc->head + 1) % l->opt.outstanding);
-	lc->count--;
-	l->outstanding--;
-	uint32_t want = l->opt.mix[r.kind].command;
-	if (f->command != want)
-		lk_error(&l->errors, "connection %ld: the reply to command %" PRIu32
-			" came as command %" PRIu32, index_of(l, lc), want, f->command);
-	else
-		record_latency(l, (uint32_t)(l->now - l->start) - r.sent_us);
+	check_reply(l, lc, r, f);
+	r->id = 0;
 	if (l->sending && l->opt.rate == 0)
 		queue_request(l, lc);
 }
@@ -388,6 +461,7 @@ static void connect_all(struct load *l)
 	for (long i = 0; i < l->opt.connections; i++) {
 		struct load_conn *lc = &l->conns[i];
 		lc->cli = wisp_cli_new(&l->opt.gate.proto);
+		wisp_cli_request_ids(lc->cli, l->opt.gate.request_ids);
 		lc->state = CONNECTING;
 		l->connecting++;
 		int r = wisp_cli_connect(lc->cli, l->opt.gate.host,

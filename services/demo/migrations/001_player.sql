@@ -1,5 +1,5 @@
 -- 001_player.sql: the demo game's players, one row per account, made at
--- its first login (services/demo/player.lua).
+-- its first login (services/demo/agent.lua).
 CREATE TABLE player (
 	account TEXT PRIMARY KEY,
 	name TEXT NOT NULL,

@@ -5,28 +5,16 @@
 -- three rounds.
 local wisp = require "wisp"
 local bench = require "bench"
+local calls = require "silent_calls"
 
-local TOTAL, WAITING, ROUNDS, BATCH = 100000, 10000, 3, 1000
+local TOTAL, WAITING, ROUNDS = 100000, 10000, 3
 -- every call is made within this, so that they share one deadline
 local LEAD_MS = 3000
 
--- Makes a call for each id from first to last, each from a task of its
--- own, batch by batch: silent takes a batch before the next is made, so
--- its mailbox stays short. done(id, ok, err) runs as each call ends.
-local function call_all(silent, first, last, timeout_of, done)
-	for b = first, last, BATCH do
-		for id = b, math.min(b + BATCH - 1, last) do
-			wisp.fork(function()
-				done(id, pcall(wisp.call_timeout, timeout_of(), silent, "hold", id))
-			end)
-		end
-		wisp.sleep(0) -- the batch runs and sends
-		wisp.call(silent, "sync")
-	end
-end
-
 local function round(silent)
 	collectgarbage() -- not the garbage of the round before
+	local timing_out = calls.range(1, TOTAL)
+	local waiting = calls.range(TOTAL + 1, TOTAL + WAITING)
 	local due = wisp.now() + LEAD_MS
 	local me, first, last, ended, wrong = coroutine.running(), math.huge, 0, 0, 0
 	local function finish(ok)
@@ -36,21 +24,17 @@ local function round(silent)
 			wisp.wakeup(me)
 		end
 	end
-	call_all(silent, 1, TOTAL, function() return due - wisp.now() end,
+	calls.call_all(silent, timing_out, function() return due - wisp.now() end,
 		function(_, ok, err)
 			local now = wisp.now()
 			first, last = math.min(first, now), math.max(last, now)
 			finish(not ok and err:find("timed out", 1, true))
 		end)
-	local waiting = {}
-	call_all(silent, TOTAL + 1, TOTAL + WAITING, function() return 600000 end,
+	calls.call_all(silent, waiting, function() return 600000 end,
 		function(id, ok, answer) finish(ok and answer == id) end)
 	assert(wisp.now() < due, "making the calls took over " .. LEAD_MS .. " ms")
 	while ended < TOTAL do
 		wisp.wait()
-	end
-	for id = TOTAL + 1, TOTAL + WAITING do
-		waiting[#waiting + 1] = id
 	end
 	wisp.call(silent, "answer", waiting)
 	while ended < TOTAL + WAITING do
