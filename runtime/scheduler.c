@@ -11,6 +11,7 @@
 #include "scheduler.h"
 #include "service.h"
 #include "socket.h"
+#include "spin.h"
 #include "timer.h"
 #include "watch.h"
 
@@ -298,29 +299,37 @@ static void retire_all(void)
  * this often: a poll is a system call, and a busy node may run thousands
  * of rounds a millisecond. Socket events wait at most this long. */
 #define BUSY_POLL_NS 100000
-/* After work, the loop keeps polling without sleeping this long before it
- * blocks: waking a sleeping process costs more than the round trip of a
- * call to another node, and work tends to come in runs. */
-#define SPIN_NS 50000
-
+/* Between work and blocking, the loop may poll without sleeping for a
+ * while: spin.h says when that pays. */
 struct poller {
 	uint64_t last_poll_ns;
-	uint64_t last_work_ns;
+	uint64_t idle_since_ns; /* 0 while there is work */
+	struct wisp_spin spin;
 };
 
-/* Polls sockets: waits until the next timer when idle for a while. 0, or
+/* Work came: the idle spell it ends, if any, teaches the spin policy. */
+static void note_work(struct poller *p, uint64_t now)
+{
+	if (p->idle_since_ns)
+		wisp_spin_worked(&p->spin, now - p->idle_since_ns);
+	p->idle_since_ns = 0;
+}
+
+/* Polls sockets: waits until the next timer unless spinning pays. 0, or
  * -1 when the poll failed. */
 static int poll_sockets(struct poller *p, int worked)
 {
 	uint64_t now = wisp_clock_ns();
 	if (worked)
-		p->last_work_ns = now;
+		note_work(p, now);
 	if (S.head && now - p->last_poll_ns < BUSY_POLL_NS)
 		return 0;
 	p->last_poll_ns = now;
-	int spin = now - p->last_work_ns < SPIN_NS;
+	if (S.head == NULL && p->idle_since_ns == 0)
+		p->idle_since_ns = now; /* an idle spell begins */
 	int timeout = poll_timeout();
-	if (spin)
+	uint64_t idle = p->idle_since_ns ? now - p->idle_since_ns : 0;
+	if (timeout != 0 && wisp_spin_poll(&p->spin, now, idle))
 		timeout = 0;
 	/* a node waiting for events is idle, not stuck, however long */
 	if (timeout != 0)
@@ -329,13 +338,14 @@ static int poll_sockets(struct poller *p, int worked)
 	if (timeout != 0)
 		watch_state(WISP_WATCH_RUNNING);
 	if (events > 0 || S.head)
-		p->last_work_ns = wisp_clock_ns();
+		note_work(p, wisp_clock_ns());
 	return events < 0 ? -1 : 0;
 }
 
 int wisp_scheduler_run(void)
 {
-	struct poller p = { 0, 0 };
+	struct poller p = { 0, 0, { 0 } };
+	wisp_spin_init(&p.spin);
 	watch_state(WISP_WATCH_RUNNING);
 	for (;;) {
 		watch_advance(S.watch);

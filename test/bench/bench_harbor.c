@@ -1,7 +1,10 @@
 /* bench_harbor.c: runs one harbor benchmark on a real cluster on loopback
  * (test/cluster/cluster.lua): the root, node B (game2) running the
  * counter, and node A (game1) running the benchmark script; prints the
- * BENCH lines A logged, without the log prefix, and stops everyone. */
+ * BENCH lines A logged, without the log prefix, and stops everyone.
+ * harbor_call_busy is harbor_call on a busy host: one CPU-bound process
+ * per core (nice 0) runs beside the nodes, as where one node per core is
+ * deployed next to other work. */
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +19,33 @@
 #define NODE_PORTS 5 /* root, game1, game2, game3, rogue */
 
 static struct proc procs[3];
+static pid_t burners[64];
+static int burner_count;
+
+/* One process spinning on each core until killed (or after 10 minutes). */
+static void start_burners(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	for (long i = 0; i < cores && burner_count < 64; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			alarm(600);
+			for (volatile unsigned long n = 0;; n++)
+				;
+		}
+		if (pid > 0)
+			burners[burner_count++] = pid;
+	}
+}
+
+static void stop_burners(void)
+{
+	for (int i = 0; i < burner_count; i++) {
+		kill(burners[i], SIGKILL);
+		waitpid(burners[i], NULL, 0);
+	}
+	burner_count = 0;
+}
 
 static int start(int i, const char *wisp, const char *conf, const char *node,
 	char *script_env, char *port_env)
@@ -29,12 +59,15 @@ static int start(int i, const char *wisp, const char *conf, const char *node,
 int main(int argc, char **argv)
 {
 	if (argc != 4 || (strcmp(argv[3], "harbor_send") != 0
-			&& strcmp(argv[3], "harbor_call") != 0)) {
+			&& strcmp(argv[3], "harbor_call") != 0
+			&& strcmp(argv[3], "harbor_call_busy") != 0)) {
 		fprintf(stderr, "usage: bench_harbor WISP SOURCE_ROOT harbor_send|"
-			"harbor_call\n");
+			"harbor_call|harbor_call_busy\n");
 		return 2;
 	}
+	int busy = strcmp(argv[3], "harbor_call_busy") == 0;
 	char conf[512], port_env[64], counter_env[64], bench_env[64];
+	char name_env[64];
 	snprintf(conf, sizeof(conf), "%s/test/cluster/cluster.lua", argv[2]);
 	int base = free_port_run(NODE_PORTS);
 	if (base < 0) {
@@ -44,7 +77,9 @@ int main(int argc, char **argv)
 	snprintf(port_env, sizeof(port_env), "WISP_PORT_BASE=%d", base);
 	snprintf(counter_env, sizeof(counter_env), "WISP_SCRIPT=bench_counter");
 	snprintf(bench_env, sizeof(bench_env), "WISP_SCRIPT=bench_%s",
-		argv[3] + strlen("harbor_"));
+		busy ? "call" : argv[3] + strlen("harbor_"));
+	snprintf(name_env, sizeof(name_env), "WISP_BENCH_NAME=%s", argv[3]);
+	putenv(name_env);
 	proc_guard(procs, 3, 0);
 
 	int code = -1, found = 0;
@@ -52,7 +87,10 @@ int main(int argc, char **argv)
 		&& start(1, argv[1], conf, "game2", counter_env, port_env) == 0
 		&& proc_wait_output(&procs[1], "READY counter", 10000)
 		&& start(2, argv[1], conf, "game1", bench_env, port_env) == 0) {
+		if (busy)
+			start_burners();
 		code = proc_wait(&procs[2], 550000);
+		stop_burners();
 		found = proc_print_bench(&procs[2]);
 	}
 	if (code != 0 || found == 0) {

@@ -1,7 +1,8 @@
 -- bench_call.lua: node A of harbor_call: serial call round trips from a
 -- service on A to the counter on node B and back; the best of three
--- rounds (the machine's speed varies run to run). Any failure stops the
--- node with exit code 1.
+-- rounds (the machine's speed varies run to run). The figure's name is the
+-- env's bench_name (harbor_call_busy, run beside CPU-bound processes), or
+-- harbor_call. Any failure stops the node with exit code 1.
 local wisp = require "wisp"
 local bench = require "bench"
 
@@ -24,7 +25,9 @@ local function run()
 	for i = 1, 1000 do -- warm up
 		wisp.call(counter, "echo", i)
 	end
-	bench.report("harbor_call", bench.best(ROUNDS, round, counter), "calls/s")
+	local name = wisp.getenv("bench_name")
+	bench.report(name ~= "" and name or "harbor_call",
+		bench.best(ROUNDS, round, counter), "calls/s")
 end
 
 wisp.start(function()

@@ -27,7 +27,8 @@ return {
 	call_timeout = 30000, -- only a lost link may end a call early
 	stop_timeout = 2000,
 	secret = os.getenv("WISP_SECRET") or "loopback cluster secret",
-	env = { gate = os.getenv("WISP_GATE") or "" },
+	env = { gate = os.getenv("WISP_GATE") or "",
+		bench_name = os.getenv("WISP_BENCH_NAME") or "" },
 	harbor = {
 		heartbeat = 250,
 		timeout = 1500, -- game1.lua keeps a link busy for longer

@@ -1,0 +1,51 @@
+/* spin.c: the spin policy of spin.h: a learned gap, and a back-off after
+ * the process lost its CPU in the middle of a spin. */
+#include <sched.h>
+#include <unistd.h>
+#include "spin.h"
+
+/* Longer gaps count as this: one idle spell must not outweigh many quick
+ * answers for long. */
+#define GAP_CAP_NS (4 * WISP_SPIN_MAX_NS)
+
+static int allowed_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return CPU_COUNT(&set);
+}
+
+void wisp_spin_init(struct wisp_spin *s)
+{
+	*s = (struct wisp_spin){ .gap_ns = GAP_CAP_NS, .cpus = allowed_cpus() };
+}
+
+static void back_off(struct wisp_spin *s, uint64_t now)
+{
+	s->busy_until = now + WISP_SPIN_BACKOFF_NS;
+}
+
+uint64_t wisp_spin_budget(const struct wisp_spin *s)
+{
+	if (s->cpus <= 1 || s->gap_ns >= WISP_SPIN_MAX_NS)
+		return 0;
+	return s->gap_ns * 2 < WISP_SPIN_MAX_NS ? s->gap_ns * 2
+		: WISP_SPIN_MAX_NS;
+}
+
+int wisp_spin_poll(struct wisp_spin *s, uint64_t now, uint64_t idle_ns)
+{
+	if (s->spinning && now - s->last_poll > WISP_SPIN_DESCHEDULED_NS)
+		back_off(s, now);
+	s->spinning = now >= s->busy_until && idle_ns < wisp_spin_budget(s);
+	s->last_poll = now;
+	return s->spinning;
+}
+
+void wisp_spin_worked(struct wisp_spin *s, uint64_t idle_ns)
+{
+	uint64_t gap = idle_ns < GAP_CAP_NS ? idle_ns : GAP_CAP_NS;
+	s->gap_ns = s->gap_ns - s->gap_ns / 8 + gap / 8; /* a moving average */
+	s->spinning = 0;
+}
