@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include "../integration/proc.h"
 #include "wisp_client.h"
@@ -47,21 +46,6 @@ struct fleet {
 	int other;    /* frames that were not one, or not "node down" */
 	uint8_t buf[64 * 1024];
 };
-
-static int raise_fd_limit(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return -1;
-	rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < CLIENTS + 64) {
-		fprintf(stderr, "bench_gate_error: the open-file limit (%llu) is "
-			"below the %d clients\n", (unsigned long long)rl.rlim_cur,
-			CLIENTS);
-		return -1;
-	}
-	return 0;
-}
 
 static int start_node(int which, const char *name, const char *ready)
 {
@@ -220,7 +204,7 @@ int main(int argc, char **argv)
 	wisp_exe = argv[1];
 	snprintf(conf, sizeof conf, "%s/test/contract/contract.lua", argv[2]);
 	int base = free_port_run(PORTS);
-	if (base < 0 || raise_fd_limit() < 0)
+	if (base < 0 || proc_raise_fd_limit(CLIENTS + 64, "bench_gate_error") < 0)
 		return 1;
 	gate_port = base + GATE_OFFSET;
 	snprintf(base_env, sizeof base_env, "WISP_PORT_BASE=%d", base);

@@ -39,28 +39,6 @@ static int start_cluster(const char *wisp, const char *root, int base)
 		? 0 : -1;
 }
 
-/* wisp-load's summary: its rate, or -1 when it is missing or shows an
- * error or a failed connection. */
-static double parse_summary(const char *out)
-{
-	const char *at = strstr(out, "summary: ");
-	double rate;
-	unsigned long long errors;
-	long failed;
-	if (at == NULL || sscanf(at, "summary: %lf frames/s, p50 %*f ms, p99 %*f "
-			"ms, errors %llu, failed connections %ld", &rate, &errors,
-			&failed) != 3) {
-		fprintf(stderr, "bench_placement: no summary from wisp-load\n");
-		return -1;
-	}
-	if (errors != 0 || failed != 0) {
-		fprintf(stderr, "bench_placement: wisp-load saw %llu errors and %ld "
-			"failed connections\n", errors, failed);
-		return -1;
-	}
-	return rate;
-}
-
 static double one_round(const char *wisp_load, int port)
 {
 	char target[64];
@@ -74,7 +52,7 @@ static double one_round(const char *wisp_load, int port)
 	int code = proc_wait(load, 60000);
 	char *out = proc_output(load, 0);
 	fprintf(stderr, "%s", out);
-	double rate = code == 0 ? parse_summary(out) : -1;
+	double rate = code == 0 ? proc_load_rate(out, "bench_placement") : -1;
 	if (code != 0)
 		proc_dump(load);
 	free(out);

@@ -79,6 +79,23 @@ int demo_stop(struct proc *run, int stop_ms)
 	return bad;
 }
 
+int demo_start_bots(const struct demo_cluster *d, struct proc *p,
+	const char *bots_exe, long bots, long rooms, char **extra)
+{
+	char count[24], room_count[24];
+	snprintf(count, sizeof count, "%ld", bots);
+	snprintf(room_count, sizeof room_count, "%ld", rooms);
+	char *args[32] = { (char *)bots_exe, "--bots", count, "--rooms",
+		room_count };
+	int n = 5;
+	while (*extra && n < 30)
+		args[n++] = *extra++;
+	args[n++] = (char *)d->gate;
+	args[n] = NULL;
+	p->label = "wisp-bots";
+	return proc_start(p, args, NULL);
+}
+
 void demo_remove(struct demo_cluster *d, const char *const *extra)
 {
 	static const char *const files[] = { "demo.db", "demo.db-wal",

@@ -33,6 +33,11 @@ int demo_start(struct demo_cluster *d, struct proc *run, int start_ms);
 /* Stops the nodes, net first: each must exit 0 with nothing on stderr and
  * no ERROR in its log. The number of nodes that did not, said on stderr. */
 int demo_stop(struct proc *run, int stop_ms);
+/* Starts wisp-bots (bots_exe) into p: bots bots in rooms rooms, with the
+ * extra arguments (NULL-terminated, at most 24), against d's gate: 0, or
+ * -1. */
+int demo_start_bots(const struct demo_cluster *d, struct proc *p,
+	const char *bots_exe, long bots, long rooms, char **extra);
 /* Removes the directory and what sqlite put in it, and the files named
  * (in the directory) by extra, NULL-terminated (may be NULL). */
 void demo_remove(struct demo_cluster *d, const char *const *extra);

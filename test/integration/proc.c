@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -447,4 +448,39 @@ int proc_node_quiet(const char *run_dir, const char *node)
 		fprintf(stderr, "%s/%s.out wrote:\n%s\n", run_dir, node, out);
 	free(out);
 	return quiet;
+}
+
+double proc_load_rate(const char *out, const char *who)
+{
+	const char *at = strstr(out, "summary: ");
+	double rate;
+	unsigned long long errors;
+	long failed;
+	if (at == NULL || sscanf(at, "summary: %lf frames/s, p50 %*f ms, p99 %*f "
+			"ms, errors %llu, failed connections %ld", &rate, &errors,
+			&failed) != 3) {
+		fprintf(stderr, "%s: no summary from wisp-load\n", who);
+		return -1;
+	}
+	if (errors != 0 || failed != 0) {
+		fprintf(stderr, "%s: wisp-load saw %llu errors and %ld failed "
+			"connections\n", who, errors, failed);
+		return -1;
+	}
+	return rate;
+}
+
+int proc_raise_fd_limit(long need, const char *who)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < (rlim_t)need) {
+		fprintf(stderr, "%s: the open-file limit (%llu) is below the %ld "
+			"descriptors it needs\n", who, (unsigned long long)rl.rlim_cur,
+			need);
+		return -1;
+	}
+	return 0;
 }

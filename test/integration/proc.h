@@ -54,6 +54,14 @@ int proc_print_bench(const struct proc *p);
  * found. */
 long proc_rss_kb(pid_t pid);
 
+/* wisp-load's "summary: N frames/s, ..., errors E, failed connections F"
+ * line in out: the rate, or -1 (said on stderr, under who) when it is
+ * missing or shows an error or a failed connection. */
+double proc_load_rate(const char *out, const char *who);
+/* Raises the soft open-file limit to the hard one: 0, or -1 (said on
+ * stderr, under who) when even that is below need. */
+int proc_raise_fd_limit(long need, const char *who);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int free_port(void);
 /* The first of count consecutive free ports, below the usual ephemeral

@@ -20,7 +20,7 @@
 
 #define NODES DEMO_NODES
 #define BOTS 200L /* at a fixed rate: as many under the sanitizers */
-#define ROOMS "10"
+#define ROOMS 10L
 #define PLAY_S "10"
 #define START_MS 30000  /* for a node to be up, under the sanitizers too */
 #define BOTS_MS 60000   /* a run of the bots, setup and drain included */
@@ -61,16 +61,7 @@ static void stop_cluster(struct proc *run)
 /* Runs wisp-bots with the extra arguments; its stdout, malloc'd. */
 static char *run_bots(struct proc *p, char **extra)
 {
-	char count[16];
-	snprintf(count, sizeof count, "%ld", BOTS);
-	char *args[32] = { (char *)bots_exe, "--bots", count, "--rooms", ROOMS };
-	int n = 5;
-	while (*extra)
-		args[n++] = *extra++;
-	args[n++] = demo.gate;
-	args[n] = NULL;
-	p->label = "wisp-bots";
-	CHECK_INT(proc_start(p, args, NULL), 0);
+	CHECK_INT(demo_start_bots(&demo, p, bots_exe, BOTS, ROOMS, extra), 0);
 	CHECK_INT(proc_wait(p, BOTS_MS), 0);
 	char *out = proc_output(p, 0);
 	printf("%s", out); /* the bots' progress and summary, for the log */

@@ -35,17 +35,7 @@ static struct proc *const game2 = &procs[DEMO_FIRST_GAME + 1];
 /* Starts wisp-bots with the extra arguments into p. */
 static int start_bots(struct proc *p, char **extra)
 {
-	char count[16], rooms[16];
-	snprintf(count, sizeof count, "%ld", BOTS);
-	snprintf(rooms, sizeof rooms, "%ld", ROOMS);
-	char *args[32] = { (char *)bots_exe, "--bots", count, "--rooms", rooms };
-	int n = 5;
-	while (*extra)
-		args[n++] = *extra++;
-	args[n++] = demo.gate;
-	args[n] = NULL;
-	p->label = "wisp-bots";
-	return proc_start(p, args, NULL);
+	return demo_start_bots(&demo, p, bots_exe, BOTS, ROOMS, extra);
 }
 
 /* Waits for the bots in p and checks how they ended: their stdout,
