@@ -162,6 +162,7 @@ void wisp_gate_accepted(struct gate *g, int id, const char *addr)
 	c->last_in_ms = c->refill_ms = wisp_now();
 	c->first_due_ms = due(c->last_in_ms, g->cfg->first_frame_timeout_ms);
 	c->addr_key = key;
+	c->bcast_seq = g->bcast_seq; /* broadcasts before it are not its */
 	c->tokens = burst(g);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	wisp_client_decoder_init(&c->dec, &g->proto);

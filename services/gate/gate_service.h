@@ -4,7 +4,8 @@
  * (frames by command id, connects and disconnects), flow.c the commands
  * in flight, their order, how each ends for its client (error frames)
  * and how a client is held to gate.max_inflight, push.c what
- * services send to clients, bind.c the connections bound to services and
+ * services send to clients, broadcast.c frames to every client, written
+ * in slices between rounds, bind.c the connections bound to services and
  * their session data, routes.c the routes' targets resolved to handles. */
 #ifndef WISP_GATE_SERVICE_H
 #define WISP_GATE_SERVICE_H
@@ -27,6 +28,7 @@ struct gate_cmd;     /* flow.c: a command in flight */
 struct gate_backlog; /* flow.c: bytes read, waiting for a free slot */
 struct gate_bind;    /* bind.c: the services a conn is bound to, its session */
 struct gate_route;   /* routes.c: a route of gate.commands, resolved */
+struct gate_broadcast; /* broadcast.c: a frame for every client */
 
 /* One client. Kept small: a net node holds tens of thousands. */
 struct gate_conn {
@@ -42,6 +44,7 @@ struct gate_conn {
 	uint32_t inflight; /* commands forwarded and not over (flow.c) */
 	uint32_t request;  /* the request id of the frame being forwarded now
 	                    * (gate.request_ids; 0 without) */
+	uint32_t bcast_seq; /* the last broadcast it has had (broadcast.c) */
 	uint8_t ordered;   /* an ordered command of its is in flight */
 	struct gate_cmd *cmds;        /* those commands */
 	struct gate_backlog *backlog; /* NULL unless frames wait (flow.c) */
@@ -100,6 +103,9 @@ struct gate {
 	struct wisp_keymap bound_gone; /* those of them known gone */
 	struct gate_route *routes; /* routes.c: gate.commands' targets */
 	int tick_session;
+	struct gate_broadcast *bcast_head, *bcast_tail; /* being written */
+	uint32_t bcast_seq;        /* the number of the newest broadcast */
+	int bcast_mailed;          /* the gate has mailed itself to go on */
 	uint64_t quiet_until_ms[GATE_WARNINGS]; /* each waits until then */
 	struct gate_stats stats;
 };
@@ -182,6 +188,20 @@ void wisp_gate_reply(struct gate *g, struct gate_conn *c, uint32_t command,
 /* The largest body a service may send a client: gate.max_body, less the
  * request id's with gate.request_ids. */
 size_t wisp_gate_max_payload(const struct gate *g);
+
+/* broadcast.c */
+/* A frame (head, then body) for every client now connected, written in
+ * slices between rounds. */
+void wisp_gate_broadcast(struct gate *g, const void *head, size_t head_size,
+	const void *body, size_t body_size);
+/* Queues for c the pending broadcasts it has not had, before another frame
+ * to it; -1 when that dropped c (over gate.output_limit). */
+int wisp_gate_catch_up(struct gate *g, struct gate_conn *c);
+/* The gate's mail to itself: the next slice. */
+void wisp_gate_broadcast_turn(struct gate *g);
+/* Writes what is pending at once (the node is stopping). */
+void wisp_gate_broadcast_finish(struct gate *g);
+void wisp_gate_broadcast_free(struct gate *g);
 
 /* forward.c: an event about c to to, a service c is bound to (flagged
  * bound, with c's session); text may be NULL. */

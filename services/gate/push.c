@@ -1,8 +1,8 @@
 /* push.c: frames services send to clients (WISP_MSG_GATE ops, and the
  * replies that end commands), and kicks (proto/GATE.md). A push or reply
  * to one or a few clients is queued and leaves at the end of the round,
- * so that a client's replies in one round go out in one write; a
- * broadcast is written at once, one frame built for all. With
+ * so that a client's replies in one round go out in one write, after any
+ * broadcast still being written that it has not had (broadcast.c). With
  * gate.request_ids each frame's body starts with the id of the request it
  * answers, 0 for a push (proto/CLIENT.md).
  * Ids of clients gone since are skipped: a service learns of a close
@@ -25,6 +25,8 @@ void wisp_gate_bad_op(struct gate *g, wisp_handle source, const char *why)
 static void write_to(struct gate *g, struct gate_conn *c, const void *head,
 	size_t head_size, const void *body, size_t body_size)
 {
+	if (g->bcast_head && wisp_gate_catch_up(g, c) < 0)
+		return;
 	int rc = wisp_sock_write_later(c->id, head, head_size);
 	if (rc == 0 && body_size)
 		rc = wisp_sock_write_later(c->id, body, body_size);
@@ -77,28 +79,11 @@ static void push(struct gate *g, const struct wisp_gate_op *op)
 	}
 }
 
-/* One system call per client, straight away: a frame to every client at
- * once is where latency shows. */
 static void broadcast(struct gate *g, const struct wisp_gate_op *op)
 {
 	uint8_t head[WISP_CLIENT_HEADER + WISP_CLIENT_ID_SIZE];
 	size_t n = frame_head(g, op->command, 0, op->size, head);
-	size_t sz = n + op->size;
-	uint8_t *frame = wisp_malloc(sz);
-	memcpy(frame, head, n);
-	if (op->size)
-		memcpy(frame + n, op->data, op->size);
-	for (uint32_t i = g->count; i-- > 0;) {
-		struct gate_conn *c = g->list[i];
-		if (wisp_sock_write(c->id, frame, sz) < 0) {
-			if (errno == ENOBUFS)
-				wisp_gate_slow(g, c);
-			continue;
-		}
-		g->stats.frames_out++;
-		g->stats.bytes_out += sz;
-	}
-	wisp_free(frame);
+	wisp_gate_broadcast(g, head, n, op->data, op->size);
 }
 
 static void kick(struct gate *g, const struct wisp_gate_op *op)
@@ -110,6 +95,8 @@ static void kick(struct gate *g, const struct wisp_gate_op *op)
 		struct gate_conn *c = wisp_gate_conn(g, wisp_gate_op_conn(op, i));
 		if (c == NULL)
 			continue;
+		if (g->bcast_head && wisp_gate_catch_up(g, c) < 0)
+			continue; /* dropped already */
 		g->stats.kicked++;
 		wisp_log(g->ctx, WISP_LOG_INFO, "client %s (conn %d) %s", c->addr,
 			c->id, why);

@@ -81,6 +81,7 @@ static void stop(struct gate *g)
 	if (g->listener >= 0)
 		wisp_sock_close(g->listener);
 	g->listener = -1;
+	wisp_gate_broadcast_finish(g);
 	while (g->count)
 		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
 	wisp_exit(g->ctx);
@@ -89,7 +90,6 @@ static void stop(struct gate *g)
 static int gate_cb(struct wisp_context *ctx, void *ud, int type,
 	int session, wisp_handle source, void *msg, size_t sz)
 {
-	(void)ctx;
 	struct gate *g = ud;
 	switch (type) {
 	case WISP_MSG_SOCKET:
@@ -97,6 +97,10 @@ static int gate_cb(struct wisp_context *ctx, void *ud, int type,
 		break;
 	case WISP_MSG_GATE:
 		wisp_gate_op(g, source, msg, sz);
+		break;
+	case WISP_MSG_TEXT:
+		if (source == wisp_self(ctx)) /* broadcast.c's come back */
+			wisp_gate_broadcast_turn(g);
 		break;
 	case WISP_MSG_RESPONSE:
 	case WISP_MSG_ERROR:
@@ -172,6 +176,7 @@ static void gate_release(void *inst)
 		wisp_gate_active = NULL;
 	while (g->count)
 		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
+	wisp_gate_broadcast_free(g);
 	wisp_keymap_free(&g->by_id);
 	wisp_keymap_free(&g->per_address);
 	wisp_keymap_free(&g->cmds);

@@ -184,13 +184,13 @@ static int run(void)
 	double best = -1;
 	for (int r = 0; r < ROUNDS; r++) {
 		double ms = round_ms(&fl);
-		fprintf(stderr, "round %d: %.0f ms\n", r + 1, ms);
+		fprintf(stderr, "round %d: %.1f ms\n", r + 1, ms);
 		if (ms < 0)
 			return -1;
 		if (best < 0 || ms < best)
 			best = ms;
 	}
-	printf("BENCH gate_error_ms %.0f ms\n", best);
+	printf("BENCH gate_error_ms %.1f ms\n", best);
 	return 0;
 }
 

@@ -1,12 +1,12 @@
 -- bench_send.lua: node A of harbor_send: one service sends 1,000,000 small
 -- messages to the counter on node B, by handle, then asks it how many it
--- counted; the rate counts until that answer. B's mailbox is bounded: see
--- run. Any failure stops the node
--- with exit code 1.
+-- counted; the rate counts until that answer. The best of three rounds
+-- (the machine's speed varies run to run). B's mailbox is bounded: see
+-- round. Any failure stops the node with exit code 1.
 local wisp = require "wisp"
 local bench = require "bench"
 
-local TOTAL, BATCH = 1000000, 10000
+local TOTAL, BATCH, ROUNDS = 1000000, 10000, 3
 
 -- Asks B, in a task of its own, for its count, which it answers once it
 -- has handled everything sent before: the returned function waits for
@@ -30,9 +30,9 @@ end
 
 -- A send across the harbor to a full mailbox is dropped there (a send
 -- wants no answer), so A keeps at most two batches ahead of B: it waits
--- for the checkpoint after the batch before the last.
-local function run()
-	local counter = wisp.call("counter@game2", "whoami")
+-- for the checkpoint after the batch before the last. B counts on over
+-- the rounds: the count after round n must be n * TOTAL.
+local function round(counter, n)
 	local send = wisp.send
 	local started = wisp.now()
 	local previous
@@ -47,8 +47,19 @@ local function run()
 		end
 	end
 	local counted = wisp.call(counter, "count")
-	bench.rate("harbor_send", TOTAL, started, "msg/s")
-	assert(counted == TOTAL, "B counted " .. counted .. " of " .. TOTAL)
+	local rate = bench.per_second(TOTAL, started)
+	assert(counted == n * TOTAL, "B counted " .. counted .. " of "
+		.. n * TOTAL)
+	return rate
+end
+
+local function run()
+	local counter = wisp.call("counter@game2", "whoami")
+	local best = 0
+	for n = 1, ROUNDS do
+		best = math.max(best, round(counter, n))
+	end
+	bench.report("harbor_send", best, "msg/s")
 end
 
 wisp.start(function()

@@ -10,6 +10,7 @@ local verbose = ... == "verbose"
 -- Client commands, as test_gate.c numbers them.
 local ECHO, WHOAMI, STATUS, FAIL, KICK = 1, 2, 3, 4, 5
 local JOIN, PUSH, MULTICAST, BROADCAST, FLOOD, COUNTS = 6, 7, 8, 9, 10, 11
+local BROADCAST_PUSH = 12
 -- Frames the service sends unasked.
 local FAREWELL, TO_ONE, TO_SOME, TO_ALL, FLOODED = 50, 60, 61, 62, 70
 
@@ -108,6 +109,17 @@ wisp.start(function()
 	wisp.command(MULTICAST, push_some)
 	wisp.command(BROADCAST, function(_, body)
 		return "broadcast to " .. wisp.broadcast(TO_ALL, body) .. " gate"
+	end)
+	-- body to all, then "after body" to each connected client at once:
+	-- the gate is still writing the broadcast when the multicast comes
+	wisp.command(BROADCAST_PUSH, function(_, body)
+		wisp.broadcast(TO_ALL, body)
+		local conns = {}
+		for conn in pairs(address) do
+			conns[#conns + 1] = conn
+		end
+		wisp.multicast(conns, TO_ONE, "after " .. body)
+		return "pushed"
 	end)
 	wisp.command(FLOOD, flood)
 	wisp.command(COUNTS, function()

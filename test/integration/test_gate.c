@@ -4,7 +4,8 @@
  * library. Frames however they are split or joined, every bad header,
  * handler errors, connect and disconnect events, kick, push, multicast and
  * broadcast, a client that does not read, the connection, idle and rate
- * limits, and 10,000 clients on one node. */
+ * limits, 10,000 clients on one node, and a broadcast to 2,000 that
+ * neither holds up another client nor is overtaken by a later push. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -24,7 +25,7 @@
 
 /* Client commands, as test/gate/front.lua numbers them. */
 enum { ECHO = 1, WHOAMI, STATUS, FAIL, KICK, JOIN, PUSH, MULTICAST,
-	BROADCAST, FLOOD, COUNTS };
+	BROADCAST, FLOOD, COUNTS, BROADCAST_PUSH };
 /* Frames front.lua sends unasked. */
 enum { FAREWELL = 50, TO_ONE = 60, TO_SOME = 61, TO_ALL = 62,
 	FLOODED = 70 };
@@ -579,6 +580,7 @@ enum { CONNECTING, OPEN, ANSWERED, FAILED };
 struct crowd {
 	struct wisp_cli *cli[MANY];
 	int state[MANY];
+	int size; /* clients in it, up to MANY */
 	int ep, current;
 	int open, answered, failed;
 	char first_error[160];
@@ -650,8 +652,8 @@ static void crowd_poll(struct crowd *k, const int *done, int want,
 static void crowd_connect(struct crowd *k, long long deadline)
 {
 	enum { WAVE = 500 };
-	for (int from = 0; from < MANY; from += WAVE) {
-		for (int i = from; i < from + WAVE; i++) {
+	for (int from = 0; from < k->size; from += WAVE) {
+		for (int i = from; i < from + WAVE && i < k->size; i++) {
 			k->cli[i] = wisp_cli_new(&proto);
 			int r = wisp_cli_connect(k->cli[i], "127.0.0.1", ports[MAIN], 0);
 			k->state[i] = CONNECTING;
@@ -663,14 +665,15 @@ static void crowd_connect(struct crowd *k, long long deadline)
 			if (r == 0)
 				crowd_event(k, i);
 		}
-		crowd_poll(k, &k->open, from + WAVE, deadline);
+		crowd_poll(k, &k->open, from + WAVE < k->size ? from + WAVE
+			: k->size, deadline);
 	}
 }
 
 static void crowd_echo(struct crowd *k, long long deadline)
 {
 	char body[16];
-	for (int i = 0; i < MANY; i++) {
+	for (int i = 0; i < k->size; i++) {
 		if (k->state[i] != OPEN)
 			continue;
 		snprintf(body, sizeof body, "n%d", i);
@@ -678,7 +681,34 @@ static void crowd_echo(struct crowd *k, long long deadline)
 			|| wisp_cli_flush(k->cli[i]) != 1)
 			crowd_fail(k, i);
 	}
-	crowd_poll(k, &k->answered, MANY, deadline);
+	crowd_poll(k, &k->answered, k->size, deadline);
+}
+
+static void crowd_free(struct crowd *k)
+{
+	for (int i = 0; i < k->size; i++)
+		if (k->cli[i])
+			wisp_cli_free(k->cli[i]);
+	close(k->ep);
+	free(k);
+}
+
+/* A crowd of size clients, each open and known to front (its echo came
+ * back after its connect event). */
+static struct crowd *crowd_open(int size, long long deadline)
+{
+	struct crowd *k = calloc(1, sizeof *k);
+	k->size = size;
+	k->ep = epoll_create1(EPOLL_CLOEXEC);
+	crowd_connect(k, deadline);
+	CHECK_INT(k->open, size);
+	crowd_echo(k, deadline);
+	CHECK_INT(k->answered, size);
+	CHECK_INT(k->failed, 0);
+	if (k->failed)
+		fprintf(stderr, "  %d failed; the first: %s\n", k->failed,
+			k->first_error);
+	return k;
 }
 
 /* After the crowd has gone, front must hear of every disconnect: one
@@ -702,24 +732,97 @@ static void ten_thousand_clients(void)
 	}
 	CHECK(proc_log_has(&procs[MAIN], "open-file limit raised from ",
 		"for gate.max_connections 10000"));
-	struct crowd *k = calloc(1, sizeof *k);
+	crowd_free(crowd_open(MANY, proc_now_ms() + 6 * WAIT_MS));
+	CHECK(!proc_log_has(&procs[MAIN], "refused client", ""));
+	all_gone();
+}
+
+/* ---- 12: a broadcast to many clients, written in slices ---- */
+
+#define CROWD 2000 /* clients of broadcast_to_many */
+
+/* A crowd client's frames in broadcast_to_many: the broadcast, then the
+ * multicast after it. k->state counts them; FAILED on any other. */
+static void on_wave(void *ud, const struct wisp_client_frame *f)
+{
+	struct crowd *k = ud;
+	int *got = &k->state[k->current];
+	const char *want = *got == 0 ? "wave" : "after wave";
+	uint32_t command = *got == 0 ? TO_ALL : TO_ONE;
+	if (*got < 2 && f->command == command && f->size == strlen(want)
+		&& memcmp(f->body, want, f->size) == 0) {
+		k->answered += ++*got == 2;
+		return;
+	}
+	if (*got != FAILED && k->failed++ == 0)
+		snprintf(k->first_error, sizeof k->first_error, "client %d: frame "
+			"%u out of order", k->current, f->command);
+	*got = FAILED;
+}
+
+static void wave_poll(struct crowd *k, long long deadline)
+{
+	static uint8_t buf[65536];
+	struct epoll_event ev[256];
+	while (k->answered + k->failed < k->size && proc_now_ms() < deadline) {
+		int n = epoll_wait(k->ep, ev, 256, 100);
+		for (int j = 0; j < n; j++) {
+			int i = k->current = (int)ev[j].data.u32;
+			if (k->state[i] != FAILED && wisp_cli_read(k->cli[i], buf,
+					sizeof buf, on_wave, k) < 0)
+				crowd_fail(k, i);
+		}
+	}
+}
+
+/* other's next three frames: its echo, anywhere among them, and the
+ * broadcast before the multicast. */
+static void echo_in_the_wave(struct wisp_cli *other)
+{
+	struct wisp_client_frame f;
+	int echoed = 0, broadcast = 0, pushed = 0;
+	for (int n = 0; n < 3; n++) {
+		CHECK_INT(wisp_cli_recv(other, &f, WAIT_MS), 1);
+		if (f.command == ECHO)
+			echoed++;
+		else if (f.command == TO_ALL)
+			broadcast++;
+		else if (f.command == TO_ONE)
+			pushed += broadcast; /* counts only after the broadcast */
+	}
+	CHECK_INT(echoed, 1);
+	CHECK_INT(broadcast, 1);
+	CHECK_INT(pushed, 1);
+}
+
+/* A broadcast to 2,000 clients, which takes the gate several turns,
+ * while another client echoes; a multicast to every client right after
+ * it reaches each one after the broadcast frame. */
+static void broadcast_to_many(void)
+{
 	long long deadline = proc_now_ms() + 6 * WAIT_MS;
-	k->ep = epoll_create1(EPOLL_CLOEXEC);
-	crowd_connect(k, deadline);
-	CHECK_INT(k->open, MANY);
-	crowd_echo(k, deadline);
-	CHECK_INT(k->answered, MANY);
+	struct crowd *k = crowd_open(CROWD, deadline);
+	struct wisp_cli *t = connect_to(MAIN), *other = connect_to(MAIN);
+	echo(t, "the trigger"); /* front knows both now */
+	echo(other, "the other");
+	for (int i = 0; i < CROWD; i++)
+		k->state[i] = 0;
+	k->answered = 0;
+	send_frame(t, BROADCAST_PUSH, "wave");
+	send_frame(other, ECHO, "during the wave");
+	echo_in_the_wave(other);
+	expect_frame(t, TO_ALL, "wave");
+	expect_frame(t, TO_ONE, "after wave");
+	expect_frame(t, BROADCAST_PUSH, "pushed");
+	wave_poll(k, deadline);
+	CHECK_INT(k->answered, CROWD);
 	CHECK_INT(k->failed, 0);
 	if (k->failed)
 		fprintf(stderr, "  %d failed; the first: %s\n", k->failed,
 			k->first_error);
-	for (int i = 0; i < MANY; i++)
-		if (k->cli[i])
-			wisp_cli_free(k->cli[i]);
-	close(k->ep);
-	free(k);
-	CHECK(!proc_log_has(&procs[MAIN], "refused client", ""));
-	all_gone();
+	crowd_free(k);
+	wisp_cli_free(t);
+	wisp_cli_free(other);
 }
 
 /* ---- the nodes ---- */
@@ -783,6 +886,7 @@ int main(int argc, char **argv)
 	RUN(connect_events);
 	RUN(kick_after_push);
 	RUN(push_multicast_broadcast);
+	RUN(broadcast_to_many);
 	RUN(slow_reader);
 	RUN(max_connections);
 	RUN(idle_timeout);

@@ -4,9 +4,16 @@ local wisp = require "wisp"
 
 local bench = {}
 
--- Prints "BENCH name value unit" and returns value.
+-- Prints "BENCH name value unit" and returns value: with four significant
+-- digits at least, so that a change in a small figure (12.3 KB) shows.
 function bench.report(name, value, unit)
-	wisp.log(string.format("BENCH %s %.0f %s", name, value, unit))
+	local digits = 0
+	if value ~= 0 then
+		digits = 3 - math.floor(math.log(math.abs(value), 10))
+	end
+	digits = math.max(0, math.min(digits, 3))
+	wisp.log(string.format("BENCH %s %." .. digits .. "f %s", name, value,
+		unit))
 	return value
 end
 
