@@ -167,18 +167,7 @@ static double echo_once(const char *wisp_load, int port)
 	char *args[] = { (char *)wisp_load, "--connections", "1000",
 		"--outstanding", "8", "--duration", "5", "--mix", "1:64", target,
 		NULL };
-	load->label = "wisp-load";
-	if (proc_start(load, args, NULL) < 0)
-		return -1;
-	int code = proc_wait(load, 60000);
-	char *out = proc_output(load, 0);
-	fprintf(stderr, "%s", out);
-	double rate = code == 0 ? proc_load_rate(out, "bench_gate") : -1;
-	if (code != 0)
-		proc_dump(load);
-	free(out);
-	proc_cleanup(load);
-	return rate;
+	return proc_run_load(load, args, "bench_gate");
 }
 
 /* The best of ECHO_RUNS: the machine's speed varies run to run. */

@@ -46,18 +46,7 @@ static double one_round(const char *wisp_load, int port)
 	char *args[] = { (char *)wisp_load, "--connections", "1000",
 		"--outstanding", "1", "--duration", "3", "--mix", "101:8", target,
 		NULL };
-	load->label = "wisp-load";
-	if (proc_start(load, args, NULL) < 0)
-		return -1;
-	int code = proc_wait(load, 60000);
-	char *out = proc_output(load, 0);
-	fprintf(stderr, "%s", out);
-	double rate = code == 0 ? proc_load_rate(out, "bench_placement") : -1;
-	if (code != 0)
-		proc_dump(load);
-	free(out);
-	proc_cleanup(load);
-	return rate;
+	return proc_run_load(load, args, "bench_placement");
 }
 
 static int run(const char *wisp_load, int port)

@@ -484,3 +484,19 @@ int proc_raise_fd_limit(long need, const char *who)
 	}
 	return 0;
 }
+
+double proc_run_load(struct proc *p, char **args, const char *who)
+{
+	p->label = "wisp-load";
+	if (proc_start(p, args, NULL) < 0)
+		return -1;
+	int code = proc_wait(p, 60000);
+	char *out = proc_output(p, 0);
+	fprintf(stderr, "%s", out);
+	double rate = code == 0 ? proc_load_rate(out, who) : -1;
+	if (code != 0)
+		proc_dump(p);
+	free(out);
+	proc_cleanup(p);
+	return rate;
+}

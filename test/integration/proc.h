@@ -58,6 +58,10 @@ long proc_rss_kb(pid_t pid);
  * line in out: the rate, or -1 (said on stderr, under who) when it is
  * missing or shows an error or a failed connection. */
 double proc_load_rate(const char *out, const char *who);
+/* Runs wisp-load (args, NULL-terminated, args[0] its path) in p for up to
+ * a minute, its output on stderr: its rate as proc_load_rate reads it, or
+ * -1. */
+double proc_run_load(struct proc *p, char **args, const char *who);
 /* Raises the soft open-file limit to the hard one: 0, or -1 (said on
  * stderr, under who) when even that is below need. */
 int proc_raise_fd_limit(long need, const char *who);
