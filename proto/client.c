@@ -8,7 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "client.h"
 
 /* Where each header field starts; each ends where the next begins. */
@@ -58,7 +58,7 @@ void *wisp_client_encode(const struct wisp_client_proto *p, uint32_t command,
 	uint8_t head[WISP_CLIENT_HEADER];
 	if (wisp_client_header(p, command, body_size, head) < 0)
 		return NULL;
-	uint8_t *frame = wisp_malloc(WISP_CLIENT_HEADER + body_size);
+	uint8_t *frame = wisp_proto_malloc(WISP_CLIENT_HEADER + body_size);
 	memcpy(frame, head, WISP_CLIENT_HEADER);
 	if (body_size)
 		memcpy(frame + WISP_CLIENT_HEADER, body, body_size);
@@ -122,7 +122,7 @@ void wisp_client_decoder_init(struct wisp_client_decoder *d,
 
 void wisp_client_decoder_free(struct wisp_client_decoder *d)
 {
-	wisp_free(d->body);
+	wisp_proto_free(d->body);
 	d->body = NULL;
 }
 
@@ -135,7 +135,7 @@ static void advance(const uint8_t **data, size_t *size, size_t n)
 /* Forgets the frame handed out last, freeing its body if it was copied. */
 static void start_frame(struct wisp_client_decoder *d)
 {
-	wisp_free(d->body);
+	wisp_proto_free(d->body);
 	d->body = NULL;
 	d->body_have = 0;
 	d->head_have = 0;
@@ -195,7 +195,7 @@ static int take_body(struct wisp_client_decoder *d, const uint8_t **data,
 		return 0;
 	uint32_t have = d->body_have + (uint32_t)take;
 	if (d->body == NULL || have > room(d->body_have, length))
-		d->body = wisp_realloc(d->body, room(have, length));
+		d->body = wisp_proto_realloc(d->body, room(have, length));
 	memcpy(d->body + d->body_have, *data, take);
 	advance(data, size, take);
 	d->body_have = have;

@@ -27,8 +27,8 @@ struct wisp_client_proto {
 int wisp_client_header(const struct wisp_client_proto *p, uint32_t command,
 	size_t body_size, uint8_t out[WISP_CLIENT_HEADER]);
 
-/* The whole frame, header and body, in one block from wisp_malloc; *sz
- * gets its size. NULL when body_size > max_body. */
+/* The whole frame, header and body, in one block from wisp_proto_malloc;
+ * *sz gets its size. NULL when body_size > max_body. */
 void *wisp_client_encode(const struct wisp_client_proto *p, uint32_t command,
 	const void *body, size_t body_size, size_t *sz);
 

@@ -12,20 +12,20 @@ static const struct {
 	int value;  /* 0 none, 'd' a node id, 'x' a handle */
 	int load;   /* ends with the load's WISP_LOAD_NUMBERS counts */
 } grammar[] = {
-	[WISP_CLUSTER_JOIN] = { "join", 0, 0 },
-	[WISP_CLUSTER_WELCOME] = { "welcome", 0, 0 },
-	[WISP_CLUSTER_UP] = { "up", 0, 'd' },
-	[WISP_CLUSTER_DOWN] = { "down", 0, 'd' },
-	[WISP_CLUSTER_REGISTER] = { "register", 1, 0 },
-	[WISP_CLUSTER_NAME] = { "name", 1, 'x' },
-	[WISP_CLUSTER_UNNAME] = { "unname", 1, 0 },
-	[WISP_CLUSTER_GONE] = { "gone", 0, 'x' },
+	[WISP_CLUSTER_JOIN] = { "join", 0, 0, 0 },
+	[WISP_CLUSTER_WELCOME] = { "welcome", 0, 0, 0 },
+	[WISP_CLUSTER_UP] = { "up", 0, 'd', 0 },
+	[WISP_CLUSTER_DOWN] = { "down", 0, 'd', 0 },
+	[WISP_CLUSTER_REGISTER] = { "register", 1, 0, 0 },
+	[WISP_CLUSTER_NAME] = { "name", 1, 'x', 0 },
+	[WISP_CLUSTER_UNNAME] = { "unname", 1, 0, 0 },
+	[WISP_CLUSTER_GONE] = { "gone", 0, 'x', 0 },
 	[WISP_CLUSTER_REPORT] = { "report", 0, 0, 1 },
-	[WISP_CLUSTER_WATCH] = { "watch", 0, 0 },
+	[WISP_CLUSTER_WATCH] = { "watch", 0, 0, 0 },
 	[WISP_CLUSTER_LOAD] = { "load", 0, 'd', 1 },
-	[WISP_CLUSTER_RESOLVE] = { "resolve", 1, 0 },
-	[WISP_CLUSTER_RESOLVED] = { "resolved", 1, 'x' },
-	[WISP_CLUSTER_STALE] = { "stale", 0, 'x' },
+	[WISP_CLUSTER_RESOLVE] = { "resolve", 1, 0, 0 },
+	[WISP_CLUSTER_RESOLVED] = { "resolved", 1, 'x', 0 },
+	[WISP_CLUSTER_STALE] = { "stale", 0, 'x', 0 },
 };
 #define OPS (sizeof(grammar) / sizeof(*grammar))
 
@@ -72,12 +72,7 @@ static int find_op(const char *s, size_t n)
 
 static int valid_name(const char *s, size_t n)
 {
-	if (n == 0 || n > WISP_NAME_MAX)
-		return 0;
-	char buf[WISP_NAME_MAX + 1];
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return wisp_name_valid(buf);
+	return n > 0 && n <= WISP_NAME_MAX && wisp_name_span(s, n) == n;
 }
 
 int wisp_cluster_parse(const void *data, size_t sz,

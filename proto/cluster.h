@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "names.h"
+#include "wire.h"
 
 #define WISP_CLUSTER_MAX 128 /* the longest message */
 

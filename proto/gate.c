@@ -6,7 +6,7 @@
  * against the bytes it was given before pointing into them. The encoders
  * trust their caller and write what they are told. */
 #include <string.h>
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "gate.h"
 
 /* Where each field starts; each ends where the next begins. */
@@ -46,7 +46,7 @@ static size_t session_size(const struct wisp_gate_event *e)
 void *wisp_gate_event_encode(const struct wisp_gate_event *e, size_t *sz)
 {
 	size_t head = WISP_GATE_EVENT_HEADER + session_size(e);
-	uint8_t *msg = wisp_malloc(head + e->size);
+	uint8_t *msg = wisp_proto_malloc(head + e->size);
 	msg[EV_KIND] = (uint8_t)(e->kind | (e->bound ? WISP_GATE_F_BOUND : 0)
 		| (e->has_session ? WISP_GATE_F_SESSION : 0));
 	put_le32(msg + EV_CONN, e->conn);
@@ -115,7 +115,7 @@ int wisp_gate_event_decode(const void *msg, size_t sz,
 void *wisp_gate_answer_encode(int kind, const void *body, size_t size,
 	size_t *sz)
 {
-	uint8_t *msg = wisp_malloc(WISP_GATE_ANSWER_HEADER + size);
+	uint8_t *msg = wisp_proto_malloc(WISP_GATE_ANSWER_HEADER + size);
 	msg[0] = (uint8_t)kind;
 	if (size)
 		memcpy(msg + WISP_GATE_ANSWER_HEADER, body, size);
@@ -146,7 +146,7 @@ uint8_t *wisp_gate_op_new(int op, uint32_t command, uint32_t count,
 	const void *data, size_t size, size_t *sz)
 {
 	size_t ids_end = conn_at(count);
-	uint8_t *msg = wisp_malloc(ids_end + size);
+	uint8_t *msg = wisp_proto_malloc(ids_end + size);
 	msg[OP_OP] = (uint8_t)op;
 	put_le32(msg + OP_COMMAND, command);
 	put_le32(msg + OP_COUNT, count);

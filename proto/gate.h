@@ -55,8 +55,8 @@ struct wisp_gate_event {
 	size_t size;
 };
 
-/* The whole message in one block from wisp_malloc; *sz gets its size.
- * e->session is written when e->has_session is set. */
+/* The whole message in one block from wisp_proto_malloc; *sz gets its
+ * size. e->session is written when e->has_session is set. */
 void *wisp_gate_event_encode(const struct wisp_gate_event *e, size_t *sz);
 /* 0 with *out pointing into msg, or -1 when msg is not a well-formed
  * event (too short, an unknown kind, conn 0, a session cut short or over
@@ -81,7 +81,7 @@ struct wisp_gate_answer {
 	size_t size;
 };
 
-/* One block from wisp_malloc; *sz gets its size. */
+/* One block from wisp_proto_malloc; *sz gets its size. */
 void *wisp_gate_answer_encode(int kind, const void *body, size_t size,
 	size_t *sz);
 /* 0 with *out pointing into msg, or -1 when msg is not a well-formed
@@ -115,7 +115,7 @@ struct wisp_gate_op {
 
 /* A message with room for count conn ids, set afterwards with
  * wisp_gate_op_set_conn; header and data written. One block from
- * wisp_malloc; *sz gets its size. */
+ * wisp_proto_malloc; *sz gets its size. */
 uint8_t *wisp_gate_op_new(int op, uint32_t command, uint32_t count,
 	const void *data, size_t size, size_t *sz);
 void wisp_gate_op_set_conn(uint8_t *msg, uint32_t i, uint32_t conn);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zstd.h>
 #include "harbor.h"
+#include "proto_alloc.h"
 
 #define PREFIX 4        /* the length field */
 #define MSG_FIXED 14    /* dest, source, session, type, flags */
@@ -47,29 +48,11 @@ static size_t clamp_frame(size_t max_frame)
 	return max_frame > WISP_HARBOR_MAX_FRAME ? WISP_HARBOR_MAX_FRAME : max_frame;
 }
 
-static int name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		|| (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-}
-
-/* The index of the first byte of s[0..n) not allowed in a name, or n. */
-static size_t bad_name_byte(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n && name_char(s[i]))
-		i++;
-	return i;
-}
-
 /* The length of a NUL-terminated name held in a WISP_NAME_MAX + 1 array,
  * or 0 if it is not a valid name. */
 static size_t name_length(const char *name)
 {
-	size_t n = strnlen(name, WISP_NAME_MAX + 1);
-	if (n > WISP_NAME_MAX || bad_name_byte((const unsigned char *)name, n) != n)
-		return 0;
-	return n;
+	return wisp_name_valid(name) ? strlen(name) : 0;
 }
 
 /* The HELLO body, as sent and as hashed into the proofs. */
@@ -96,9 +79,18 @@ void wisp_harbor_encoder_init(struct wisp_harbor_encoder *e, size_t max_frame,
 
 void wisp_harbor_encoder_free(struct wisp_harbor_encoder *e)
 {
-	wisp_free(e->data);
+	wisp_proto_free(e->data);
 	ZSTD_freeCCtx(e->zstd);
 	memset(e, 0, sizeof(*e));
+}
+
+void wisp_harbor_encoder_trim(struct wisp_harbor_encoder *e)
+{
+	if (e->len)
+		return;
+	wisp_proto_free(e->data);
+	e->data = NULL;
+	e->cap = 0;
 }
 
 static void reserve(struct wisp_harbor_encoder *e, size_t n)
@@ -108,7 +100,7 @@ static void reserve(struct wisp_harbor_encoder *e, size_t n)
 	size_t cap = e->cap ? e->cap : 256;
 	while (cap - e->len < n)
 		cap *= 2;
-	e->data = wisp_realloc(e->data, cap);
+	e->data = wisp_proto_realloc(e->data, cap);
 	e->cap = cap;
 }
 
@@ -230,7 +222,7 @@ void wisp_harbor_decoder_init(struct wisp_harbor_decoder *d, size_t max_frame)
 
 void wisp_harbor_decoder_free(struct wisp_harbor_decoder *d)
 {
-	wisp_free(d->buf);
+	wisp_proto_free(d->buf);
 	ZSTD_freeDCtx(d->zstd);
 	memset(d, 0, sizeof(*d));
 }
@@ -268,7 +260,7 @@ static int check_name(struct wisp_harbor_decoder *d, const unsigned char *s,
 	if (n == 0 || n > WISP_NAME_MAX)
 		return fail(d, "%s name of %zu bytes; names have 1 to %d", what, n,
 			WISP_NAME_MAX);
-	size_t bad = bad_name_byte(s, n);
+	size_t bad = wisp_name_span((const char *)s, n);
 	if (bad < n)
 		return fail(d, "%s name has the byte 0x%02x at %zu, outside [A-Za-z0-9_.-]",
 			what, s[bad], bad);
@@ -302,13 +294,13 @@ static int inflate(struct wisp_harbor_decoder *d, struct cursor *c,
 			" bytes, its zstd frame holds %llu", orig, declared);
 	if (d->zstd == NULL && (d->zstd = ZSTD_createDCtx()) == NULL)
 		return fail(d, "no memory for a zstd context");
-	m->payload = wisp_malloc(orig);
+	m->payload = wisp_proto_malloc(orig);
 	size_t got = ZSTD_decompressDCtx(d->zstd, m->payload, orig, c->p, c->left);
 	if (got == orig) {
 		m->size = orig;
 		return WISP_HARBOR_FRAME;
 	}
-	wisp_free(m->payload);
+	wisp_proto_free(m->payload);
 	m->payload = NULL;
 	if (ZSTD_isError(got))
 		return fail(d, "compressed payload does not decompress: %s",
@@ -327,6 +319,7 @@ static int msg_name(struct wisp_harbor_decoder *d, struct cursor *c,
 	if (check_name(d, name, *len, "destination") < 0)
 		return -1;
 	memcpy(m->name, name, *len);
+	m->name[*len] = '\0';
 	if (m->dest != 0)
 		return fail(d, "message to name %s also gives handle %08" PRIx32,
 			m->name, m->dest);
@@ -359,7 +352,7 @@ static int parse_msg(struct wisp_harbor_decoder *d, struct cursor *c,
 		return inflate(d, c, (uint32_t)get_le(orig, 4), m);
 	m->size = c->left;
 	if (m->size)
-		m->payload = memcpy(wisp_malloc(m->size), c->p, m->size);
+		m->payload = memcpy(wisp_proto_malloc(m->size), c->p, m->size);
 	return WISP_HARBOR_FRAME;
 }
 
@@ -386,10 +379,14 @@ static int parse(struct wisp_harbor_decoder *d, const unsigned char *body,
 	size_t n, struct wisp_harbor_frame *f)
 {
 	struct cursor c = {body + 1, n - 1};
-	memset(f, 0, sizeof(*f));
 	f->kind = body[0];
 	switch (f->kind) {
 	case WISP_HARBOR_MSG:
+		/* the fields parse_msg may leave; not the whole name: this runs
+		 * for every message */
+		f->msg.name[0] = '\0';
+		f->msg.payload = NULL;
+		f->msg.size = 0;
 		return parse_msg(d, &c, &f->msg);
 	case WISP_HARBOR_PING:
 	case WISP_HARBOR_PONG:
@@ -398,6 +395,7 @@ static int parse(struct wisp_harbor_decoder *d, const unsigned char *body,
 		f->token = get_le(c.p, TOKEN_SIZE);
 		return WISP_HARBOR_FRAME;
 	case WISP_HARBOR_HELLO:
+		memset(&f->hello, 0, sizeof(f->hello));
 		return parse_hello(d, &c, &f->hello);
 	case WISP_HARBOR_PROOF:
 		if (check_body(d, f->kind, c.left, WISP_HARBOR_PROOF_SIZE) < 0)
@@ -432,7 +430,7 @@ static void append(struct wisp_harbor_decoder *d, const unsigned char *p,
 		while (cap < d->len + n)
 			cap *= 2;
 		d->cap = d->need && cap > d->need ? d->need : cap;
-		d->buf = wisp_realloc(d->buf, d->cap);
+		d->buf = wisp_proto_realloc(d->buf, d->cap);
 	}
 	memcpy(d->buf + d->len, p, n);
 	d->len += n;
@@ -443,7 +441,7 @@ static int finish(struct wisp_harbor_decoder *d, struct wisp_harbor_frame *f)
 	int r = parse(d, d->buf + PREFIX, d->need - PREFIX, f);
 	d->len = d->need = 0;
 	if (d->cap > KEEP_BUF) {
-		wisp_free(d->buf);
+		wisp_proto_free(d->buf);
 		d->buf = NULL;
 		d->cap = 0;
 	}
@@ -492,21 +490,21 @@ int wisp_harbor_decode(struct wisp_harbor_decoder *d, const void *data,
 
 /* Handshake */
 
-void wisp_harbor_proof(const void *secret, size_t secret_len,
-	const struct wisp_harbor_hello *connector,
+/* What a proof covers: a label, both HELLO bodies, the role. */
+static const char proof_label[] = "wisp-harbor";
+_Static_assert(WISP_HARBOR_PROOF_INPUT_MAX == sizeof(proof_label) - 1
+	+ 2 * (HELLO_FIXED + WISP_NAME_MAX) + 1, "the proof input's bound");
+
+size_t wisp_harbor_proof_input(const struct wisp_harbor_hello *connector,
 	const struct wisp_harbor_hello *acceptor, int role,
-	uint8_t out[WISP_HARBOR_PROOF_SIZE])
+	uint8_t out[WISP_HARBOR_PROOF_INPUT_MAX])
 {
-	static const char label[] = "wisp-harbor";
-	unsigned char body[HELLO_FIXED + WISP_NAME_MAX];
-	uint8_t role_byte = (uint8_t)role;
-	struct wisp_hmac_sha256 h;
-	wisp_hmac_sha256_init(&h, secret, secret_len);
-	wisp_hmac_sha256_update(&h, label, sizeof(label) - 1);
-	wisp_hmac_sha256_update(&h, body, hello_body(body, connector));
-	wisp_hmac_sha256_update(&h, body, hello_body(body, acceptor));
-	wisp_hmac_sha256_update(&h, &role_byte, 1);
-	wisp_hmac_sha256_final(&h, out);
+	size_t n = sizeof(proof_label) - 1;
+	memcpy(out, proof_label, n);
+	n += hello_body(out + n, connector);
+	n += hello_body(out + n, acceptor);
+	out[n++] = (uint8_t)role;
+	return n;
 }
 
 int wisp_harbor_proof_equal(const uint8_t a[WISP_HARBOR_PROOF_SIZE],

@@ -7,13 +7,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "wisp.h"
-#include "names.h"
-#include "sha256.h"
+#include "wire.h"
 
 #define WISP_HARBOR_VERSION 1
 #define WISP_HARBOR_NONCE_SIZE 16
-#define WISP_HARBOR_PROOF_SIZE WISP_SHA256_SIZE
+#define WISP_HARBOR_PROOF_SIZE 32 /* an HMAC-SHA256 */
 /* The limit on a frame's length field (and on a compressed payload's
  * original size): at least MIN_FRAME, so any handshake frame fits, and at
  * most what the 32-bit field holds. */
@@ -37,7 +35,7 @@ struct wisp_harbor_msg {
 	int32_t session;
 	uint8_t type;
 	char name[WISP_NAME_MAX + 1]; /* the destination's name, or "" */
-	void *payload;       /* wisp_malloc'd, or NULL when size is 0 */
+	void *payload;       /* wisp_proto_malloc'd, or NULL when size is 0 */
 	size_t size;
 };
 
@@ -72,6 +70,9 @@ struct wisp_harbor_encoder {
 void wisp_harbor_encoder_init(struct wisp_harbor_encoder *e, size_t max_frame,
 	size_t compress_threshold);
 void wisp_harbor_encoder_free(struct wisp_harbor_encoder *e);
+/* Gives the buffer back when no frame waits in it (the compressor's state
+ * is kept): for a link after a large message, or one gone quiet. */
+void wisp_harbor_encoder_trim(struct wisp_harbor_encoder *e);
 /* Appends f; for a MSG the payload is read, not taken. Returns 0, or -1
  * with nothing appended when f breaks a rule of HARBOR.md: an unknown
  * kind, a bad name or node id, a message to handle 0, or a message that
@@ -101,8 +102,15 @@ void wisp_harbor_decoder_free(struct wisp_harbor_decoder *d);
 int wisp_harbor_decode(struct wisp_harbor_decoder *d, const void *data,
 	size_t size, size_t *used, struct wisp_harbor_frame *f);
 
-/* The PROOF that role sends: HMAC-SHA256 keyed by the cluster secret over
- * both HELLOs (the connector's first), as HARBOR.md lays out. */
+/* The bytes the PROOF that role sends covers, as HARBOR.md lays them out:
+ * a label, both HELLOs (the connector's first), the role; their length. */
+#define WISP_HARBOR_PROOF_INPUT_MAX (11 + 2 * (21 + WISP_NAME_MAX) + 1)
+size_t wisp_harbor_proof_input(const struct wisp_harbor_hello *connector,
+	const struct wisp_harbor_hello *acceptor, int role,
+	uint8_t out[WISP_HARBOR_PROOF_INPUT_MAX]);
+/* The PROOF itself: HMAC-SHA256 keyed by the cluster secret over that
+ * input. proto/ holds no cryptography: this is defined by the crypto
+ * library (runtime/crypto/harbor_proof.c), which its callers link. */
 void wisp_harbor_proof(const void *secret, size_t secret_len,
 	const struct wisp_harbor_hello *connector,
 	const struct wisp_harbor_hello *acceptor, int role,

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "value.h"
 
 enum {
@@ -172,7 +172,7 @@ static void fail(struct packer *p, const char *fmt, ...)
 	va_end(ap);
 	describe(p, where, sizeof where);
 	if (p->buf != p->local)
-		wisp_free(p->buf);
+		wisp_proto_free(p->buf);
 	luaL_error(p->L, "%s (%s)", what, where);
 }
 
@@ -183,9 +183,9 @@ static void grow(struct packer *p, size_t n)
 	while (cap - p->len < n)
 		cap *= 2;
 	if (p->buf == p->local)
-		p->buf = memcpy(wisp_malloc(cap), p->local, p->len);
+		p->buf = memcpy(wisp_proto_malloc(cap), p->local, p->len);
 	else
-		p->buf = wisp_realloc(p->buf, cap);
+		p->buf = wisp_proto_realloc(p->buf, cap);
 	p->cap = cap;
 }
 
@@ -366,7 +366,7 @@ void *wisp_value_pack(lua_State *L, int from, int to, size_t *sz)
 		pack_value(&p, p.arg);
 	*sz = p.len;
 	if (p.buf == p.local)
-		return memcpy(wisp_malloc(p.len), p.local, p.len);
+		return memcpy(wisp_proto_malloc(p.len), p.local, p.len);
 	return p.buf;
 }
 

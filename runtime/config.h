@@ -1,5 +1,6 @@
 /* config.h: the node's configuration, read from a Lua file that returns
- * the cluster's table; only the part for one node is kept. */
+ * the cluster's table; only the part for one node is kept. These are the
+ * runtime's settings; services add theirs as sections (config_reader.h). */
 #ifndef WISP_CONFIG_H
 #define WISP_CONFIG_H
 
@@ -37,81 +38,8 @@ struct wisp_peer {
 	int port;
 };
 
-struct wisp_harbor_settings {
-	uint32_t heartbeat_ms;     /* a ping on a quiet link this often */
-	uint32_t timeout_ms;       /* a peer silent this long is down */
-	size_t max_frame;          /* larger frames close the link */
-	size_t compress_threshold; /* payloads this big are compressed */
-	size_t buffer_limit;       /* output a link may hold */
-};
-
-/* Client frames with a command id in [first, last] go to service, a name
- * or "name@node"; an ordered one only when the client has no command in
- * flight (and none of its later frames go on before it ends). */
-struct wisp_command_route {
-	uint32_t first, last;
-	char *service;
-	int ordered;
-};
-
-/* The gate of a net node: the client protocol (which clients must match),
- * where it listens, its limits and where frames go. Set by a top-level
- * `gate` table and, key by key over it, the node's own. */
-struct wisp_gate_settings {
-	char *host;                /* NULL: no listen address given */
-	int port;
-	uint8_t magic[4];
-	uint8_t proto_version;
-	uint32_t server_version;
-	uint32_t max_body;         /* largest frame body, both directions */
-	uint32_t max_connections;
-	size_t output_limit;       /* bytes queued for one client at most */
-	uint32_t idle_timeout_ms;  /* a client silent this long is closed; 0 */
-	uint32_t rate_limit;       /* frames/s per client, 0 for none */
-	uint32_t rate_burst;       /* frames a client may send at once */
-	uint32_t frame_timeout_ms; /* a frame begun must be whole by then; 0 */
-	uint32_t first_frame_timeout_ms; /* from connect to a whole frame; 0 */
-	uint32_t max_per_address;  /* clients from one address; 0 for any */
-	size_t partial_budget;     /* bytes of unfinished frames, node-wide; 0 */
-	uint32_t max_inflight;     /* a client's commands not yet answered */
-	uint32_t reply_timeout_ms; /* a command not answered by then is over */
-	int error_frames;          /* a failed command is told to its client */
-	uint32_t error_command;    /* the command id of those error frames */
-	int request_ids;           /* each body starts with a request id */
-	char *events;              /* told of connects and disconnects, or NULL */
-	struct wisp_command_route *routes; /* sorted, not overlapping */
-	size_t route_count;
-};
-
-/* The db service of a db node: its sqlite3 database and the cache of its
- * rows, in memcached when servers are listed, in process otherwise. Set by
- * the top-level `db` table. */
-struct wisp_db_settings {
-	char *file;             /* the database; relative to the working dir */
-	char *migrations;       /* a directory of *.sql files, or NULL */
-	int synchronous;        /* sqlite3's: 0 off, 1 normal, 2 full */
-	size_t cache_size;      /* bytes of rows cached in process */
-	uint32_t batch_max;     /* writes committed in one transaction */
-	char **memcached;       /* "host:port" of each server */
-	size_t memcached_count; /* 0: the in-process cache */
-	char *prefix;           /* of every memcached key */
-	uint32_t ttl_s;         /* of a row in memcached */
-	size_t compress;        /* values this big are compressed; 0 never */
-	uint32_t timeout_ms;    /* of a memcached call */
-	char **static_tables;   /* read-only tables, loaded at start */
-	size_t static_count;
-};
-
-/* The console of a node: where operators connect (a line protocol) and
- * where Prometheus scrapes, each NULL when not given, and the token both
- * ask for (NULL: none; required when either is not on loopback). */
-struct wisp_console_settings {
-	char *host;          /* the console's listen address */
-	int port;
-	char *metrics_host;  /* the HTTP metrics endpoint's */
-	int metrics_port;
-	char *token;
-};
+/* Sections that services may register (config_reader.h). */
+#define WISP_CONFIG_SECTIONS 16
 
 struct wisp_config {
 	char *node;
@@ -140,10 +68,9 @@ struct wisp_config {
 	char *secret;
 	uint32_t *roots;         /* ids of the root nodes, first choice first */
 	size_t root_count;
-	struct wisp_harbor_settings harbor;
-	struct wisp_gate_settings gate;
-	struct wisp_db_settings db;
-	struct wisp_console_settings console;
+	/* the registered sections' settings, in the order of registering:
+	 * wisp_config_section finds them */
+	void *sections[WISP_CONFIG_SECTIONS];
 };
 
 /* The settings of a config that names nothing: every default. */
@@ -152,12 +79,19 @@ void wisp_config_defaults(struct wisp_config *cfg, const char *node);
 int wisp_config_load(const char *path, const char *node,
 	struct wisp_config *cfg, char *err, size_t errsz);
 void wisp_config_free(struct wisp_config *cfg);
+/* Reads the config as each of its nodes would, in name order, running
+ * the file once, and calls fn with each (cfg is freed after): 0, or -1
+ * with err saying what was wrong, or fn's -1 (which writes err). */
+int wisp_config_load_each(const char *path,
+	int (*fn)(const char *node, const struct wisp_config *cfg, void *ud),
+	void *ud, char *err, size_t errsz);
+/* The names of the config's nodes, sorted: 0 with them in *names (each
+ * name and the list to wisp_free), or -1 with err saying why not. */
+int wisp_config_node_names(const char *path, char ***names, size_t *count,
+	char *err, size_t errsz);
 const char *wisp_config_env(const struct wisp_config *cfg, const char *key);
 const struct wisp_peer *wisp_config_peer(const struct wisp_config *cfg,
 	const char *name);
-/* The route of a command id, or NULL when none covers it. */
-const struct wisp_command_route *wisp_config_route(
-	const struct wisp_gate_settings *g, uint32_t command);
 const struct wisp_peer *wisp_config_peer_id(const struct wisp_config *cfg,
 	uint32_t id);
 

@@ -12,8 +12,7 @@
 #include "wisp.h"
 
 static const char *const node_keys[] = { "id", "roles", "services",
-	"harbor", "gate", "console", "metrics",
-	"log_level", "log_file", "log_rate", "env", NULL };
+	"harbor", "log_level", "log_file", "log_rate", "env", NULL };
 const char *const wisp_role_names[] = { "root", "node", "net", "db", NULL };
 
 static int read_level(struct reader *r, const char *where,
@@ -214,7 +213,7 @@ static int read_peer(struct reader *r, const char *name, struct wisp_peer *p)
 	p->name = wisp_strdup(name);
 	p->id = (uint32_t)id;
 	p->roles = WISP_ROLE_NODE;
-	if (got < 0 || wisp_cfg_check_keys(r, where, node_keys) < 0
+	if (got < 0 || wisp_cfg_check_node_keys(r, where, node_keys) < 0
 		|| read_roles(r, where, &p->roles) < 0)
 		return -1;
 	return read_address(r, where, p);
@@ -230,8 +229,22 @@ static int check_unique(struct reader *r, const struct wisp_config *cfg,
 	return 0;
 }
 
-/* Every node of the nodes table on top, in id order; the console
- * settings of the one named node are kept. */
+/* The sections' part of the node table on top (p's): every node's is
+ * checked, the named node's kept. */
+static int read_sections(struct reader *r, const struct wisp_peer *p,
+	int self, struct wisp_config *cfg)
+{
+	char where[128];
+	snprintf(where, sizeof(where), "nodes.%s", p->name);
+	r->node = p;
+	r->self = self;
+	int rc = wisp_cfg_sections_read_node(r, where, cfg);
+	r->node = NULL; /* p moves as peers grow */
+	r->self = 0;
+	return rc;
+}
+
+/* Every node of the nodes table on top, in id order. */
 static int read_peers(struct reader *r, const char *node,
 	struct wisp_config *cfg)
 {
@@ -245,8 +258,7 @@ static int read_peers(struct reader *r, const char *node,
 		memset(p, 0, sizeof(*p));
 		const char *name = lua_tostring(r->L, -2);
 		int bad = read_peer(r, name, p) < 0 || check_unique(r, cfg, p) < 0
-			|| wisp_cfg_read_console(r, name, cfg->console.token,
-				strcmp(name, node) == 0 ? &cfg->console : NULL) < 0;
+			|| read_sections(r, p, strcmp(name, node) == 0, cfg) < 0;
 		cfg->peer_count++; /* counted even when bad, so that free sees it */
 		if (bad)
 			return -1;
@@ -268,8 +280,7 @@ static int read_self(struct reader *r, const char *node,
 	cfg->roles = self->roles;
 	lua_getfield(r->L, -1, node);
 	if (read_services(r, where, cfg) < 0
-		|| wisp_cfg_read_common(r, where, cfg) < 0
-		|| wisp_cfg_read_node_gate(r, node, cfg) < 0)
+		|| wisp_cfg_read_common(r, where, cfg) < 0)
 		return -1;
 	lua_pop(r->L, 1);
 	return 0;

@@ -3,6 +3,7 @@
  * walks the whole local space before wrapping, so a freed handle is not
  * handed out again until about four million others have been. */
 #include <stdlib.h>
+#include "alloc.h"
 #include "handle.h"
 
 static struct {
@@ -19,8 +20,8 @@ static struct {
 void wisp_handles_init(uint32_t node_id)
 {
 	H.size = INITIAL_SLOTS;
-	H.slots = calloc(H.size, sizeof(*H.slots));
-	H.owners = calloc(H.size, sizeof(*H.owners));
+	H.slots = wisp_calloc(H.size, sizeof(*H.slots));
+	H.owners = wisp_calloc(H.size, sizeof(*H.owners));
 	H.next = 1;
 	H.node = node_id << WISP_LOCAL_BITS;
 	H.count = 0;
@@ -28,8 +29,8 @@ void wisp_handles_init(uint32_t node_id)
 
 void wisp_handles_exit(void)
 {
-	free(H.slots);
-	free(H.owners);
+	wisp_free(H.slots);
+	wisp_free(H.owners);
 	H.slots = NULL;
 	H.owners = NULL;
 	H.size = 0;
@@ -47,10 +48,8 @@ static int grow(void)
 	uint32_t size = H.size * 2;
 	if (size > WISP_LOCAL_MASK + 1)
 		return -1;
-	struct wisp_context **slots = calloc(size, sizeof(*slots));
-	wisp_handle *owners = calloc(size, sizeof(*owners));
-	if (slots == NULL || owners == NULL)
-		abort();
+	struct wisp_context **slots = wisp_calloc(size, sizeof(*slots));
+	wisp_handle *owners = wisp_calloc(size, sizeof(*owners));
 	for (uint32_t i = 0; i < H.size; i++) {
 		if (H.owners[i] == 0)
 			continue;
@@ -58,8 +57,8 @@ static int grow(void)
 		slots[at] = H.slots[i];
 		owners[at] = H.owners[i];
 	}
-	free(H.slots);
-	free(H.owners);
+	wisp_free(H.slots);
+	wisp_free(H.owners);
 	H.slots = slots;
 	H.owners = owners;
 	H.size = size;

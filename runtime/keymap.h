@@ -1,6 +1,6 @@
-/* keymap.h: a map from non-zero 64-bit keys to pointers, open addressing
- * with linear probing. Used for the calls a node has pending on a link and
- * for the sessions a Lua service's tasks wait on. */
+/* keymap.h: a map from non-zero 64-bit keys (sessions, handles,
+ * connection ids) to pointers, open addressing with linear probing: at
+ * most half full, and smaller again after a burst. */
 #ifndef WISP_KEYMAP_H
 #define WISP_KEYMAP_H
 
@@ -24,7 +24,8 @@ void wisp_keymap_put(struct wisp_keymap *m, uint64_t key, void *value);
 void *wisp_keymap_get(const struct wisp_keymap *m, uint64_t key);
 /* Removes key: 1 if it was there. */
 int wisp_keymap_remove(struct wisp_keymap *m, uint64_t key);
-/* Takes every entry out: calls fn for each, then leaves the map empty. */
+/* Takes every entry out, then calls fn for each: the map is empty when
+ * fn runs, and keeps what fn puts in it. */
 void wisp_keymap_drain(struct wisp_keymap *m, void (*fn)(uint64_t key,
 	void *value, void *ud), void *ud);
 void wisp_keymap_free(struct wisp_keymap *m);

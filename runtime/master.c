@@ -7,8 +7,6 @@
  * watchdog needs, it looks whether a node is stuck. One thread: every
  * event comes through the one poll. */
 #include <errno.h>
-#include <lauxlib.h>
-#include <lualib.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,6 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "alloc.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
@@ -74,26 +73,6 @@ void wisp_master_log(int level, const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* The names in the config's nodes table, so that the one loader can read
- * each node. -1 when the file cannot be read that way: the loader then
- * says why. */
-static int list_names(const char *path, char ***names, size_t *count)
-{
-	lua_State *L = luaL_newstate();
-	luaL_openlibs(L);
-	int ok = luaL_loadfilex(L, path, "t") == LUA_OK
-		&& lua_pcall(L, 0, 1, 0) == LUA_OK && lua_istable(L, -1)
-		&& lua_getfield(L, -1, "nodes") == LUA_TTABLE;
-	for (lua_pushnil(L); ok && lua_next(L, -2); lua_pop(L, 1)) {
-		if (lua_type(L, -2) != LUA_TSTRING)
-			continue; /* the loader refuses it */
-		*names = realloc(*names, (*count + 1) * sizeof(**names));
-		(*names)[(*count)++] = strdup(lua_tostring(L, -2));
-	}
-	lua_close(L);
-	return ok ? 0 : -1;
-}
-
 static enum wisp_master_stage stage_of(unsigned roles)
 {
 	if (roles & WISP_ROLE_ROOT)
@@ -105,30 +84,28 @@ static enum wisp_master_stage stage_of(unsigned roles)
 	return WISP_STAGE_NET;
 }
 
-/* Loads the config as node `name` would (so every node is checked before
- * any starts) and adds that node. */
-static int add_node(const char *name, char *err, size_t errsz)
+/* Adds a node, given the config as it reads it. */
+static int add_node(const char *name, const struct wisp_config *cfg,
+	void *ud)
 {
-	struct wisp_config cfg;
-	if (wisp_config_load(M.config, name, &cfg, err, errsz) < 0)
-		return -1;
+	(void)ud;
+	M.nodes = wisp_realloc(M.nodes, (M.count + 1) * sizeof(*M.nodes));
 	struct wisp_master_node *n = &M.nodes[M.count++];
 	memset(n, 0, sizeof(*n));
-	n->name = strdup(name);
-	n->id = cfg.node_id;
-	n->stage = stage_of(cfg.roles);
-	n->watchdog_ms = cfg.watchdog_ms;
+	n->name = wisp_strdup(name);
+	n->id = cfg->node_id;
+	n->stage = stage_of(cfg->roles);
+	n->watchdog_ms = cfg->watchdog_ms;
 	/* eight looks per watchdog period: one stuck is killed within an
 	 * eighth of it past its time */
-	long long look = cfg.watchdog_ms / 8;
+	long long look = cfg->watchdog_ms / 8;
 	look = look < LOOK_MIN_MS ? LOOK_MIN_MS : look;
-	if (cfg.watchdog_ms && look < M.look_ms)
+	if (cfg->watchdog_ms && look < M.look_ms)
 		M.look_ms = look;
 	if (asprintf(&n->log, "%s/%s.log", M.opt.run_dir, name) < 0
 		|| asprintf(&n->out, "%s/%s.out", M.opt.run_dir, name) < 0)
 		abort();
-	M.stop_wait_ms = cfg.stop_timeout_ms + STOP_GRACE_MS;
-	wisp_config_free(&cfg);
+	M.stop_wait_ms = cfg->stop_timeout_ms + STOP_GRACE_MS;
 	return 0;
 }
 
@@ -141,31 +118,12 @@ static int start_order(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Loads the config once per node, with the loader the nodes use: it says
- * what is wrong, if anything, and every node is checked before any starts. */
+/* Reads the config as each node would, with the loader the nodes use: it
+ * says what is wrong, if anything, and every node is checked before any
+ * starts. The file runs once, however many nodes it has. */
 static int read_cluster(char *err, size_t errsz)
 {
-	char **names = NULL;
-	size_t count = 0;
-	int rc = list_names(M.config, &names, &count);
-	if (rc < 0) {
-		struct wisp_config cfg;
-		if (wisp_config_load(M.config, "", &cfg, err, errsz) == 0) {
-			wisp_config_free(&cfg); /* not expected: no node is named "" */
-			snprintf(err, errsz, "%s: cannot list the nodes", M.config);
-		}
-	} else if (count == 0) {
-		snprintf(err, errsz, "%s: nodes is empty: no node to start",
-			M.config);
-		rc = -1;
-	}
-	M.nodes = calloc(count ? count : 1, sizeof(*M.nodes));
-	for (size_t i = 0; i < count; i++) {
-		if (rc == 0)
-			rc = add_node(names[i], err, errsz);
-		free(names[i]);
-	}
-	free(names);
+	int rc = wisp_config_load_each(M.config, add_node, NULL, err, errsz);
 	qsort(M.nodes, M.count, sizeof(*M.nodes), start_order);
 	return rc;
 }
@@ -345,7 +303,7 @@ static void release(void)
 {
 	for (size_t i = 0; i < M.count; i++)
 		wisp_master_node_release(&M.nodes[i]);
-	free(M.nodes);
+	wisp_free(M.nodes);
 	if (M.signal_fd >= 0)
 		close(M.signal_fd);
 }

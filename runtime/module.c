@@ -9,6 +9,13 @@
 #include "module.h"
 #include "names.h"
 
+/* A library of code only some nodes need, loaded on first use. */
+struct library {
+	struct library *next;
+	char *name;
+	void *dl;
+};
+
 struct loaded {
 	struct loaded *next;
 	struct wisp_module m;
@@ -17,6 +24,7 @@ struct loaded {
 
 static struct {
 	struct loaded *list;
+	struct library *libraries;
 	char *path;
 } M;
 
@@ -37,6 +45,13 @@ void wisp_modules_exit(void)
 		wisp_free(l);
 	}
 	M.list = NULL;
+	for (struct library *b = M.libraries, *next; b; b = next) {
+		next = b->next;
+		dlclose(b->dl);
+		wisp_free(b->name);
+		wisp_free(b);
+	}
+	M.libraries = NULL;
 	wisp_free(M.path);
 	M.path = NULL;
 }
@@ -107,8 +122,8 @@ int wisp_path_search(const char *path, const char *name, char *file,
 	return -1;
 }
 
-static const struct wisp_module *load(const char *name, char *err,
-	size_t errsz)
+/* dlopen of NAME.so from the module path; NULL with why in err. */
+static void *open_on_path(const char *name, char *err, size_t errsz)
 {
 	char file[4096];
 	if (wisp_path_search(M.path, name, file, sizeof(file)) < 0) {
@@ -117,11 +132,40 @@ static const struct wisp_module *load(const char *name, char *err,
 		return NULL;
 	}
 	void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
-	if (dl == NULL) {
+	if (dl == NULL)
 		snprintf(err, errsz, "%s", dlerror());
+	return dl;
+}
+
+static const struct wisp_module *load(const char *name, char *err,
+	size_t errsz)
+{
+	void *dl = open_on_path(name, err, errsz);
+	return dl ? bind(dl, name, err, errsz) : NULL;
+}
+
+static void *library(const char *name, char *err, size_t errsz)
+{
+	for (struct library *b = M.libraries; b; b = b->next)
+		if (strcmp(b->name, name) == 0)
+			return b->dl;
+	void *dl = open_on_path(name, err, errsz);
+	if (dl == NULL)
 		return NULL;
-	}
-	return bind(dl, name, err, errsz);
+	struct library *b = wisp_malloc(sizeof(*b));
+	*b = (struct library){ M.libraries, wisp_strdup(name), dl };
+	M.libraries = b;
+	return dl;
+}
+
+void *wisp_module_symbol(const char *name, const char *symbol, char *err,
+	size_t errsz)
+{
+	void *dl = library(name, err, errsz);
+	void *at = dl ? dlsym(dl, symbol) : NULL;
+	if (dl && at == NULL)
+		snprintf(err, errsz, "module '%s' has no %s", name, symbol);
+	return at;
 }
 
 const struct wisp_module *wisp_module_find(const char *name, char *err,

@@ -1,10 +1,13 @@
-/* module.h: finding service modules: built into the executable, or
- * NAME.so on the module path, loaded once with dlopen. */
+/* module.h: finding service modules: registered by the executable (the
+ * ones linked into it: services/builtin.c), or NAME.so on the module
+ * path, loaded once with dlopen. */
 #ifndef WISP_MODULE_H
 #define WISP_MODULE_H
 
 #include <stddef.h>
 #include "wisp.h"
+
+struct wisp_service_stats;
 
 struct wisp_module {
 	const char *name;
@@ -12,6 +15,9 @@ struct wisp_module {
 	int (*init)(void *inst, struct wisp_context *ctx, const char *args);
 	void (*release)(void *inst);
 	void (*signal)(void *inst, int signal);
+	/* Optional: adds to s what only the module knows of inst (what it
+	 * runs, its memory now): wisp_service_stats. */
+	void (*stats)(void *inst, struct wisp_service_stats *s);
 };
 
 /* path: "dir/?.so;other/?.so", each ? standing for the module name. */
@@ -23,12 +29,11 @@ void wisp_module_builtin(const struct wisp_module *m);
 const struct wisp_module *wisp_module_find(const char *name, char *err,
 	size_t errsz);
 
-/* The modules linked into the executable. */
-extern const struct wisp_module wisp_logger_module; /* services/logger.c */
-extern const struct wisp_module wisp_lua_module;    /* services/lua/host.c */
-extern const struct wisp_module wisp_harbor_module; /* services/harbor/ */
-extern const struct wisp_module wisp_gate_module;   /* services/gate/ */
-
+/* symbol in the library NAME.so on the module path, loaded at the first
+ * call and kept: for code only some nodes need (the db's bindings), so
+ * that the others do not map its libraries. NULL with why in err. */
+void *wisp_module_symbol(const char *name, const char *symbol, char *err,
+	size_t errsz);
 /* Finds the first entry of path ("a/?.so;b/?.so") that names an existing
  * file once ? is replaced by name; 0 with it in file, or -1. */
 int wisp_path_search(const char *path, const char *name, char *file,

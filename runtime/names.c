@@ -19,19 +19,6 @@ static struct {
 	size_t count;
 } N;
 
-int wisp_name_valid(const char *name)
-{
-	size_t n = 0;
-	for (; name[n]; n++) {
-		char c = name[n];
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-			|| (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-		if (!ok || n >= WISP_NAME_MAX)
-			return 0;
-	}
-	return n > 0;
-}
-
 static size_t hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */

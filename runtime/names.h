@@ -2,12 +2,9 @@
 #ifndef WISP_NAMES_H
 #define WISP_NAMES_H
 
+#include "wire.h" /* WISP_NAME_MAX and wisp_name_valid, proto/'s rule */
 #include "wisp.h"
 
-#define WISP_NAME_MAX 63
-
-/* 1..WISP_NAME_MAX characters of [A-Za-z0-9_.-]. */
-int wisp_name_valid(const char *name);
 /* 0, or -1 when the name is invalid or held already. */
 int wisp_names_add(const char *name, wisp_handle h);
 /* Removes name if h holds it; 0 if it did, -1 otherwise. */

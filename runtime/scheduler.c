@@ -334,7 +334,7 @@ static int poll_sockets(struct poller *p, int worked)
 	/* a node waiting for events is idle, not stuck, however long */
 	if (timeout != 0)
 		watch_state(WISP_WATCH_IDLE);
-	int events = wisp_sockets_poll(timeout);
+	int events = wisp_net_poll(timeout);
 	if (timeout != 0)
 		watch_state(WISP_WATCH_RUNNING);
 	if (events > 0 || S.head)
@@ -353,7 +353,7 @@ int wisp_scheduler_run(void)
 		int worked = S.head != NULL;
 		run_round();
 		wisp_remote_flush();
-		wisp_sockets_flush();
+		wisp_net_flush();
 		if (finished() || poll_sockets(&p, worked) < 0)
 			break;
 	}

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "handle.h"
 #include "names.h"
 #include "remote.h"
@@ -57,6 +58,20 @@ wisp_handle wisp_self(struct wisp_context *ctx)
 const char *wisp_service_label(const struct wisp_context *ctx)
 {
 	return ctx->module ? ctx->module->name : "?";
+}
+
+int wisp_service_stats(wisp_handle h, struct wisp_service_stats *out)
+{
+	struct wisp_context *ctx = wisp_handle_grab(h);
+	if (ctx == NULL)
+		return -1;
+	*out = (struct wisp_service_stats){ .module = wisp_service_label(ctx),
+		.handled = ctx->handled, .mailbox = ctx->mailbox.count,
+		.refused = ctx->refused, .cpu_ns = wisp_ticks_ns(ctx->busy),
+		.memory = ctx->memory };
+	if (ctx->module && ctx->module->stats)
+		ctx->module->stats(ctx->inst, out);
+	return 0;
 }
 
 int wisp_fail(struct wisp_context *ctx, const char *fmt, ...)
@@ -181,7 +196,7 @@ void wisp_service_retire(struct wisp_context *ctx)
 	wisp_handle_remove(ctx->handle);
 	drop_names(ctx);
 	wisp_remote_gone(ctx->handle);
-	wisp_sockets_drop_owner(ctx->handle);
+	wisp_net_drop_owner(ctx->handle);
 	if (ctx->module->release)
 		ctx->module->release(ctx->inst);
 	/* release may have sent itself mail; answer all of it */

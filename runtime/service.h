@@ -66,4 +66,19 @@ size_t wisp_service_workers(void);
 /* The name a log line shows for the service: its module's. */
 const char *wisp_service_label(const struct wisp_context *ctx);
 
+/* What a service has done and holds, as the console and wisp.stats show
+ * it: the runtime's counters, and what its module adds (module.h). */
+struct wisp_service_stats {
+	const char *module;  /* its module's name */
+	const char *what;    /* what it runs (a Lua service: its script), or
+	                      * NULL; both live as long as the service */
+	uint64_t handled;    /* messages handled */
+	uint32_t mailbox;    /* messages queued */
+	uint64_t refused;    /* requests refused: mailbox full */
+	uint64_t cpu_ns;     /* time spent in its callback */
+	size_t memory;       /* bytes, as its module reports them */
+};
+/* The stats of the service h names (0), or -1 when it names none. */
+int wisp_service_stats(wisp_handle h, struct wisp_service_stats *out);
+
 #endif

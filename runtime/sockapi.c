@@ -6,28 +6,28 @@
 int wisp_socket_listen(struct wisp_context *ctx, const char *host, int port,
 	int backlog)
 {
-	return wisp_sock_listen(ctx->handle, host, port, backlog);
+	return wisp_net_listen(ctx->handle, host, port, backlog);
 }
 
 int wisp_socket_connect(struct wisp_context *ctx, const char *host, int port)
 {
-	return wisp_sock_connect(ctx->handle, host, port);
+	return wisp_net_connect(ctx->handle, host, port);
 }
 
 int wisp_socket_start(struct wisp_context *ctx, int id)
 {
-	return wisp_sock_start(ctx->handle, id);
+	return wisp_net_start(ctx->handle, id);
 }
 
 int wisp_socket_write(struct wisp_context *ctx, int id, const void *data,
 	size_t sz)
 {
 	(void)ctx;
-	return wisp_sock_write(id, data, sz);
+	return wisp_net_write(id, data, sz);
 }
 
 void wisp_socket_close(struct wisp_context *ctx, int id)
 {
 	(void)ctx;
-	wisp_sock_close(id);
+	wisp_net_close(id);
 }

@@ -8,22 +8,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 #include "socket.h"
 
 #define INITIAL_SLOTS 16
 #define MAX_EVENTS 64
-/* Per readiness event, so one busy socket cannot starve the others; level
- * triggered epoll reports it again on the next poll. */
-#define READ_SIZE (64 * 1024)
+/* A read lands in the block of the DATA message that carries it, unless
+ * it filled little of it (then it is copied out, and the block kept for
+ * the next read). A socket's reads follow its traffic between these
+ * sizes: doubled after a read that filled its block, halved after one
+ * that used less than a quarter. */
+#define READ_MIN 2048
+#define READ_MAX (64 * 1024)
+/* Reads per readiness event, so one busy socket cannot starve the others;
+ * level triggered epoll reports it again on the next poll. */
 #define READ_BUDGET 4
 #define ACCEPT_BUDGET 64
 /* Small writes that have to wait are packed into chunks of this size. */
@@ -36,7 +46,7 @@
 enum state {
 	S_LISTEN,     /* accepting */
 	S_CONNECTING, /* waiting for the connect to finish */
-	S_PAUSED,     /* accepted, not read until wisp_sock_start */
+	S_PAUSED,     /* accepted, not read until wisp_net_start */
 	S_OPEN,       /* reading and writing */
 	S_CLOSING,    /* closed by its owner, flushing what is queued */
 };
@@ -55,13 +65,15 @@ struct sock {
 	wisp_handle owner;
 	size_t limit;
 	size_t queued;
-	/* Read flow control (wisp_sock_read_limit): bytes handed to the owner
+	/* Read flow control (wisp_net_read_limit): bytes handed to the owner
 	 * and not yet given back, at most read_limit (0: no limit). At the
 	 * limit reading stops (read_held) until the owner is down to half. */
 	size_t read_limit;
 	size_t unconsumed;
 	int read_held;
 	int deferred; /* on net.dirty: has writes for the end of the round */
+	uint32_t read_size; /* the next read's block: see READ_MIN */
+	uint64_t sent;      /* bytes handed to the kernel, ever */
 	struct chunk *head, *tail;
 	char addr[ADDR_MAX]; /* the peer, or the listening address */
 };
@@ -83,9 +95,13 @@ static struct {
 	wisp_socket_deliver deliver;
 	struct watch *watches;
 	int nwatches;
-	/* ids of the sockets with deferred writes, sent by wisp_sockets_flush */
+	/* ids of the sockets with deferred writes, sent by wisp_net_flush */
 	int *dirty;
 	size_t ndirty, dirty_cap;
+	/* The last read's block, when what it read was copied out: the next
+	 * read goes there (see read_block) */
+	struct wisp_socket_msg *spare;
+	size_t spare_room;
 } net = { .epfd = -1, .reserve_fd = -1 };
 
 static struct sock *find(int id)
@@ -177,10 +193,20 @@ static int close_keep_errno(int fd)
 	return -1;
 }
 
+/* An abstract Unix name reads "unix:NAME"; an accepted Unix socket's
+ * peer has no name. */
+static void format_unix(const struct sockaddr_un *a, char *out)
+{
+	const char *name = a->sun_path[0] ? a->sun_path : a->sun_path + 1;
+	snprintf(out, ADDR_MAX, "unix:%.*s", ADDR_MAX - 6, name); /* shown cut */
+}
+
 static void format_addr(const struct sockaddr_storage *sa, char *out)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
-	if (sa->ss_family == AF_INET6) {
+	if (sa->ss_family == AF_UNIX) {
+		format_unix((const struct sockaddr_un *)sa, out);
+	} else if (sa->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
 		snprintf(out, ADDR_MAX, "[%s]:%d", ip, ntohs(a->sin6_port));
@@ -201,6 +227,7 @@ static int sock_new(int fd, wisp_handle owner, enum state state,
 	s->owner = owner;
 	s->state = state;
 	s->limit = net.limit;
+	s->read_size = READ_MIN;
 	s->events = wanted_events(s);
 	format_addr(sa, s->addr);
 	alloc_id(s);
@@ -224,18 +251,31 @@ static void sock_free(struct sock *s)
 	wisp_free(s);
 }
 
-static void emit(wisp_handle owner, int event, int id, int ud,
-	const void *data, size_t size)
+/* A message block with room for size bytes of data and the NUL. */
+static struct wisp_socket_msg *new_msg(int event, int id, int ud, size_t room)
 {
-	struct wisp_socket_msg *m = wisp_malloc(sizeof *m + size + 1);
+	struct wisp_socket_msg *m = wisp_malloc(sizeof *m + room + 1);
 	m->event = event;
 	m->id = id;
 	m->ud = ud;
+	return m;
+}
+
+/* Hands m over with size bytes of data in it. */
+static void deliver(wisp_handle owner, struct wisp_socket_msg *m, size_t size)
+{
 	m->size = (uint32_t)size;
-	if (size)
-		memcpy(m->data, data, size);
 	m->data[size] = '\0';
 	net.deliver(owner, m, sizeof *m + size);
+}
+
+static void emit(wisp_handle owner, int event, int id, int ud,
+	const void *data, size_t size)
+{
+	struct wisp_socket_msg *m = new_msg(event, id, ud, size);
+	if (size)
+		memcpy(m->data, data, size);
+	deliver(owner, m, size);
 }
 
 /* Frees s first, then tells its owner, unless its owner already closed it.
@@ -315,7 +355,8 @@ static int shed(int listen_fd)
 
 static void accepted(struct sock *l, int fd, const struct sockaddr_storage *sa)
 {
-	set_nodelay(fd);
+	if (sa->ss_family != AF_UNIX)
+		set_nodelay(fd);
 	int id = sock_new(fd, l->owner, S_PAUSED, sa);
 	if (id < 0)
 		return;
@@ -328,7 +369,7 @@ static void accept_ready(struct sock *l)
 {
 	int id = l->id;
 	for (int i = 0; i < ACCEPT_BUDGET && (l = find(id)); i++) {
-		struct sockaddr_storage sa;
+		struct sockaddr_storage sa = { 0 }; /* a Unix peer fills none */
 		socklen_t len = sizeof sa;
 		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len,
 			SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -371,14 +412,23 @@ static void peer_closed(struct sock *s)
 	emit(owner, WISP_SOCKET_CLOSE, id, 0, NULL, 0);
 }
 
-/* How much the next read may take: a whole READ_SIZE, or what is left
+/* How much the next read may take: its block's size, or what is left
  * under the read limit. */
 static size_t read_room(const struct sock *s)
 {
 	if (s->read_limit == 0)
-		return READ_SIZE;
+		return s->read_size;
 	size_t room = s->read_limit - s->unconsumed;
-	return room < READ_SIZE ? room : READ_SIZE;
+	return room < s->read_size ? room : s->read_size;
+}
+
+/* Fits the next block to what this read of room bytes brought. */
+static void adapt_read_size(struct sock *s, size_t n, size_t room)
+{
+	if (n == room && room == s->read_size && s->read_size < READ_MAX)
+		s->read_size *= 2;
+	else if (n < s->read_size / 4 && s->read_size > READ_MIN)
+		s->read_size /= 2;
 }
 
 /* Counts n bytes handed to the owner against the read limit; stops
@@ -394,16 +444,47 @@ static void handed_out(struct sock *s, size_t n)
 	}
 }
 
+/* A block for a read of room bytes: the spare one if it is large enough. */
+static struct wisp_socket_msg *read_block(int id, size_t room)
+{
+	struct wisp_socket_msg *m = net.spare;
+	if (m == NULL || net.spare_room < room) {
+		wisp_free(m);
+		m = new_msg(WISP_SOCKET_DATA, id, 0, room);
+		net.spare_room = room;
+	}
+	net.spare = NULL;
+	m->id = id;
+	return m;
+}
+
+/* Hands over n bytes read into m: m itself when they fill a good part of
+ * it (no copy), else a copy of their size, and m stays for the next read,
+ * so that a small read holds no large block while it waits. */
+static void hand_over(struct sock *s, struct wisp_socket_msg *m, size_t n)
+{
+	if (n >= net.spare_room / 4) {
+		deliver(s->owner, m, n);
+		return;
+	}
+	net.spare = m;
+	emit(s->owner, WISP_SOCKET_DATA, s->id, 0, m->data, n);
+}
+
 static void read_ready(struct sock *s)
 {
-	char buf[READ_SIZE];
 	int id = s->id;
 	for (int i = 0; i < READ_BUDGET && !s->read_held; i++) {
 		size_t room = read_room(s);
-		ssize_t n = read(s->fd, buf, room);
+		struct wisp_socket_msg *m = read_block(id, room);
+		ssize_t n = read(s->fd, m->data, room);
+		int err = errno;
+		if (n <= 0)
+			net.spare = m;
 		if (n > 0) {
+			adapt_read_size(s, (size_t)n, room);
 			handed_out(s, (size_t)n);
-			emit(s->owner, WISP_SOCKET_DATA, id, 0, buf, (size_t)n);
+			hand_over(s, m, (size_t)n);
 			/* A short read means the buffer is likely empty; the
 			 * callback may have closed the socket. */
 			if ((size_t)n < room || !(s = find(id)) ||
@@ -412,9 +493,9 @@ static void read_ready(struct sock *s)
 		} else if (n == 0) {
 			peer_closed(s);
 			return;
-		} else if (errno != EINTR) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				fail(s, errno, "read from");
+		} else if (err != EINTR) {
+			if (err != EAGAIN && err != EWOULDBLOCK)
+				fail(s, err, "read from");
 			return;
 		}
 	}
@@ -427,8 +508,10 @@ static ssize_t send_some(struct sock *s, const char *p, size_t sz)
 	size_t done = 0;
 	while (done < sz) {
 		ssize_t n = send(s->fd, p + done, sz - done, MSG_NOSIGNAL);
-		if (n >= 0)
+		if (n >= 0) {
 			done += (size_t)n;
+			s->sent += (uint64_t)n;
+		}
 		else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			break;
 		else if (errno != EINTR) {
@@ -528,7 +611,7 @@ static void handle_event(uint64_t key, uint32_t ev)
 		stream_ready(s, ev);
 }
 
-int wisp_sockets_init(size_t write_limit, wisp_socket_deliver deliver)
+int wisp_net_init(size_t write_limit, wisp_socket_deliver deliver)
 {
 	net.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (net.epfd < 0)
@@ -544,7 +627,7 @@ int wisp_sockets_init(size_t write_limit, wisp_socket_deliver deliver)
 }
 
 /* Closes at once, queued writes or not: the node is going down. */
-void wisp_sockets_exit(void)
+void wisp_net_exit(void)
 {
 	for (int i = 0; i < net.cap; i++)
 		if (net.slots[i])
@@ -552,6 +635,7 @@ void wisp_sockets_exit(void)
 	wisp_free(net.slots);
 	wisp_free(net.watches);
 	wisp_free(net.dirty);
+	wisp_free(net.spare);
 	if (net.epfd >= 0)
 		close(net.epfd);
 	if (net.reserve_fd >= 0)
@@ -560,7 +644,7 @@ void wisp_sockets_exit(void)
 	net.epfd = net.reserve_fd = -1;
 }
 
-int wisp_sockets_poll(int timeout_ms)
+int wisp_net_poll(int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int n = epoll_wait(net.epfd, ev, MAX_EVENTS, timeout_ms);
@@ -587,52 +671,104 @@ int wisp_poll_watch(int fd, void (*ready)(void *ud), void *ud)
 /* As if the owner closed each one, so what it wrote is still sent. A
  * linear scan of the slot table: services exit rarely, and the table is
  * only as large as the most sockets ever open at once. */
-void wisp_sockets_drop_owner(wisp_handle owner)
+void wisp_net_drop_owner(wisp_handle owner)
 {
 	for (int i = 0; i < net.cap; i++) {
 		struct sock *s = net.slots[i];
 		if (s && s->owner == owner)
-			wisp_sock_close(s->id);
+			wisp_net_close(s->id);
 	}
 }
 
+static int listen_at(wisp_handle owner, const struct sockaddr_storage *sa,
+	socklen_t len, int backlog)
+{
+	int one = 1;
+	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if ((sa->ss_family != AF_UNIX && setsockopt(fd, SOL_SOCKET,
+			SO_REUSEADDR, &one, sizeof one) < 0) ||
+		bind(fd, (const struct sockaddr *)sa, len) < 0 ||
+		listen(fd, backlog) < 0)
+		return close_keep_errno(fd);
+	return sock_new(fd, owner, S_LISTEN, sa);
+}
+
+/* Even a connect that completes at once is reported through the poll, so
+ * the CONNECT event always follows the id being returned. A refusal known
+ * at once (nobody listens on a Unix name) fails here. */
+static int connect_to(wisp_handle owner, const struct sockaddr_storage *sa,
+	socklen_t len)
+{
+	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (sa->ss_family != AF_UNIX)
+		set_nodelay(fd);
+	if (connect(fd, (const struct sockaddr *)sa, len) < 0
+		&& errno != EINPROGRESS)
+		return close_keep_errno(fd);
+	return sock_new(fd, owner, S_CONNECTING, sa);
+}
+
 /* NULL or "" listens on every IPv4 address. */
-int wisp_sock_listen(wisp_handle owner, const char *host, int port,
+int wisp_net_listen(wisp_handle owner, const char *host, int port,
 	int backlog)
 {
 	struct sockaddr_storage sa;
 	socklen_t len;
-	int one = 1;
 	if (resolve(host && *host ? host : "0.0.0.0", port, &sa, &len) < 0)
 		return -1;
-	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-		bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, backlog) < 0)
-		return close_keep_errno(fd);
-	return sock_new(fd, owner, S_LISTEN, &sa);
+	return listen_at(owner, &sa, len, backlog);
 }
 
-/* Even a connect that completes at once is reported through the poll, so
- * the CONNECT event always follows the id being returned. */
-int wisp_sock_connect(wisp_handle owner, const char *host, int port)
+int wisp_net_connect(wisp_handle owner, const char *host, int port)
 {
 	struct sockaddr_storage sa;
 	socklen_t len;
 	if (resolve(host, port, &sa, &len) < 0)
 		return -1;
-	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	return connect_to(owner, &sa, len);
+}
+
+/* The abstract Unix address of name: no file, gone with its socket. */
+static int unix_addr(const char *name, struct sockaddr_storage *sa,
+	socklen_t *len)
+{
+	struct sockaddr_un *a = (struct sockaddr_un *)sa;
+	size_t n = strlen(name);
+	if (n == 0 || n >= sizeof(a->sun_path)) {
+		errno = EINVAL;
 		return -1;
-	set_nodelay(fd);
-	if (connect(fd, (struct sockaddr *)&sa, len) < 0 && errno != EINPROGRESS)
-		return close_keep_errno(fd);
-	return sock_new(fd, owner, S_CONNECTING, &sa);
+	}
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path + 1, name, n);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	return 0;
+}
+
+int wisp_net_listen_unix(wisp_handle owner, const char *name, int backlog)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	if (unix_addr(name, &sa, &len) < 0)
+		return -1;
+	return listen_at(owner, &sa, len, backlog);
+}
+
+int wisp_net_connect_unix(wisp_handle owner, const char *name)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	if (unix_addr(name, &sa, &len) < 0)
+		return -1;
+	return connect_to(owner, &sa, len);
 }
 
 /* Also hands a started socket (or a listener) to a new owner. */
-int wisp_sock_start(wisp_handle owner, int id)
+int wisp_net_start(wisp_handle owner, int id)
 {
 	struct sock *s = find_live(id);
 	if (s == NULL)
@@ -668,7 +804,7 @@ static struct sock *find_writable(int id)
 
 /* While connecting, or with bytes already queued, new bytes go to the
  * back of the queue to keep their order. */
-int wisp_sock_write(int id, const void *data, size_t sz)
+int wisp_net_write(int id, const void *data, size_t sz)
 {
 	struct sock *s = find_writable(id);
 	if (s == NULL)
@@ -690,8 +826,8 @@ int wisp_sock_write(int id, const void *data, size_t sz)
 }
 
 /* Nothing is sent now, and epoll is not told: the bytes wait in the queue
- * for wisp_sockets_flush, which usually sends them all in one call. */
-int wisp_sock_write_later(int id, const void *data, size_t sz)
+ * for wisp_net_flush, which usually sends them all in one call. */
+int wisp_net_write_later(int id, const void *data, size_t sz)
 {
 	struct sock *s = find_writable(id);
 	if (s == NULL)
@@ -715,7 +851,7 @@ int wisp_sock_write_later(int id, const void *data, size_t sz)
 
 /* A socket whose queue was already waiting for EPOLLOUT is left to it;
  * one still connecting sends when it connects. */
-void wisp_sockets_flush(void)
+void wisp_net_flush(void)
 {
 	for (size_t i = 0; i < net.ndirty; i++) {
 		struct sock *s = find(net.dirty[i]);
@@ -732,7 +868,7 @@ void wisp_sockets_flush(void)
 
 /* A socket still connecting is closed at once, its queue dropped: it may
  * never connect, and nobody would hear of it. */
-void wisp_sock_close(int id)
+void wisp_net_close(int id)
 {
 	struct sock *s = find_live(id);
 	if (s == NULL)
@@ -744,7 +880,7 @@ void wisp_sock_close(int id)
 		sock_free(s);
 }
 
-int wisp_sock_set_limit(int id, size_t bytes)
+int wisp_net_set_limit(int id, size_t bytes)
 {
 	struct sock *s = find_live(id);
 	if (s == NULL)
@@ -753,7 +889,7 @@ int wisp_sock_set_limit(int id, size_t bytes)
 	return 0;
 }
 
-int wisp_sock_read_limit(int id, size_t bytes)
+int wisp_net_read_limit(int id, size_t bytes)
 {
 	struct sock *s = find_live(id);
 	if (s == NULL)
@@ -767,7 +903,7 @@ int wisp_sock_read_limit(int id, size_t bytes)
 /* Half the limit before reading again: a client kept at its limit is then
  * read in runs rather than a few bytes at a time, each costing two
  * epoll_ctl calls. */
-void wisp_sock_consumed(int id, size_t bytes)
+void wisp_net_consumed(int id, size_t bytes)
 {
 	struct sock *s = find_live(id);
 	if (s == NULL || s->read_limit == 0)
@@ -779,7 +915,16 @@ void wisp_sock_consumed(int id, size_t bytes)
 	}
 }
 
-int wisp_sock_port(int id)
+int64_t wisp_net_taken(int id)
+{
+	struct sock *s = find_live(id);
+	int queued = 0;
+	if (s == NULL || ioctl(s->fd, SIOCOUTQ, &queued) < 0)
+		return 0;
+	return (int64_t)s->sent - queued;
+}
+
+int wisp_net_port(int id)
 {
 	struct sock *s = find_live(id);
 	struct sockaddr_storage sa;

@@ -22,7 +22,7 @@ static inline void fixture_up(uint32_t stop_timeout_ms)
 	wisp_log_init("test", WISP_LOG_WARN);
 	wisp_handles_init(1);
 	wisp_scheduler_init(stop_timeout_ms);
-	wisp_sockets_init(1 << 20, fixture_deliver);
+	wisp_net_init(1 << 20, fixture_deliver);
 	wisp_modules_init("");
 }
 
@@ -32,7 +32,7 @@ static inline void fixture_down(void)
 {
 	wisp_scheduler_stop(0);
 	wisp_scheduler_run();
-	wisp_sockets_exit();
+	wisp_net_exit();
 	wisp_scheduler_exit();
 	wisp_names_exit();
 	wisp_handles_exit();

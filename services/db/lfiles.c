@@ -47,7 +47,8 @@ static int l_list(lua_State *L)
 		names[n++] = wisp_strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), compare_names);
+	if (n > 0) /* names is NULL then, which qsort may not be given */
+		qsort(names, n, sizeof(*names), compare_names);
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {
 		lua_pushstring(L, names[i]);

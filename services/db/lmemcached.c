@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <zstd.h>
+#include "addr.h"
 #include "host.h"
 #include "wisp.h"
 
@@ -779,52 +780,6 @@ static void read_options(lua_State *L, struct options *o)
 		luaL_error(L, "memcached: no servers given");
 }
 
-static int parse_port(const char *p, const char *end, in_port_t *port)
-{
-	unsigned v = 0;
-	if (p == end || end - p > 5)
-		return -1;
-	for (; p < end; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -1;
-	*port = (in_port_t)v;
-	return 0;
-}
-
-/* Splits "host:port", "host" (the default port) or "[ipv6]:port": 0, or
- * -1 if it is not an address. */
-static int parse_address(const char *s, size_t len, char *host,
-	in_port_t *port)
-{
-	const char *end = s + len, *h = s, *colon;
-	size_t hlen;
-	if (strlen(s) != len)
-		return -1;
-	if (len > 0 && s[0] == '[') {
-		const char *close = memchr(s, ']', len);
-		if (close == NULL || (close + 1 < end && close[1] != ':'))
-			return -1;
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		colon = close + 1 < end ? close + 1 : NULL;
-	} else {
-		colon = memchr(s, ':', len);
-		if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
-			colon = NULL; /* a bare IPv6 address */
-		hlen = colon ? (size_t)(colon - s) : len;
-	}
-	if (hlen == 0 || hlen >= HOST_MAX || !printable(h, hlen))
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	*port = DEFAULT_PORT;
-	return colon ? parse_port(colon + 1, end, port) : 0;
-}
-
 static void add_servers(lua_State *L, struct client *c)
 {
 	lua_getfield(L, 1, "servers");
@@ -833,16 +788,18 @@ static void add_servers(lua_State *L, struct client *c)
 		luaL_error(L, "memcached: bad option servers (1 to %d \"host:port\" "
 			"expected)", SERVERS_MAX);
 	for (size_t i = 1; i <= n; i++) {
-		char host[HOST_MAX];
-		in_port_t port;
+		struct wisp_addr a;
 		size_t len;
 		lua_rawgeti(L, -1, (lua_Integer)i);
 		const char *s = lua_type(L, -1) == LUA_TSTRING
 			? lua_tolstring(L, -1, &len) : NULL;
-		if (s == NULL || parse_address(s, len, host, &port) < 0)
+		/* a NUL inside would cut the address short */
+		if (s == NULL || strlen(s) != len
+			|| wisp_addr_parse(s, DEFAULT_PORT, &a) != NULL)
 			luaL_error(L, "memcached: bad server address '%s'",
 				s ? s : luaL_typename(L, -1));
-		memcached_return_t rc = memcached_server_add(&c->mc, host, port);
+		memcached_return_t rc = memcached_server_add(&c->mc, a.host,
+			(in_port_t)a.port);
 		if (rc != MEMCACHED_SUCCESS)
 			luaL_error(L, "memcached: cannot add server '%s': %s", s,
 				memcached_strerror(&c->mc, rc));

@@ -2,7 +2,7 @@
  * settings as a fresh table, so that the db service reads them in Lua
  * with the config's own key names. */
 #include <lauxlib.h>
-#include "config.h"
+#include "db_config.h"
 #include "host.h"
 #include "node.h"
 
@@ -57,12 +57,12 @@ int wisp_lua_open_db_settings(lua_State *L)
 {
 	const struct wisp_config *cfg = wisp_node_config();
 	if (cfg) {
-		push_settings(L, &cfg->db);
+		push_settings(L, wisp_db_settings(cfg));
 		return 1;
 	}
 	struct wisp_config defaults;
 	wisp_config_defaults(&defaults, "?");
-	push_settings(L, &defaults.db);
+	push_settings(L, wisp_db_settings(&defaults));
 	wisp_config_free(&defaults);
 	return 1;
 }

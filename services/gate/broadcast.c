@@ -39,8 +39,8 @@ static int lacks(const struct gate_conn *c, uint32_t seq)
 static int send_one(struct gate *g, struct gate_conn *c,
 	const struct gate_broadcast *b, int later)
 {
-	int rc = later ? wisp_sock_write_later(c->id, b->frame, b->size)
-		: wisp_sock_write(c->id, b->frame, b->size);
+	int rc = later ? wisp_net_write_later(c->id, b->frame, b->size)
+		: wisp_net_write(c->id, b->frame, b->size);
 	if (rc < 0) {
 		if (errno == ENOBUFS)
 			wisp_gate_slow(g, c);

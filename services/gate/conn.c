@@ -124,7 +124,7 @@ static uint64_t due(uint64_t now, uint32_t limit)
 static void refuse(struct gate *g, int id, const char *addr,
 	enum gate_warning kind, const char *limit, uint32_t value)
 {
-	wisp_sock_close(id);
+	wisp_net_close(id);
 	if (wisp_gate_may_warn(g, kind))
 		wisp_log(g->ctx, WISP_LOG_WARN, "refused client %s: gate.%s (%u) "
 			"reached", addr, limit, value);
@@ -166,11 +166,11 @@ void wisp_gate_accepted(struct gate *g, int id, const char *addr)
 	c->tokens = burst(g);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	wisp_client_decoder_init(&c->dec, &g->proto);
-	if (wisp_sock_set_limit(id, g->cfg->output_limit) < 0
-		|| wisp_sock_read_limit(id, GATE_READ_AHEAD) < 0
-		|| wisp_sock_start(wisp_self(g->ctx), id) < 0) {
+	if (wisp_net_set_limit(id, g->cfg->output_limit) < 0
+		|| wisp_net_read_limit(id, GATE_READ_AHEAD) < 0
+		|| wisp_net_start(wisp_self(g->ctx), id) < 0) {
 		wisp_free(c);
-		wisp_sock_close(id);
+		wisp_net_close(id);
 		return;
 	}
 	add(g, c);
@@ -322,7 +322,7 @@ void wisp_gate_data(struct gate *g, struct gate_conn *c, const uint8_t *data,
 
 void wisp_gate_close(struct gate *g, struct gate_conn *c, const char *why)
 {
-	wisp_sock_close(c->id);
+	wisp_net_close(c->id);
 	wisp_gate_lost(g, c, why);
 }
 

@@ -52,21 +52,13 @@ int wisp_gate_flow_open(const struct gate *g, const struct gate_conn *c)
 	return c->backlog == NULL && c->inflight < g->cfg->max_inflight;
 }
 
-/* Unless their route says ordered = false. A command no route covers is
- * ordered too, so that its error frame keeps its place. */
-static int is_ordered(const struct gate *g, uint32_t command)
-{
-	const struct wisp_command_route *r = wisp_config_route(g->cfg, command);
-	return r == NULL || r->ordered;
-}
-
 /* An ordered command in flight lets nothing of its client pass it. */
 static int may_send(const struct gate *g, const struct gate_conn *c,
 	uint32_t command)
 {
 	if (c->ordered)
 		return 0;
-	if (is_ordered(g, command))
+	if (wisp_gate_route_ordered(g, command))
 		return c->inflight == 0;
 	return c->inflight < g->cfg->max_inflight;
 }
@@ -150,7 +142,7 @@ void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
 	long used = wisp_gate_decode(g, c, data, size);
 	if (used < 0)
 		return;
-	wisp_sock_consumed(c->id, (size_t)used);
+	wisp_net_consumed(c->id, (size_t)used);
 	if ((size_t)used < size)
 		keep(g, c, data + used, size - (size_t)used);
 }
@@ -163,7 +155,7 @@ static void drain(struct gate *g, struct gate_conn *c)
 	long used = wisp_gate_decode(g, c, b->data + b->off, b->len);
 	if (used < 0)
 		return; /* c is closed, its backlog freed with it */
-	wisp_sock_consumed(c->id, (size_t)used);
+	wisp_net_consumed(c->id, (size_t)used);
 	b->off += (size_t)used;
 	b->len -= (size_t)used;
 	g->partial_bytes -= (size_t)used;
@@ -180,7 +172,7 @@ void wisp_gate_flow_sent(struct gate *g, struct gate_conn *c, int session,
 	*cmd = (struct gate_cmd){ .older = g->newest, .next = c->cmds, .conn = c,
 		.deadline_ms = wisp_now() + g->cfg->reply_timeout_ms,
 		.command = command, .request = c->request, .session = session,
-		.ordered = is_ordered(g, command) };
+		.ordered = wisp_gate_route_ordered(g, command) };
 	c->ordered |= cmd->ordered;
 	if (g->newest)
 		g->newest->newer = cmd;

@@ -76,13 +76,13 @@ void wisp_gate_forward(struct gate *g, struct gate_conn *c,
 		send_frame(g, c, f, to, 1, name);
 		return;
 	}
-	const struct wisp_command_route *r = wisp_config_route(g->cfg, f->command);
-	if (r == NULL) {
+	const char *service;
+	if (wisp_gate_route_of(g, f->command, &to, &service) < 0) {
 		wisp_gate_failed(g, c, f->command, GATE_FAIL_UNROUTED,
 			"no route in gate.commands");
 		return;
 	}
-	send_frame(g, c, f, wisp_gate_route_target(g, r), 0, r->service);
+	send_frame(g, c, f, to, 0, service);
 }
 
 /* A CLOSE goes to the services c is bound to as well, and is the last

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include "client.h"
 #include "gate.h"
-#include "config.h"
+#include "gate_config.h"
 #include "keymap.h"
 #include "wisp.h"
 
@@ -27,7 +27,7 @@
 struct gate_cmd;     /* flow.c: a command in flight */
 struct gate_backlog; /* flow.c: bytes read, waiting for a free slot */
 struct gate_bind;    /* bind.c: the services a conn is bound to, its session */
-struct gate_route;   /* routes.c: a route of gate.commands, resolved */
+struct gate_command_route; /* routes.c: a route of gate.commands */
 struct gate_broadcast; /* broadcast.c: a frame for every client */
 
 /* One client. Kept small: a net node holds tens of thousands. */
@@ -101,7 +101,8 @@ struct gate {
 	struct gate_cmd *oldest, *newest; /* the same, by deadline */
 	struct wisp_keymap bound_refs; /* bound service -> its routes (bind.c) */
 	struct wisp_keymap bound_gone; /* those of them known gone */
-	struct gate_route *routes; /* routes.c: gate.commands' targets */
+	struct gate_command_route *routes; /* routes.c: gate.commands' */
+	size_t route_count;
 	int tick_session;
 	struct gate_broadcast *bcast_head, *bcast_tail; /* being written */
 	uint32_t bcast_seq;        /* the number of the newest broadcast */
@@ -110,7 +111,8 @@ struct gate {
 	struct gate_stats stats;
 };
 
-/* The gate of this node, if it runs one (for the console's counters). */
+/* The gate of this node, if it runs one; other services read it through
+ * gate_api.h (api.c). */
 extern struct gate *wisp_gate_active;
 
 /* conn.c */
@@ -232,10 +234,18 @@ void wisp_gate_bind_node(struct gate *g, const void *msg, size_t sz);
 void wisp_gate_bind_free(struct gate *g);
 
 /* routes.c */
-/* The handle route r goes to, resolved once and again when it may have
- * gone stale; 0 while it is not known: then send by r's name. */
-wisp_handle wisp_gate_route_target(struct gate *g,
-	const struct wisp_command_route *r);
+/* gate.commands into the gate's own table, each target parsed: at start. */
+void wisp_gate_routes_init(struct gate *g);
+/* Whether command waits for its client's earlier commands: unless its
+ * route says ordered = false. A command no route covers is ordered too,
+ * so that its error frame keeps its place. */
+int wisp_gate_route_ordered(const struct gate *g, uint32_t command);
+/* Where command goes: 0 with its route's service (as the config names it)
+ * in *service and the handle it goes to in *to, resolved once and again
+ * when it may have gone stale (0 while not known: then send by name); -1
+ * when no route covers command. */
+int wisp_gate_route_of(struct gate *g, uint32_t command, wisp_handle *to,
+	const char **service);
 void wisp_gate_routes_free(struct gate *g);
 
 #endif

@@ -27,9 +27,9 @@ static void write_to(struct gate *g, struct gate_conn *c, const void *head,
 {
 	if (g->bcast_head && wisp_gate_catch_up(g, c) < 0)
 		return;
-	int rc = wisp_sock_write_later(c->id, head, head_size);
+	int rc = wisp_net_write_later(c->id, head, head_size);
 	if (rc == 0 && body_size)
-		rc = wisp_sock_write_later(c->id, body, body_size);
+		rc = wisp_net_write_later(c->id, body, body_size);
 	if (rc < 0) {
 		if (errno == ENOBUFS)
 			wisp_gate_slow(g, c);

@@ -1,12 +1,13 @@
 /* service.c: the gate as a service: its module entry points, its
  * listener, the open-file limit it needs, its messages and its tick (the
- * sweep of deadlines). node.c starts one on every node with the net role. */
+ * sweep of deadlines). builtin.c starts one on every node with the net
+ * role. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include "gate_service.h"
-#include "harbor_service.h"
+#include "harbor_api.h"
 #include "module.h"
 #include "node.h"
 #include "socket.h"
@@ -79,7 +80,7 @@ static void on_socket(struct gate *g, const struct wisp_socket_msg *m)
 static void stop(struct gate *g)
 {
 	if (g->listener >= 0)
-		wisp_sock_close(g->listener);
+		wisp_net_close(g->listener);
 	g->listener = -1;
 	wisp_gate_broadcast_finish(g);
 	while (g->count)
@@ -147,10 +148,11 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 	struct gate *g = inst;
 	const struct wisp_config *cfg = wisp_node_config();
 	g->ctx = ctx;
-	if (cfg == NULL || cfg->gate.host == NULL)
+	g->cfg = cfg ? wisp_gate_settings(cfg) : NULL;
+	if (g->cfg == NULL || g->cfg->host == NULL)
 		return wisp_fail(ctx, "the gate needs gate.listen in the config");
-	g->cfg = &cfg->gate;
 	set_proto(g);
+	wisp_gate_routes_init(g);
 	raise_fd_limit(g);
 	g->listener = wisp_socket_listen(ctx, g->cfg->host, g->cfg->port, BACKLOG);
 	if (g->listener < 0)
@@ -158,11 +160,11 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 			g->cfg->host, g->cfg->port, strerror(errno));
 	if (wisp_register(ctx, WISP_GATE_NAME) < 0)
 		return wisp_fail(ctx, "another gate runs on this node");
-	g->port = wisp_sock_port(g->listener);
+	g->port = wisp_net_port(g->listener);
 	wisp_set_callback(ctx, g, gate_cb);
 	wisp_gate_active = g;
-	if (wisp_harbor_active) /* bindings to a node that goes down go */
-		wisp_harbor_watch(wisp_harbor_active, wisp_self(ctx));
+	/* bindings to a node that goes down go */
+	wisp_harbor_watch_nodes(wisp_self(ctx));
 	arm_tick(g);
 	wisp_log(ctx, WISP_LOG_INFO, "gate listening for clients on %s:%d",
 		g->cfg->host, g->port);

@@ -8,41 +8,95 @@
 #include "cluster.h"
 #include "harbor_service.h"
 #include "names.h"
-#include "remote.h"
 #include "service.h"
 
-#define JOIN_RETRY_MS 500
+#define JOIN_RETRY_MS 500      /* the first wait for a welcome */
+#define JOIN_RETRY_MAX_MS 4000 /* a busy root is not asked more often */
+
+/* Straight onto the peer's link, found by id: a root sends a frame per
+ * node for every join, so nothing here may look nodes up by name. */
+static void send_text(struct harbor *h, uint32_t node, wisp_handle source,
+	int session, const char *text, size_t n)
+{
+	if (node == h->self->id) {
+		wisp_send_name(h->ctx, "wisp.harbor", WISP_MSG_CLUSTER, session,
+			memcpy(wisp_malloc(n), text, n), n);
+		return;
+	}
+	struct harbor_link *l = wisp_harbor_link(h, node);
+	if (l == NULL)
+		return;
+	struct wisp_harbor_msg m = { .source = source ? source
+		: wisp_self(h->ctx), .session = session, .type = WISP_MSG_CLUSTER,
+		.name = "wisp.harbor", .payload = (void *)text, .size = n };
+	wisp_harbor_link_send(h, l, &m); /* it copies the payload */
+}
 
 void wisp_directory_send(struct harbor *h, uint32_t node, wisp_handle source,
 	int session, const struct wisp_cluster_cmd *cmd)
 {
 	char text[WISP_CLUSTER_MAX];
-	size_t n = wisp_cluster_format(cmd, text);
-	const struct wisp_peer *p = wisp_config_peer_id(h->cfg, node);
-	if (p == NULL)
-		return;
-	void *msg = memcpy(wisp_malloc(n), text, n);
-	if (node == h->self->id)
-		wisp_send_name(h->ctx, "wisp.harbor", WISP_MSG_CLUSTER, session, msg, n);
-	else
-		wisp_remote_send_named(source, p->name, "wisp.harbor",
-			WISP_MSG_CLUSTER, session, msg, n);
+	send_text(h, node, source, session, text, wisp_cluster_format(cmd, text));
 }
 
-/* Root: to every node that joined (itself too). */
-static void broadcast(struct harbor *h, const struct wisp_cluster_cmd *cmd)
+/* Root: commands to one node, a line each, many to a message: a joining
+ * node gets the whole table in a few frames, not one per node and name
+ * (which would also grow the link's buffer to hold them all). A message
+ * stays under harbor.compress: a link that compresses once keeps a zstd
+ * context at both ends for good. */
+#define BATCH_MAX 8192
+struct batch {
+	uint32_t node;
+	size_t len, max;
+	char text[BATCH_MAX];
+};
+
+static void batch_init(struct harbor *h, struct batch *b, uint32_t node)
+{
+	size_t compress = h->settings->compress_threshold;
+	b->node = node;
+	b->len = 0;
+	b->max = compress && compress <= BATCH_MAX ? compress - 1 : BATCH_MAX;
+}
+
+static void batch_flush(struct harbor *h, struct batch *b)
+{
+	if (b->len)
+		send_text(h, b->node, wisp_self(h->ctx), 0, b->text, b->len);
+	b->len = 0;
+}
+
+static void batch_add(struct harbor *h, struct batch *b, int op,
+	uint32_t value, const char *name)
+{
+	struct wisp_cluster_cmd cmd = { .op = op, .value = value };
+	snprintf(cmd.name, sizeof(cmd.name), "%s", name ? name : "");
+	char line[WISP_CLUSTER_MAX];
+	size_t n = wisp_cluster_format(&cmd, line);
+	if (b->len + 1 + n > b->max)
+		batch_flush(h, b);
+	if (b->len)
+		b->text[b->len++] = '\n';
+	memcpy(b->text + b->len, line, n);
+	b->len += n;
+}
+
+/* Root: to every node that joined but skip (0: none); not to itself,
+ * whose table is the one that changed. */
+static void broadcast(struct harbor *h, const struct wisp_cluster_cmd *cmd,
+	uint32_t skip)
 {
 	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++)
-		if (id == h->self->id || (h->links[id].peer && h->links[id].up))
+		if (id != skip && h->links[id].peer && h->links[id].up)
 			wisp_directory_send(h, id, wisp_self(h->ctx), 0, cmd);
 }
 
-static void tell_monitors(struct harbor *h, const char *event, uint32_t node)
+static void tell_monitors(struct harbor *h, const char *event,
+	const struct harbor_link *l)
 {
-	const struct wisp_peer *p = wisp_config_peer_id(h->cfg, node);
 	char text[96];
-	int n = snprintf(text, sizeof(text), "%s %s %u", event, p ? p->name : "?",
-		node);
+	int n = snprintf(text, sizeof(text), "%s %s %u", event, l->peer->name,
+		l->peer->id);
 	for (size_t i = 0; i < h->monitor_count; i++)
 		if (wisp_send(h->ctx, h->monitors[i], WISP_MSG_NODE, 0,
 				memcpy(wisp_malloc((size_t)n), text, (size_t)n), (size_t)n) < 0)
@@ -77,29 +131,28 @@ static void drop_name(struct harbor *h, const char *name)
 
 static void mark_up(struct harbor *h, uint32_t node)
 {
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	if (l == NULL || l->up)
 		return;
 	l->up = 1;
 	l->retry_ms = 0; /* a node back up may be dialed at once */
 	l->load.known = 0;
 	wisp_resolve_forget(l); /* a new life, with new handles */
-	tell_monitors(h, "up", node);
+	tell_monitors(h, "up", l);
 }
 
 static void mark_down(struct harbor *h, uint32_t node)
 {
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	if (l == NULL || !l->up)
 		return;
 	l->up = 0;
-	l->load.known = 0;
-	l->watches = 0;
+	wisp_load_forget(h, l);
 	wisp_resolve_forget(l);
 	for (size_t i = h->name_count; i-- > 0;) /* its names go with it */
 		if (WISP_HANDLE_NODE(h->names[i].handle) == node)
 			h->names[i] = h->names[--h->name_count];
-	tell_monitors(h, "down", node);
+	tell_monitors(h, "down", l);
 }
 
 static void send_op(struct harbor *h, uint32_t node, int op, uint32_t value,
@@ -110,27 +163,42 @@ static void send_op(struct harbor *h, uint32_t node, int op, uint32_t value,
 	wisp_directory_send(h, node, wisp_self(h->ctx), 0, &cmd);
 }
 
+/* Root: a node that asks again on the connection it joined on waits for
+ * the welcome already on its way (a lost link would have marked it down):
+ * answering again would send it the whole table twice. */
+static int joined_here(const struct harbor_link *l)
+{
+	return l->up && l->in && l->in->id == l->joined_on;
+}
+
 /* Root: a node joined; it learns the whole table, the others learn of it. */
 static void root_join(struct harbor *h, uint32_t node)
 {
+	struct harbor_link *l = wisp_harbor_link(h, node);
+	if (l == NULL || joined_here(l))
+		return;
+	l->joined_on = l->in ? l->in->id : 0;
 	for (size_t i = h->name_count; i-- > 0;) /* left from its last life */
 		if (WISP_HANDLE_NODE(h->names[i].handle) == node) {
 			struct wisp_cluster_cmd un = { .op = WISP_CLUSTER_UNNAME };
 			snprintf(un.name, sizeof(un.name), "%s", h->names[i].name);
 			h->names[i] = h->names[--h->name_count];
-			broadcast(h, &un);
+			broadcast(h, &un, 0);
 		}
 	mark_up(h, node);
-	send_op(h, node, WISP_CLUSTER_WELCOME, 0, NULL);
-	send_op(h, node, WISP_CLUSTER_UP, h->self->id, NULL);
+	struct batch b;
+	batch_init(h, &b, node);
+	batch_add(h, &b, WISP_CLUSTER_WELCOME, 0, NULL);
+	batch_add(h, &b, WISP_CLUSTER_UP, h->self->id, NULL);
 	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++)
 		if (h->links[id].peer && h->links[id].up && id != node)
-			send_op(h, node, WISP_CLUSTER_UP, id, NULL);
+			batch_add(h, &b, WISP_CLUSTER_UP, id, NULL);
 	for (size_t i = 0; i < h->name_count; i++)
-		send_op(h, node, WISP_CLUSTER_NAME, h->names[i].handle,
+		batch_add(h, &b, WISP_CLUSTER_NAME, h->names[i].handle,
 			h->names[i].name);
+	batch_flush(h, &b);
 	struct wisp_cluster_cmd up = { .op = WISP_CLUSTER_UP, .value = node };
-	broadcast(h, &up);
+	broadcast(h, &up, node);
 }
 
 static void root_register(struct harbor *h, wisp_handle source, int session,
@@ -145,7 +213,7 @@ static void root_register(struct harbor *h, wisp_handle source, int session,
 	struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_NAME, .value = source };
 	snprintf(cmd.name, sizeof(cmd.name), "%s", name);
 	set_name(h, name, source);
-	broadcast(h, &cmd);
+	broadcast(h, &cmd, 0);
 	if (session > 0) /* the answer is a packed list of no values */
 		wisp_send(h->ctx, source, WISP_MSG_RESPONSE, session,
 			memset(wisp_malloc(1), 0, 1), 1);
@@ -158,7 +226,7 @@ static void root_gone(struct harbor *h, wisp_handle service)
 			struct wisp_cluster_cmd un = { .op = WISP_CLUSTER_UNNAME };
 			snprintf(un.name, sizeof(un.name), "%s", h->names[i].name);
 			h->names[i] = h->names[--h->name_count];
-			broadcast(h, &un);
+			broadcast(h, &un, 0);
 		}
 }
 
@@ -272,33 +340,49 @@ static int peer_command(struct harbor *h, wisp_handle source,
 	}
 }
 
-void wisp_directory_request(struct harbor *h, wisp_handle source,
-	int session, const char *text, size_t sz)
+static int run_line(struct harbor *h, wisp_handle source, int session,
+	const char *line, size_t sz)
 {
 	struct wisp_cluster_cmd cmd;
-	if (text == NULL || wisp_cluster_parse(text, sz, &cmd) < 0) {
-		wisp_log(h->ctx, WISP_LOG_WARN, "bad directory message from :%08x",
-			source);
-		wisp_bounce(wisp_self(h->ctx), source, session, "bad directory "
-			"message");
-		return;
-	}
+	if (wisp_cluster_parse(line, sz, &cmd) < 0)
+		return -1;
 	if (peer_command(h, source, &cmd))
-		return;
+		return 0;
 	if (h->is_root)
 		root_command(h, source, session, &cmd);
 	else
 		node_command(h, source, session, &cmd);
+	return 0;
+}
+
+/* One command a line (a root's batches hold many), run in order up to
+ * the first bad one. */
+void wisp_directory_request(struct harbor *h, wisp_handle source,
+	int session, const char *text, size_t sz)
+{
+	const char *end = text ? text + sz : NULL, *nl;
+	for (; text && text < end; text = nl + 1) {
+		nl = memchr(text, '\n', (size_t)(end - text));
+		if (nl == NULL)
+			nl = end;
+		if (run_line(h, source, session, text, (size_t)(nl - text)) < 0)
+			break;
+		if (nl == end)
+			return;
+	}
+	wisp_log(h->ctx, WISP_LOG_WARN, "bad directory message from :%08x",
+		source);
+	wisp_bounce(wisp_self(h->ctx), source, session, "bad directory message");
 }
 
 void wisp_directory_node_down(struct harbor *h, uint32_t node)
 {
 	if (h->is_root) {
-		if (wisp_link(h, node) && h->links[node].up) {
+		if (wisp_harbor_link(h, node) && h->links[node].up) {
 			mark_down(h, node);
 			struct wisp_cluster_cmd down = { .op = WISP_CLUSTER_DOWN,
 				.value = node };
-			broadcast(h, &down);
+			broadcast(h, &down, 0);
 		}
 		return;
 	}
@@ -324,6 +408,24 @@ void wisp_directory_gone(struct harbor *h, wisp_handle service)
 		send_op(h, h->root, WISP_CLUSTER_GONE, service, NULL);
 }
 
+static uint32_t root_asked(struct harbor *h)
+{
+	return h->cfg->roots[h->root_index % h->cfg->root_count];
+}
+
+/* The last JOIN got no welcome: the wait for the next one doubles if it
+ * reached its root (the link is up), since a root that many nodes join at
+ * once answers late and asking it again only adds to its work; it stays
+ * short while no link carries the JOIN. */
+static uint32_t join_wait(struct harbor *h)
+{
+	struct harbor_link *l = wisp_harbor_link(h, root_asked(h));
+	if (l == NULL || l->out == NULL || l->out->state != CONN_UP)
+		return JOIN_RETRY_MS;
+	uint32_t wait = h->join_wait_ms * 2;
+	return wait > JOIN_RETRY_MAX_MS ? JOIN_RETRY_MAX_MS : wait;
+}
+
 /* Until a root has welcomed this node, asks the roots in turn. */
 void wisp_directory_tick(struct harbor *h)
 {
@@ -331,11 +433,11 @@ void wisp_directory_tick(struct harbor *h)
 	if (h->is_root || h->joined || h->cfg->root_count == 0
 		|| now < h->join_retry_ms)
 		return;
+	h->join_wait_ms = h->join_retry_ms ? join_wait(h) : JOIN_RETRY_MS;
 	if (h->join_retry_ms) /* the last try got no welcome */
 		h->root_index++;
-	uint32_t root = h->cfg->roots[h->root_index % h->cfg->root_count];
-	h->join_retry_ms = now + JOIN_RETRY_MS;
-	send_op(h, root, WISP_CLUSTER_JOIN, 0, NULL);
+	h->join_retry_ms = now + h->join_wait_ms;
+	send_op(h, root_asked(h), WISP_CLUSTER_JOIN, 0, NULL);
 }
 
 void wisp_directory_start(struct harbor *h)
@@ -351,6 +453,7 @@ void wisp_directory_free(struct harbor *h)
 	wisp_free(h->names);
 	wisp_free(h->monitors);
 	wisp_free(h->held);
+	wisp_load_free(h);
 	h->names = NULL;
 	h->monitors = NULL;
 	h->name_count = h->monitor_count = 0;

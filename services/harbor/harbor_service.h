@@ -11,10 +11,11 @@
 #include "cluster.h"
 #include "config.h"
 #include "harbor.h"
+#include "harbor_config.h"
 #include "keymap.h"
 #include "wisp.h"
 
-enum conn_state {
+enum harbor_conn_state {
 	CONN_CONNECTING, /* ours, dialing */
 	CONN_HELLO,      /* waiting for the peer's HELLO */
 	CONN_PROOF,      /* waiting for the peer's PROOF */
@@ -22,12 +23,16 @@ enum conn_state {
 };
 
 /* One TCP connection to a peer: dialed by us (out) or by it (in). */
-struct conn {
+struct harbor_conn {
 	int id;                /* socket */
 	int out;               /* we dialed it */
-	int state;             /* enum conn_state */
+	int local;             /* over the same-host Unix socket */
+	int state;             /* enum harbor_conn_state */
 	uint32_t peer;         /* node id; 0 until an accepted one says */
-	uint64_t heard_ms;     /* last bytes received */
+	uint64_t heard_ms;     /* last sign of life: bytes received, or the
+	                        * peer taking some of ours (a large frame
+	                        * keeps its answers, even pongs, behind it) */
+	int64_t taken;         /* the most of ours the peer had taken */
 	uint64_t sent_ms;      /* last frame sent */
 	struct wisp_harbor_decoder dec;
 	struct wisp_harbor_hello mine, theirs;
@@ -48,21 +53,23 @@ struct resolved {
 };
 
 /* What this node knows of one peer. */
-struct link {
+struct harbor_link {
 	const struct wisp_peer *peer;
-	struct conn *out, *in;
+	struct harbor_conn *out, *in;
 	struct wisp_harbor_encoder enc; /* frames waiting for the out conn */
 	struct wisp_keymap pending;      /* calls sent: source << 32 | session */
 	int up;                         /* the directory says it is up */
+	int same_host;                  /* dial its Unix socket first */
 	int was_up;                     /* the out conn got up since the last loss */
 	uint64_t retry_ms;              /* no dial before this */
 	uint32_t backoff_ms;
 	uint64_t bytes_out, bytes_in, frames_out, frames_in;
 	int dirty;                      /* on the harbor's dirty list */
-	struct link *next_dirty;
+	struct harbor_link *next_dirty;
 	uint64_t named_out;             /* MSG frames to it by name */
 	struct node_load load;          /* as the root last said */
 	int watches;                    /* root: it asked for every load */
+	int joined_on;                  /* root: the socket its JOIN came on */
 	uint32_t epoch;                 /* changes when its names may be stale */
 	struct resolved *resolved;      /* names asked of it, and its answers */
 	uint32_t resolved_count;
@@ -85,20 +92,23 @@ struct held_claim {
 struct harbor {
 	struct wisp_context *ctx;
 	const struct wisp_config *cfg;
+	const struct wisp_harbor_settings *settings; /* cfg's harbor table */
 	const struct wisp_peer *self;
 	int listener;
-	struct link *links;        /* by node id, WISP_MAX_NODE + 1 of them */
-	struct conn **conns;       /* every open conn, for the heartbeat tick */
+	int local_listener;        /* the same-host Unix socket, or -1 */
+	struct harbor_link *links;        /* by node id, WISP_MAX_NODE + 1 of them */
+	struct harbor_conn **conns;       /* every open conn, for the heartbeat tick */
 	size_t conn_count;
 	struct wisp_keymap conn_by_socket; /* socket id -> conn, for events */
 	int tick_session;
-	struct link *dirty;        /* links with frames to write */
+	struct harbor_link *dirty;        /* links with frames to write */
 	/* directory */
 	int is_root;
 	uint32_t root;             /* the root this node joined, 0 if none */
 	int joined;                /* a root welcomed this node */
 	size_t root_index;         /* which of cfg->roots it is trying */
 	uint64_t join_retry_ms;    /* when to ask a root again */
+	uint32_t join_wait_ms;     /* until then: doubles while unanswered */
 	struct global_name *names; /* the replica (the table, on a root) */
 	size_t name_count;
 	wisp_handle *monitors;     /* services told of nodes going up/down */
@@ -108,6 +118,8 @@ struct harbor {
 	/* load.c */
 	struct node_load self_load; /* this node's, at its last report */
 	int watching;              /* asked the root for every node's load */
+	uint32_t *watchers;        /* root: the nodes that asked, by id */
+	size_t watcher_count;
 	uint64_t load_due_ms;      /* the next report */
 	uint64_t cpu_ns, wall_ns;  /* the process's CPU and the clock then */
 };
@@ -121,35 +133,53 @@ void wisp_harbor_watch(struct harbor *h, wisp_handle service);
 void wisp_harbor_unwatch(struct harbor *h, wisp_handle service);
 
 /* conn.c */
-struct conn *wisp_conn_dial(struct harbor *h, struct link *l);
-struct conn *wisp_conn_accepted(struct harbor *h, int id);
-struct conn *wisp_conn_find(struct harbor *h, int id);
-void wisp_conn_data(struct harbor *h, struct conn *c, const void *data,
-	size_t sz);
-void wisp_conn_connected(struct harbor *h, struct conn *c);
+struct harbor_conn *wisp_harbor_conn_dial(struct harbor *h,
+	struct harbor_link *l);
+struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id);
+struct harbor_conn *wisp_harbor_conn_find(struct harbor *h, int id);
+void wisp_harbor_conn_data(struct harbor *h, struct harbor_conn *c,
+	const void *data, size_t sz);
+void wisp_harbor_conn_connected(struct harbor *h, struct harbor_conn *c);
 /* Closes c (socket too, unless the socket layer closed it already). */
-void wisp_conn_close(struct harbor *h, struct conn *c, int socket_open,
-	const char *why);
-void wisp_conn_send(struct harbor *h, struct conn *c,
+void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
+	int socket_open, const char *why);
+void wisp_harbor_conn_send(struct harbor *h, struct harbor_conn *c,
 	const struct wisp_harbor_frame *f);
 
+/* local.c: the same-host transport */
+#define WISP_LOCAL_NAME_MAX 100 /* within a Unix socket's sun_path */
+/* Marks the links of peers whose address is on this host. */
+void wisp_local_find_peers(struct harbor *h);
+/* The Unix socket name of p's harbor. */
+void wisp_local_name(const struct wisp_peer *p, char *out, size_t size);
+/* Listens on this node's Unix socket; its id, or -1. */
+int wisp_local_listen(struct harbor *h);
+/* Dials l's peer over its Unix socket: the socket id, or -1 at once when
+ * nobody listens there. */
+int wisp_local_dial(struct harbor *h, const struct harbor_link *l);
+
 /* link.c */
-struct link *wisp_link(struct harbor *h, uint32_t node);
-void wisp_link_peer_alive(struct link *l);
-void wisp_link_up(struct harbor *h, struct link *l);
+struct harbor_link *wisp_harbor_link(struct harbor *h, uint32_t node);
+void wisp_harbor_link_peer_alive(struct harbor_link *l);
+void wisp_harbor_link_up(struct harbor *h, struct harbor_link *l);
 /* The out conn is gone: fail what waits on it, and back off. */
-void wisp_link_lost(struct harbor *h, struct link *l, const char *why);
-void wisp_link_received(struct harbor *h, struct link *l,
+void wisp_harbor_link_lost(struct harbor *h, struct harbor_link *l,
+	const char *why);
+void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
 	struct wisp_harbor_msg *m);
-void wisp_link_flush(struct harbor *h, struct link *l);
-void wisp_links_tick(struct harbor *h);
-int wisp_link_send(struct harbor *h, struct link *l,
+void wisp_harbor_link_flush(struct harbor *h, struct harbor_link *l);
+void wisp_harbor_links_tick(struct harbor *h);
+int wisp_harbor_link_send(struct harbor *h, struct harbor_link *l,
 	const struct wisp_harbor_msg *m);
 
 /* route.c: refuses a message the harbor cannot send: remembers why (for
  * wisp_remote_refusal) and answers a request with it; -1. */
 int wisp_harbor_refuse(wisp_handle source, int session, int type,
 	const char *why);
+/* h is the node's way out (wisp_harbor_active, and the runtime's remote
+ * hooks) from start until stop. */
+void wisp_harbor_route_start(struct harbor *h);
+void wisp_harbor_route_stop(struct harbor *h);
 
 /* directory.c */
 void wisp_directory_start(struct harbor *h);
@@ -172,6 +202,9 @@ void wisp_load_report(struct harbor *h, uint32_t node,
 	const uint32_t numbers[WISP_LOAD_NUMBERS]);
 /* Root: node wants every load: the table now, each report from now on. */
 void wisp_load_add_watcher(struct harbor *h, uint32_t node);
+/* l's node went down: its load is unknown, and it watches no more. */
+void wisp_load_forget(struct harbor *h, struct harbor_link *l);
+void wisp_load_free(struct harbor *h);
 /* Node: the root said what node's load is. */
 void wisp_load_set(struct harbor *h, uint32_t node,
 	const uint32_t numbers[WISP_LOAD_NUMBERS]);
@@ -183,6 +216,9 @@ void wisp_load_joined(struct harbor *h);
 struct node_load *wisp_load_of(struct harbor *h, uint32_t node);
 
 /* resolve.c */
+/* route.c's hooks for wisp_remote_resolve and wisp_remote_epoch. */
+wisp_handle wisp_harbor_resolve(uint32_t node, const char *name);
+uint32_t wisp_harbor_epoch(uint32_t node);
 /* A peer asked which service holds one of this node's names. */
 void wisp_resolve_asked(struct harbor *h, wisp_handle source,
 	const char *name);
@@ -194,9 +230,9 @@ void wisp_resolve_stale(struct harbor *h, wisp_handle source,
 	wisp_handle gone);
 /* A request from l's node came by handle to a service that is gone: tells
  * it, so that whatever it resolved is asked again. */
-void wisp_resolve_missed(struct harbor *h, struct link *l,
+void wisp_resolve_missed(struct harbor *h, struct harbor_link *l,
 	wisp_handle gone);
 /* What l's node said may be stale: it went down, came back or was lost. */
-void wisp_resolve_forget(struct link *l);
+void wisp_resolve_forget(struct harbor_link *l);
 
 #endif

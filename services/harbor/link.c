@@ -12,8 +12,11 @@
 
 #define FIRST_BACKOFF_MS 100
 #define MAX_BACKOFF_MS 5000
+/* A link's buffer grown past this by a large message is given back once
+ * written, rather than held for the link's life. */
+#define ENCODER_KEEP (1u << 20)
 
-struct link *wisp_link(struct harbor *h, uint32_t node)
+struct harbor_link *wisp_harbor_link(struct harbor *h, uint32_t node)
 {
 	if (node == 0 || node > WISP_MAX_NODE || h->links[node].peer == NULL)
 		return NULL;
@@ -25,7 +28,7 @@ static uint64_t call_key(wisp_handle source, int session)
 	return (uint64_t)source << 32 | (uint32_t)session;
 }
 
-static void mark_dirty(struct harbor *h, struct link *l)
+static void mark_dirty(struct harbor *h, struct harbor_link *l)
 {
 	if (l->dirty)
 		return;
@@ -35,13 +38,13 @@ static void mark_dirty(struct harbor *h, struct link *l)
 }
 
 /* A dial under way or a link up: 1; a peer in backoff: 0. */
-static int reachable(struct harbor *h, struct link *l)
+static int reachable(struct harbor *h, struct harbor_link *l)
 {
 	if (l->out)
 		return 1;
 	if (wisp_harbor_now() < l->retry_ms)
 		return 0;
-	return wisp_conn_dial(h, l) != NULL;
+	return wisp_harbor_conn_dial(h, l) != NULL;
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -53,12 +56,12 @@ static int refuse(const struct wisp_harbor_msg *m, const char *fmt,
 	return wisp_harbor_refuse(m->source, m->session, m->type, why);
 }
 
-int wisp_link_send(struct harbor *h, struct link *l,
+int wisp_harbor_link_send(struct harbor *h, struct harbor_link *l,
 	const struct wisp_harbor_msg *m)
 {
 	if (!reachable(h, l))
 		return refuse(m, "node %s is down", l->peer->name);
-	if (l->enc.len + m->size > h->cfg->harbor.buffer_limit)
+	if (l->enc.len + m->size > h->settings->buffer_limit)
 		return refuse(m, "the link to node %s is full", l->peer->name);
 	struct wisp_harbor_frame f = { .kind = WISP_HARBOR_MSG, .msg = *m };
 	if (wisp_harbor_encode(&l->enc, &f) < 0)
@@ -73,7 +76,7 @@ int wisp_link_send(struct harbor *h, struct link *l,
 	return 0;
 }
 
-void wisp_link_flush(struct harbor *h, struct link *l)
+void wisp_harbor_link_flush(struct harbor *h, struct harbor_link *l)
 {
 	if (l->enc.len == 0 || l->out == NULL || l->out->state != CONN_UP)
 		return;
@@ -82,14 +85,16 @@ void wisp_link_flush(struct harbor *h, struct link *l)
 	l->bytes_out += len;
 	l->out->sent_ms = wisp_harbor_now();
 	/* a failure closes the socket; its ERROR event tears the link down */
-	wisp_sock_write(l->out->id, l->enc.data, len);
+	wisp_net_write(l->out->id, l->enc.data, len);
+	if (l->enc.cap > ENCODER_KEEP)
+		wisp_harbor_encoder_trim(&l->enc);
 	(void)h;
 }
 
 /* The peer has just dialled in and proved itself: it is back, so what is
  * sent to it (the answers to its first calls, above all) dials at once
  * instead of being refused until the backoff of its last loss runs out. */
-void wisp_link_peer_alive(struct link *l)
+void wisp_harbor_link_peer_alive(struct harbor_link *l)
 {
 	if (l->out)
 		return;
@@ -97,12 +102,13 @@ void wisp_link_peer_alive(struct link *l)
 	l->backoff_ms = FIRST_BACKOFF_MS;
 }
 
-void wisp_link_up(struct harbor *h, struct link *l)
+void wisp_harbor_link_up(struct harbor *h, struct harbor_link *l)
 {
 	l->backoff_ms = FIRST_BACKOFF_MS;
 	l->retry_ms = 0;
 	l->was_up = 1;
-	wisp_log(h->ctx, WISP_LOG_INFO, "link to node %s is up", l->peer->name);
+	wisp_log(h->ctx, WISP_LOG_INFO, "link to node %s is up (%s)",
+		l->peer->name, l->out && l->out->local ? "unix socket" : "tcp");
 	mark_dirty(h, l);
 }
 
@@ -120,7 +126,8 @@ static void fail_call(uint64_t key, void *value, void *ud)
 		"node %s is down (%s)", lc->node, lc->why);
 }
 
-void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
+void wisp_harbor_link_lost(struct harbor *h, struct harbor_link *l,
+	const char *why)
 {
 	l->out = NULL;
 	l->enc.len = 0; /* the requests among them are answered below */
@@ -138,7 +145,7 @@ void wisp_link_lost(struct harbor *h, struct link *l, const char *why)
 		wisp_directory_node_down(h, l->peer->id);
 }
 
-void wisp_link_received(struct harbor *h, struct link *l,
+void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
 	struct wisp_harbor_msg *m)
 {
 	l->frames_in++;
@@ -160,24 +167,41 @@ void wisp_link_received(struct harbor *h, struct link *l,
 	wisp_deliver(m->source, dest, m->type, m->session, m->payload, m->size);
 }
 
+/* A peer reading what we send is alive, even while what it says back
+ * (a pong too) waits behind a large frame of ours. */
+static void note_progress(struct harbor_conn *c, uint64_t now)
+{
+	int64_t taken = wisp_net_taken(c->id);
+	if (taken > c->taken) {
+		c->taken = taken;
+		c->heard_ms = now;
+	}
+}
+
 /* Pings quiet links; closes silent or stuck ones. */
-void wisp_links_tick(struct harbor *h)
+void wisp_harbor_links_tick(struct harbor *h)
 {
 	uint64_t now = wisp_harbor_now();
-	const struct wisp_harbor_settings *s = &h->cfg->harbor;
+	const struct wisp_harbor_settings *s = h->settings;
 	for (size_t i = h->conn_count; i-- > 0;) {
-		struct conn *c = h->conns[i];
+		struct harbor_conn *c = h->conns[i];
+		note_progress(c, now);
+		/* most links of a large cluster are quiet (the root's above
+		 * all): their buffers go back between ticks; a busy one
+		 * regrows its own in a few steps */
+		if (c->out)
+			wisp_harbor_encoder_trim(&h->links[c->peer].enc);
 		if (now - c->heard_ms > s->timeout_ms) {
 			char why[64];
 			snprintf(why, sizeof(why), "%s for %u ms",
 				c->state == CONN_UP ? "silent" : "no handshake", s->timeout_ms);
-			wisp_conn_close(h, c, 1, why);
+			wisp_harbor_conn_close(h, c, 1, why);
 		} else if (c->out && c->state == CONN_UP
 			&& (now - c->sent_ms >= s->heartbeat_ms
 				|| now - c->heard_ms >= s->heartbeat_ms)) {
 			struct wisp_harbor_frame ping = { .kind = WISP_HARBOR_PING,
 				.token = now };
-			struct link *l = &h->links[c->peer];
+			struct harbor_link *l = &h->links[c->peer];
 			wisp_harbor_encode(&l->enc, &ping);
 			mark_dirty(h, l);
 		}

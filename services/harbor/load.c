@@ -42,7 +42,7 @@ struct node_load *wisp_load_of(struct harbor *h, uint32_t node)
 {
 	if (node == h->self->id)
 		return &h->self_load;
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	return l ? &l->load : NULL;
 }
 
@@ -62,17 +62,23 @@ void wisp_load_report(struct harbor *h, uint32_t node,
 	if (load == NULL || (node != h->self->id && !h->links[node].up))
 		return; /* not a node that joined */
 	store(load, numbers);
-	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++)
-		if (h->links[id].peer && h->links[id].watches && id != node)
-			send_load(h, id, node, load);
+	/* a report a second from each node: the list, not every link */
+	for (size_t i = 0; i < h->watcher_count; i++)
+		if (h->watchers[i] != node)
+			send_load(h, h->watchers[i], node, load);
 }
 
 void wisp_load_add_watcher(struct harbor *h, uint32_t node)
 {
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	if (l == NULL || !l->up)
 		return;
-	l->watches = 1;
+	if (!l->watches) {
+		h->watchers = wisp_realloc(h->watchers,
+			(h->watcher_count + 1) * sizeof(*h->watchers));
+		h->watchers[h->watcher_count++] = node;
+		l->watches = 1;
+	}
 	for (uint32_t id = 1; id <= WISP_MAX_NODE; id++) {
 		struct node_load *load = id == node ? NULL : wisp_load_of(h, id);
 		if (load && load->known)
@@ -80,10 +86,27 @@ void wisp_load_add_watcher(struct harbor *h, uint32_t node)
 	}
 }
 
+void wisp_load_forget(struct harbor *h, struct harbor_link *l)
+{
+	l->load.known = 0;
+	for (size_t i = 0; l->watches && i < h->watcher_count; i++)
+		if (h->watchers[i] == l->peer->id) {
+			h->watchers[i] = h->watchers[--h->watcher_count];
+			l->watches = 0;
+		}
+}
+
+void wisp_load_free(struct harbor *h)
+{
+	wisp_free(h->watchers);
+	h->watchers = NULL;
+	h->watcher_count = 0;
+}
+
 void wisp_load_set(struct harbor *h, uint32_t node,
 	const uint32_t numbers[WISP_LOAD_NUMBERS])
 {
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	if (l && l->up)
 		store(&l->load, numbers);
 }

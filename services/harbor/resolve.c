@@ -5,18 +5,18 @@
  * its link is lost, or until the node says that a handle it gave is gone
  * (it says so when a request comes by handle to a service it no longer
  * has). Each of these changes the link's epoch, which is how a holder of
- * an answer knows to ask again (remote.h). */
+ * an answer knows to ask again (the runtime's wisp_remote_resolve and
+ * wisp_remote_epoch, route.c's hooks). */
 #include <stdio.h>
 #include <string.h>
 #include "harbor_service.h"
 #include "names.h"
-#include "remote.h"
 #include "service.h"
 
 #define RESOLVE_RETRY_MS 1000 /* a name nobody held is asked again after */
 #define RESOLVE_MAX 1024      /* names kept per peer; more go by name */
 
-static struct resolved *find(struct link *l, const char *name)
+static struct resolved *find(struct harbor_link *l, const char *name)
 {
 	for (uint32_t i = 0; i < l->resolved_count; i++)
 		if (strcmp(l->resolved[i].name, name) == 0)
@@ -24,7 +24,7 @@ static struct resolved *find(struct link *l, const char *name)
 	return NULL;
 }
 
-static struct resolved *add(struct harbor *h, struct link *l,
+static struct resolved *add(struct harbor *h, struct harbor_link *l,
 	const char *name)
 {
 	if (l->resolved_count == RESOLVE_MAX)
@@ -41,7 +41,7 @@ static struct resolved *add(struct harbor *h, struct link *l,
 	return &l->resolved[l->resolved_count++];
 }
 
-static void ask(struct harbor *h, struct link *l, struct resolved *r)
+static void ask(struct harbor *h, struct harbor_link *l, struct resolved *r)
 {
 	struct wisp_cluster_cmd cmd = { .op = WISP_CLUSTER_RESOLVE };
 	snprintf(cmd.name, sizeof(cmd.name), "%s", r->name);
@@ -51,10 +51,10 @@ static void ask(struct harbor *h, struct link *l, struct resolved *r)
 
 /* A peer the directory says is down is not asked (where there is a
  * directory: without roots, nodes are never said to be up). */
-wisp_handle wisp_remote_resolve(uint32_t node, const char *name)
+wisp_handle wisp_harbor_resolve(uint32_t node, const char *name)
 {
 	struct harbor *h = wisp_harbor_active;
-	struct link *l = h ? wisp_link(h, node) : NULL;
+	struct harbor_link *l = h ? wisp_harbor_link(h, node) : NULL;
 	if (l == NULL || (h->cfg->root_count && !l->up)
 		|| !wisp_name_valid(name))
 		return 0;
@@ -66,10 +66,10 @@ wisp_handle wisp_remote_resolve(uint32_t node, const char *name)
 	return r->handle;
 }
 
-uint32_t wisp_remote_epoch(uint32_t node)
+uint32_t wisp_harbor_epoch(uint32_t node)
 {
 	struct harbor *h = wisp_harbor_active;
-	struct link *l = h ? wisp_link(h, node) : NULL;
+	struct harbor_link *l = h ? wisp_harbor_link(h, node) : NULL;
 	return l ? l->epoch : 0;
 }
 
@@ -87,7 +87,7 @@ void wisp_resolve_answered(struct harbor *h, wisp_handle source,
 	const char *name, wisp_handle handle)
 {
 	uint32_t node = WISP_HANDLE_NODE(source);
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	struct resolved *r = l ? find(l, name) : NULL;
 	if (r && (handle == 0 || WISP_HANDLE_NODE(handle) == node))
 		r->handle = handle;
@@ -96,7 +96,7 @@ void wisp_resolve_answered(struct harbor *h, wisp_handle source,
 void wisp_resolve_stale(struct harbor *h, wisp_handle source,
 	wisp_handle gone)
 {
-	struct link *l = wisp_link(h, WISP_HANDLE_NODE(source));
+	struct harbor_link *l = wisp_harbor_link(h, WISP_HANDLE_NODE(source));
 	if (l == NULL || gone == 0)
 		return;
 	for (uint32_t i = 0; i < l->resolved_count; i++)
@@ -108,7 +108,8 @@ void wisp_resolve_stale(struct harbor *h, wisp_handle source,
 }
 
 /* Said once per handle: what is in flight to it needs no more notices. */
-void wisp_resolve_missed(struct harbor *h, struct link *l, wisp_handle gone)
+void wisp_resolve_missed(struct harbor *h, struct harbor_link *l,
+	wisp_handle gone)
 {
 	if (l->stale_sent == gone)
 		return;
@@ -117,7 +118,7 @@ void wisp_resolve_missed(struct harbor *h, struct link *l, wisp_handle gone)
 	wisp_directory_send(h, l->peer->id, wisp_self(h->ctx), 0, &cmd);
 }
 
-void wisp_resolve_forget(struct link *l)
+void wisp_resolve_forget(struct harbor_link *l)
 {
 	wisp_free(l->resolved);
 	l->resolved = NULL;

@@ -1,5 +1,6 @@
-/* route.c: the runtime's way out (remote.h), through the running harbor.
- * Without one, other nodes are unreachable and requests say so. */
+/* route.c: the runtime's way out (runtime/remote.h), through the running
+ * harbor: the hooks it registers while it runs. Without a harbor, other
+ * nodes are unreachable and the runtime's requests say so. */
 #include <stdio.h>
 #include <string.h>
 #include "config.h"
@@ -7,21 +8,10 @@
 #include "remote.h"
 #include "service.h"
 
-/* Why the harbor refused the last message it did not send. */
-static char refusal[160];
-
 int wisp_harbor_refuse(wisp_handle source, int session, int type,
 	const char *why)
 {
-	snprintf(refusal, sizeof(refusal), "%s", why);
-	if (wisp_is_request(type))
-		wisp_bounce(0, source, session, "%s", why);
-	return -1;
-}
-
-const char *wisp_remote_refusal(void)
-{
-	return refusal;
+	return wisp_remote_refuse(source, session, type, why);
 }
 
 /* Frees data; a request is answered with the reason. */
@@ -35,7 +25,7 @@ static int refuse(wisp_handle source, int session, int type, void *data,
 static int send_msg(struct harbor *h, uint32_t node,
 	struct wisp_harbor_msg *m, void *data, size_t sz)
 {
-	struct link *l = wisp_link(h, node);
+	struct harbor_link *l = wisp_harbor_link(h, node);
 	if (l == NULL) {
 		char why[64];
 		snprintf(why, sizeof(why), "node %u is not in the cluster", node);
@@ -43,21 +33,15 @@ static int send_msg(struct harbor *h, uint32_t node,
 	}
 	m->payload = data;
 	m->size = sz;
-	int rc = wisp_link_send(h, l, m);
+	int rc = wisp_harbor_link_send(h, l, m);
 	wisp_free(data);
 	return rc;
 }
 
-int wisp_remote_send(wisp_handle source, wisp_handle dest, int type,
+static int route_send(wisp_handle source, wisp_handle dest, int type,
 	int session, void *data, size_t sz)
 {
 	struct harbor *h = wisp_harbor_active;
-	if (h == NULL) {
-		char why[64];
-		snprintf(why, sizeof(why), "node %u is not reachable",
-			WISP_HANDLE_NODE(dest));
-		return refuse(source, session, type, data, why);
-	}
 	/* a message from nobody (an error reply of the runtime's) goes out
 	 * as the harbor's, since a peer accepts only sources of this node */
 	struct wisp_harbor_msg m = { .dest = dest,
@@ -66,15 +50,14 @@ int wisp_remote_send(wisp_handle source, wisp_handle dest, int type,
 	return send_msg(h, WISP_HANDLE_NODE(dest), &m, data, sz);
 }
 
-int wisp_remote_send_named(wisp_handle source, const char *node,
+static int route_send_named(wisp_handle source, const char *node,
 	const char *name, int type, int session, void *data, size_t sz)
 {
 	struct harbor *h = wisp_harbor_active;
-	const struct wisp_peer *p = h ? wisp_config_peer(h->cfg, node) : NULL;
+	const struct wisp_peer *p = wisp_config_peer(h->cfg, node);
 	if (p == NULL) {
 		char why[128];
-		snprintf(why, sizeof(why), h ? "no node named '%s'"
-			: "node '%s' is not reachable", node);
+		snprintf(why, sizeof(why), "no node named '%s'", node);
 		return refuse(source, session, type, data, why);
 	}
 	struct wisp_harbor_msg m = { .source = source ? source
@@ -85,38 +68,59 @@ int wisp_remote_send_named(wisp_handle source, const char *node,
 	return send_msg(h, p->id, &m, data, sz);
 }
 
-wisp_handle wisp_remote_global(const char *name)
+static wisp_handle route_global(const char *name)
 {
 	struct harbor *h = wisp_harbor_active;
-	for (size_t i = 0; h && i < h->name_count; i++)
+	for (size_t i = 0; i < h->name_count; i++)
 		if (strcmp(h->names[i].name, name) == 0)
 			return h->names[i].handle;
 	return 0;
 }
 
-void wisp_remote_gone(wisp_handle handle)
+static void route_gone(wisp_handle handle)
 {
 	struct harbor *h = wisp_harbor_active;
-	for (size_t i = 0; h && i < h->name_count; i++)
+	for (size_t i = 0; i < h->name_count; i++)
 		if (h->names[i].handle == handle) {
 			wisp_directory_gone(h, handle);
 			return;
 		}
 }
 
-int wisp_remote_active(void)
-{
-	return wisp_harbor_active != NULL;
-}
-
-void wisp_remote_flush(void)
+static void route_flush(void)
 {
 	struct harbor *h = wisp_harbor_active;
-	while (h && h->dirty) {
-		struct link *l = h->dirty;
+	while (h->dirty) {
+		struct harbor_link *l = h->dirty;
 		h->dirty = l->next_dirty;
 		l->next_dirty = NULL;
 		l->dirty = 0;
-		wisp_link_flush(h, l);
+		wisp_harbor_link_flush(h, l);
 	}
+}
+
+/* Registered only while wisp_harbor_active is set, so none of them needs
+ * to ask whether a harbor runs. */
+static const struct wisp_remote_ops hooks = {
+	.send = route_send,
+	.send_named = route_send_named,
+	.resolve = wisp_harbor_resolve,
+	.epoch = wisp_harbor_epoch,
+	.global = route_global,
+	.gone = route_gone,
+	.flush = route_flush,
+};
+
+void wisp_harbor_route_start(struct harbor *h)
+{
+	wisp_harbor_active = h;
+	wisp_remote_register(&hooks);
+}
+
+void wisp_harbor_route_stop(struct harbor *h)
+{
+	if (wisp_harbor_active != h)
+		return;
+	wisp_remote_register(NULL);
+	wisp_harbor_active = NULL;
 }

@@ -1,7 +1,7 @@
 /* service.c: the harbor as a service: its module entry points, its
  * listener, the socket events of its connections and its heartbeat tick.
  * One harbor runs per node that has a harbor address; the runtime reaches
- * it through wisp_harbor_active. */
+ * it through the hooks route.c registers. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,31 +20,31 @@ uint64_t wisp_harbor_now(void)
 static void arm_tick(struct harbor *h)
 {
 	h->tick_session = wisp_new_session(h->ctx);
-	uint32_t every = h->cfg->harbor.heartbeat_ms / 2;
+	uint32_t every = h->settings->heartbeat_ms / 2;
 	wisp_timeout(h->ctx, every ? every : 1, h->tick_session);
 }
 
 static void on_socket(struct harbor *h, const struct wisp_socket_msg *m)
 {
 	if (m->event == WISP_SOCKET_ACCEPT) {
-		wisp_conn_accepted(h, m->ud);
+		wisp_harbor_conn_accepted(h, m->ud);
 		return;
 	}
-	struct conn *c = wisp_conn_find(h, m->id);
+	struct harbor_conn *c = wisp_harbor_conn_find(h, m->id);
 	if (c == NULL)
 		return;
 	switch (m->event) {
 	case WISP_SOCKET_DATA:
-		wisp_conn_data(h, c, m->data, m->size);
+		wisp_harbor_conn_data(h, c, m->data, m->size);
 		break;
 	case WISP_SOCKET_CONNECT:
-		wisp_conn_connected(h, c);
+		wisp_harbor_conn_connected(h, c);
 		break;
 	case WISP_SOCKET_CLOSE:
-		wisp_conn_close(h, c, 0, "closed by the peer");
+		wisp_harbor_conn_close(h, c, 0, "closed by the peer");
 		break;
 	case WISP_SOCKET_ERROR:
-		wisp_conn_close(h, c, 0, m->data);
+		wisp_harbor_conn_close(h, c, 0, m->data);
 		break;
 	}
 }
@@ -57,7 +57,7 @@ static int harbor_cb(struct wisp_context *ctx, void *ud, int type,
 	if (type == WISP_MSG_SOCKET) {
 		on_socket(h, msg);
 	} else if (type == WISP_MSG_TIMER && session == h->tick_session) {
-		wisp_links_tick(h);
+		wisp_harbor_links_tick(h);
 		wisp_directory_tick(h);
 		wisp_load_tick(h);
 		arm_tick(h);
@@ -71,7 +71,7 @@ static void *harbor_create(void)
 {
 	struct harbor *h = wisp_malloc(sizeof(*h));
 	memset(h, 0, sizeof(*h));
-	h->listener = -1;
+	h->listener = h->local_listener = -1;
 	return h;
 }
 
@@ -84,12 +84,22 @@ static void init_links(struct harbor *h)
 		const struct wisp_peer *p = &h->cfg->peers[i];
 		if (p == h->self || p->host == NULL)
 			continue;
-		struct link *l = &h->links[p->id];
+		struct harbor_link *l = &h->links[p->id];
 		l->peer = p;
 		l->backoff_ms = 100;
-		wisp_harbor_encoder_init(&l->enc, h->cfg->harbor.max_frame,
-			h->cfg->harbor.compress_threshold);
+		wisp_harbor_encoder_init(&l->enc, h->settings->max_frame,
+			h->settings->compress_threshold);
 	}
+}
+
+/* Peers on this host dial the Unix socket; without it they use TCP. It
+ * listens before TCP does, so that a peer that finds TCP up finds it. */
+static void listen_local(struct harbor *h)
+{
+	h->local_listener = wisp_local_listen(h);
+	if (h->local_listener < 0)
+		wisp_log(h->ctx, WISP_LOG_WARN, "no same-host socket for the "
+			"harbor (%s); peers on this host use TCP", strerror(errno));
 }
 
 static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
@@ -99,8 +109,11 @@ static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 	h->ctx = ctx;
 	h->cfg = wisp_node_config();
 	h->self = h->cfg ? wisp_config_peer_id(h->cfg, h->cfg->node_id) : NULL;
-	if (h->self == NULL || h->self->host == NULL)
+	h->settings = h->cfg ? wisp_harbor_settings(h->cfg) : NULL;
+	if (h->self == NULL || h->self->host == NULL || h->settings == NULL)
 		return wisp_fail(ctx, "the harbor needs a node with a harbor address");
+	if (h->settings->same_host)
+		listen_local(h);
 	h->listener = wisp_socket_listen(ctx, h->self->host, h->self->port, 128);
 	if (h->listener < 0)
 		return wisp_fail(ctx, "cannot listen on %s:%d for the harbor: %s",
@@ -108,8 +121,10 @@ static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 	if (wisp_register(ctx, "wisp.harbor") < 0)
 		return wisp_fail(ctx, "another harbor runs on this node");
 	init_links(h);
+	if (h->settings->same_host)
+		wisp_local_find_peers(h);
 	wisp_set_callback(ctx, h, harbor_cb);
-	wisp_harbor_active = h;
+	wisp_harbor_route_start(h);
 	arm_tick(h);
 	wisp_directory_start(h);
 	return 0;
@@ -118,10 +133,9 @@ static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 static void harbor_release(void *inst)
 {
 	struct harbor *h = inst;
-	if (wisp_harbor_active == h)
-		wisp_harbor_active = NULL;
+	wisp_harbor_route_stop(h);
 	while (h->conn_count)
-		wisp_conn_close(h, h->conns[0], 1, "the node is stopping");
+		wisp_harbor_conn_close(h, h->conns[0], 1, "the node is stopping");
 	for (size_t i = 0; h->links && i <= WISP_MAX_NODE; i++) {
 		wisp_harbor_encoder_free(&h->links[i].enc);
 		wisp_keymap_free(&h->links[i].pending);

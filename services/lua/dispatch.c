@@ -2,10 +2,13 @@
  * the handler registered for their type; answers and timers resume the
  * task waiting for their session; BOOT runs the script. Requests that come
  * before the script has started wait, in order, until it has. Values are
- * unpacked on the host's main stack, under pcall, then moved to the task. */
+ * unpacked inside the task, or, when a Lua service of this node packed
+ * them, straight onto its stack. Every message is served
+ * under wisp_lua_guard, so that a Lua panic stops the node in order. */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
+#include "handle.h"
 #include "host.h"
 #include "service.h"
 #include "value.h"
@@ -132,6 +135,20 @@ static int push_handler(struct host *h, lua_State *co, int type)
  * which also bounds how many values (and stack slots) one can carry. */
 #define PACKED_FAST_MAX 65536
 
+/* A task that will not run: its stack emptied, its answer not owed by it
+ * any more (the caller answers), the task back in the pool. */
+static void drop_task(struct host *h, struct task *t)
+{
+	lua_settop(t->co, 0);
+	wisp_owed_settle(&t->answer);
+	wisp_task_recycle(h, t);
+}
+
+/* Nothing here can raise, so no pcall is paid for: packed_type let only
+ * a Lua service of this node send the message, which wisp_value_pack
+ * made (Lua code cannot send this type with bytes of its own), and the
+ * memory limit is not enforced outside user code (host.c), so the
+ * unpacking cannot run out either. */
 static int run_packed(struct host *h, struct task *t, wisp_handle source,
 	const void *msg, size_t sz)
 {
@@ -144,9 +161,45 @@ static int run_packed(struct host *h, struct task *t, wisp_handle source,
 		|| !push_handler(h, co, WISP_MSG_LUA))
 		return 0;
 	lua_pushinteger(co, source);
-	int n = wisp_value_unpack(co, msg, sz); /* raises nothing: see above */
+	int n = wisp_value_unpack(co, msg, sz);
 	wisp_task_run(h, t, n + 1);
 	return 1;
+}
+
+static void refuse_packed(struct host *h, int session, wisp_handle source,
+	const struct wisp_context *from)
+{
+	wisp_handle self = wisp_self(h->ctx);
+	const char *who = from ? wisp_service_label(from)
+		: WISP_HANDLE_NODE(source) != WISP_HANDLE_NODE(self) ? "another node"
+		: "no service";
+	wisp_log(h->ctx, WISP_LOG_WARN, "refused a WISP_MSG_LUA_PACKED message "
+		"from :%08x (%s): only Lua services of this node send that type",
+		source, who);
+	wisp_bounce(self, source, session, "service :%08x (%s) takes "
+		"WISP_MSG_LUA_PACKED only from Lua services of its node; send "
+		"WISP_MSG_LUA", self, h->script);
+}
+
+/* WISP_MSG_LUA_PACKED skips the checks of WISP_MSG_LUA, so it is taken
+ * only from a Lua service of this node, which packed it. Its sender may
+ * have exited since, and its handle gone: then it is checked as
+ * WISP_MSG_LUA. Any other sender is refused. Returns the type to serve
+ * the message as, or -1. */
+static int packed_type(struct host *h, int session, wisp_handle source)
+{
+	wisp_handle self = wisp_self(h->ctx);
+	const struct wisp_context *from = NULL;
+	if (WISP_HANDLE_NODE(source) == WISP_HANDLE_NODE(self)
+		&& (source & WISP_LOCAL_MASK) != 0) {
+		from = wisp_handle_grab(source);
+		if (from == NULL)
+			return WISP_MSG_LUA;
+		if (from->module == h->ctx->module)
+			return WISP_MSG_LUA_PACKED;
+	}
+	refuse_packed(h, session, source, from);
+	return -1;
 }
 
 static void on_request(struct host *h, int type, int session,
@@ -162,6 +215,9 @@ static void on_request(struct host *h, int type, int session,
 	}
 	if (type == WISP_MSG_NODE && wisp_lua_conns_node(h, msg, sz))
 		return; /* watched for its clients' sake only */
+	if (type == WISP_MSG_LUA_PACKED
+		&& (type = packed_type(h, session, source)) < 0)
+		return;
 	struct task *t = start_task(h, session, source);
 	if (type == WISP_MSG_LUA_PACKED) {
 		if (run_packed(h, t, source, msg, sz))
@@ -171,9 +227,7 @@ static void on_request(struct host *h, int type, int session,
 	if (type == WISP_MSG_LUA)
 		lua_pushcfunction(t->co, lua_entry);
 	if (!push_handler(h, t->co, type)) {
-		lua_settop(t->co, 0);
-		wisp_owed_settle(&t->answer);
-		wisp_task_recycle(h, t);
+		drop_task(h, t);
 		unhandled(h, type, session, source);
 		return;
 	}
@@ -325,11 +379,9 @@ void wisp_lua_drop_deferred(struct host *h)
 	}
 }
 
-int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
-	int session, wisp_handle source, void *msg, size_t sz)
+static int dispatch(struct host *h, int type, int session,
+	wisp_handle source, void *msg, size_t sz)
 {
-	(void)ctx;
-	struct host *h = ud;
 	switch (type) {
 	case WISP_MSG_RESPONSE:
 	case WISP_MSG_ERROR:
@@ -356,4 +408,30 @@ int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
 	if (h->idle_pending && h->ctx->mailbox.count == 0 && !h->ctx->dead)
 		wisp_lua_run_idle(h);
 	return 0;
+}
+
+/* One message, and whether dispatch kept it, through wisp_lua_guard. */
+struct delivery {
+	int type, session;
+	wisp_handle source;
+	void *msg;
+	size_t sz;
+	int kept;
+};
+
+static void deliver(struct host *h, void *arg)
+{
+	struct delivery *d = arg;
+	d->kept = dispatch(h, d->type, d->session, d->source, d->msg, d->sz);
+}
+
+int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,
+	int session, wisp_handle source, void *msg, size_t sz)
+{
+	(void)ctx;
+	struct host *h = ud;
+	struct delivery d = { type, session, source, msg, sz, 0 };
+	if (h->panicked || wisp_lua_guard(h, deliver, &d) < 0)
+		return 0;
+	return d.kept;
 }

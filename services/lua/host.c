@@ -20,6 +20,43 @@ struct task *wisp_lua_task(lua_State *L)
 	return *(struct task **)lua_getextraspace(L);
 }
 
+/* Lua calls this for an error outside any protected call, and aborts the
+ * process if it returns. It returns only when no wisp_lua_guard runs:
+ * else the node is stopped in order, control goes back to the guard, and
+ * the service's state, left broken, is never run again. */
+static int on_panic(lua_State *L)
+{
+	struct host *h = wisp_lua_task(L)->host;
+	/* lua_tostring would allocate for a number: nothing more can fail */
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+		: "(error object is not a string)";
+	wisp_log(h->ctx, WISP_LOG_ERROR, "Lua panic, an error outside any "
+		"protected call: %s; stopping the node", msg);
+	fprintf(stderr, "wisp: service %s: Lua panic: %s\n", h->script, msg);
+	h->panicked = 1;
+	wisp_exit(h->ctx);
+	wisp_shutdown(1);
+	if (h->panic_exit)
+		__builtin_longjmp(h->panic_exit, 1);
+	return 0;
+}
+
+int wisp_lua_guard(struct host *h, void (*fn)(struct host *h, void *arg),
+	void *arg)
+{
+	/* the compiler's setjmp: it saves three words, where the C library's
+	 * saves every register and costs a few percent of a small message */
+	void *here[5], **outer = h->panic_exit;
+	h->panic_exit = here;
+	if (__builtin_setjmp(here) != 0) {
+		h->panic_exit = outer;
+		return -1;
+	}
+	fn(h, arg);
+	h->panic_exit = outer;
+	return 0;
+}
+
 static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct host *h = ud;
@@ -343,13 +380,40 @@ int wisp_lua_load_script(lua_State *L, const char *name, char *err,
 /* The modules require finds without a file. */
 static const luaL_Reg preloaded[] = {
 	{ "wisp", wisp_lua_open }, { "wisp.socket.core", wisp_lua_open_socket },
-	{ "wisp.sqlite", wisp_lua_open_sqlite },
 	{ "wisp.db.settings", wisp_lua_open_db_settings },
-	{ "wisp.memcached", wisp_lua_open_memcached },
 	{ "wisp.db.files", wisp_lua_open_db_files },
 	{ "wisp.admin", wisp_lua_open_admin },
 	{ NULL, NULL },
 };
+
+/* Those in a library of their own on the module path (services/db's
+ * wispdb.so), loaded by the first require on the node. */
+static const struct {
+	const char *name, *library, *open;
+} on_module_path[] = {
+	{ "wisp.sqlite", "wispdb", "wisp_lua_open_sqlite" },
+	{ "wisp.memcached", "wispdb", "wisp_lua_open_memcached" },
+};
+
+/* Pushes the loader of one of on_module_path; 0 if name is none of them.
+ * Raises if its library cannot be had. */
+static int push_from_module_path(lua_State *L, const char *name)
+{
+	for (size_t i = 0; i < sizeof(on_module_path) / sizeof(*on_module_path);
+		i++) {
+		if (strcmp(name, on_module_path[i].name) != 0)
+			continue;
+		char err[512];
+		lua_CFunction f = (lua_CFunction)wisp_module_symbol(
+			on_module_path[i].library, on_module_path[i].open, err,
+			sizeof(err));
+		if (f == NULL)
+			return luaL_error(L, "module '%s' not found: %s", name, err);
+		lua_pushcfunction(L, f);
+		return 1;
+	}
+	return 0;
+}
 
 /* Pushes the loader of a standard library or a wisp C module; 0 if name
  * is neither. */
@@ -364,7 +428,7 @@ static int push_preloaded(lua_State *L, const char *name)
 	lua_CFunction f = find_function(lists, name);
 	if (f)
 		lua_pushcfunction(L, f);
-	return f != NULL;
+	return f != NULL || push_from_module_path(L, name);
 }
 
 /* require(name): a loaded module, a standard library or wisp C module, or
@@ -401,6 +465,9 @@ static void new_state(struct host *h)
 	h->budget_ms = cfg ? cfg->lua_budget_ms : 5000;
 	h->call_timeout_ms = cfg ? cfg->call_timeout_ms : 10000;
 	h->L = lua_newstate(lalloc, h);
+	if (h->L == NULL)
+		abort(); /* out of memory, as wisp_malloc */
+	lua_atpanic(h->L, on_panic);
 	h->main_task.host = h;
 	h->main_task.co = h->L;
 	*(struct task **)lua_getextraspace(h->L) = &h->main_task;
@@ -481,11 +548,28 @@ static void *lua_create(void)
 	return h;
 }
 
+/* The start once the script is named: its words, and why it failed. */
+struct start {
+	const char *words;
+	char err[1024];
+};
+
+static void start(struct host *h, void *arg)
+{
+	struct start *s = arg;
+	new_state(h);
+	h->ctx->memory_limit = h->mem_limit;
+	if (wisp_lua_load_script(h->L, h->script, s->err, sizeof(s->err)) < 0)
+		return;
+	lua_setfield(h->L, LUA_REGISTRYINDEX, "wisp.main");
+	wisp_set_callback(h->ctx, h, wisp_lua_dispatch);
+	send_boot(h, s->words);
+}
+
 /* args: "script [words...]" */
 static int lua_init(void *inst, struct wisp_context *ctx, const char *args)
 {
 	struct host *h = inst;
-	char err[1024];
 	size_t n = strcspn(args, " ");
 	h->ctx = ctx;
 	if (n == 0 || n >= sizeof(h->script))
@@ -493,14 +577,16 @@ static int lua_init(void *inst, struct wisp_context *ctx, const char *args)
 			"\"%s\"", args);
 	memcpy(h->script, args, n);
 	h->essential = wisp_node_starting() && !spawn.active;
-	new_state(h);
-	ctx->memory_limit = h->mem_limit;
-	if (wisp_lua_load_script(h->L, h->script, err, sizeof(err)) < 0)
-		return wisp_fail(ctx, "%s", err);
-	lua_setfield(h->L, LUA_REGISTRYINDEX, "wisp.main");
-	wisp_set_callback(ctx, h, wisp_lua_dispatch);
-	send_boot(h, args + n + (args[n] == ' '));
-	return 0;
+	struct start s = { args + n + (args[n] == ' '), "" };
+	if (wisp_lua_guard(h, start, &s) < 0)
+		return wisp_fail(ctx, "a Lua panic while starting %s", h->script);
+	return s.err[0] ? wisp_fail(ctx, "%s", s.err) : 0;
+}
+
+static void close_state(struct host *h, void *arg)
+{
+	(void)arg;
+	lua_close(h->L);
 }
 
 static void lua_release(void *inst)
@@ -509,7 +595,8 @@ static void lua_release(void *inst)
 	wisp_lua_drop_deferred(h);
 	if (h->L) {
 		wisp_owed_fail_all(h);
-		lua_close(h->L);
+		/* a state broken by a panic may panic again: it is then left */
+		wisp_lua_guard(h, close_state, NULL);
 	}
 	wisp_keymap_free(&h->waits);
 	wisp_calls_free(h);
@@ -521,4 +608,5 @@ const struct wisp_module wisp_lua_module = {
 	.create = lua_create,
 	.init = lua_init,
 	.release = lua_release,
+	.stats = wisp_lua_stats,
 };

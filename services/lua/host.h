@@ -88,6 +88,9 @@ struct host {
 	uint32_t ncalls, calls_cap;
 	int sweep_session;     /* the armed sweep's timer, 0 if none */
 	uint64_t sweep_ms;     /* when it is due */
+	void **panic_exit;     /* where a Lua panic returns (wisp_lua_guard):
+	                        * a __builtin_setjmp buffer */
+	int panicked;          /* its state broke: it never runs Lua again */
 	char script[64];
 };
 
@@ -102,6 +105,11 @@ void wisp_lua_set_roles(lua_State *L, unsigned roles);
 
 /* The host of any thread of a service's state. */
 struct task *wisp_lua_task(lua_State *L);
+/* Runs fn(h, arg), whose Lua calls are not all protected: a Lua panic in
+ * it (an error outside any pcall) stops the node in order and returns
+ * here with -1, where Lua alone would abort the process; else 0. */
+int wisp_lua_guard(struct host *h, void (*fn)(struct host *h, void *arg),
+	void *arg);
 /* lflow.c: "chunk:line" of the first Lua function at level or above
  * (C functions have no line), or "?": a place, for the log's flood
  * control. */
@@ -200,6 +208,12 @@ void wisp_lua_system(struct host *h, wisp_handle source, int session,
 
 /* lflow.c: runs what wisp.when_idle queued */
 void wisp_lua_run_idle(struct host *h);
+struct wisp_service_stats;
+/* lflow.c: the Lua module's stats hook (module.h), and the fields of a
+ * service's stats (handled, mailbox, refused, cpu_ms, memory) set in the
+ * table on top, for wisp.stats and wisp.admin.services alike. */
+void wisp_lua_stats(void *inst, struct wisp_service_stats *s);
+void wisp_lua_set_stats(lua_State *L, const struct wisp_service_stats *s);
 
 /* lgate.c: client commands and frames to clients */
 extern const luaL_Reg wisp_lua_gate_funcs[];
@@ -234,6 +248,8 @@ void wisp_lua_push_session(lua_State *co, int func,
 
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);
+/* Its messaging functions (send, call, ret, names, services...). */
+extern const luaL_Reg wisp_lua_message_funcs[];
 /* A message type by name ("lua", "text", "exit", "socket") or number. */
 int wisp_lua_type(lua_State *L, int idx);
 /* What a suspended call was, for the error it raises. */

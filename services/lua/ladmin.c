@@ -5,8 +5,7 @@
 #include <lauxlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "clock.h"
-#include "gate_service.h"
+#include "gate_api.h"
 #include "handle.h"
 #include "host.h"
 #include "log.h"
@@ -31,35 +30,30 @@ static void push_names(lua_State *L, const struct wisp_context *ctx)
 		set_str(L, "name", ctx->names[0]);
 }
 
-static void push_service(lua_State *L, const struct wisp_context *ctx,
-	const struct host *self)
+/* A service's table: its address, names and stats; a Lua service's
+ * script (what its module says it runs) too. */
+static void push_service(lua_State *L, const struct wisp_context *ctx)
 {
 	char address[16];
+	struct wisp_service_stats s;
+	wisp_service_stats(ctx->handle, &s);
 	snprintf(address, sizeof(address), ":%08x", (unsigned)ctx->handle);
 	lua_createtable(L, 0, 10);
 	wisp_lua_set_int(L, "handle", ctx->handle);
 	set_str(L, "address", address);
 	push_names(L, ctx);
-	set_str(L, "module", ctx->module ? ctx->module->name : "?");
-	if (ctx->module && strcmp(ctx->module->name, "lua") == 0) {
-		const char *script = ((const struct host *)ctx->inst)->script;
-		set_str(L, "script", script);
-		lua_pushboolean(L, wisp_lua_is_runtime(script));
+	set_str(L, "module", s.module);
+	if (s.what) {
+		set_str(L, "script", s.what);
+		lua_pushboolean(L, wisp_lua_is_runtime(s.what));
 		lua_setfield(L, -2, "runtime"); /* a hot update leaves it alone */
 	}
-	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
-	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
-	wisp_lua_set_int(L, "refused", (lua_Integer)ctx->refused);
-	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
-	lua_setfield(L, -2, "cpu_ms");
-	wisp_lua_set_int(L, "memory", (lua_Integer)(ctx == self->ctx ? self->mem
-		: ctx->memory));
+	wisp_lua_set_stats(L, &s);
 }
 
 /* services(): every live service of this node, oldest first. */
 static int l_services(lua_State *L)
 {
-	const struct host *self = wisp_lua_task(L)->host;
 	size_t n;
 	wisp_handle *list = wisp_handle_list(&n);
 	lua_createtable(L, (int)n, 0);
@@ -68,46 +62,23 @@ static int l_services(lua_State *L)
 		const struct wisp_context *ctx = wisp_handle_grab(list[i]);
 		if (ctx == NULL || ctx->dead)
 			continue;
-		push_service(L, ctx, self);
+		push_service(L, ctx);
 		lua_rawseti(L, -2, ++count);
 	}
 	wisp_free(list);
 	return 1;
 }
 
-/* The gate's counters of commands that ended with no reply, by why. */
-static const char *const failure_keys[GATE_FAILURES] = { "unrouted",
-	"overloaded", "unreachable", "service_exited", "handler_failed",
-	"timed_out" };
+static void set_counter(void *ud, const char *name, uint64_t value)
+{
+	wisp_lua_set_int(ud, name, (lua_Integer)value);
+}
 
 /* gate(): the counters of this node's gate, or nil. */
 static int l_gate(lua_State *L)
 {
-	const struct gate *g = wisp_gate_active;
-	if (g == NULL)
-		return 0;
-	const struct gate_stats *s = &g->stats;
-	lua_createtable(L, 0, 16 + GATE_FAILURES + 2);
-	wisp_lua_set_int(L, "connections", g->count);
-	wisp_lua_set_int(L, "accepted", (lua_Integer)s->accepted);
-	wisp_lua_set_int(L, "refused", (lua_Integer)s->refused);
-	wisp_lua_set_int(L, "frames_in", (lua_Integer)s->frames_in);
-	wisp_lua_set_int(L, "frames_out", (lua_Integer)s->frames_out);
-	wisp_lua_set_int(L, "bytes_in", (lua_Integer)s->bytes_in);
-	wisp_lua_set_int(L, "bytes_out", (lua_Integer)s->bytes_out);
-	wisp_lua_set_int(L, "bad_frames", (lua_Integer)s->bad_frames);
-	wisp_lua_set_int(L, "slow_dropped", (lua_Integer)s->slow_dropped);
-	wisp_lua_set_int(L, "idle_closed", (lua_Integer)s->idle_closed);
-	wisp_lua_set_int(L, "rate_closed", (lua_Integer)s->rate_closed);
-	wisp_lua_set_int(L, "kicked", (lua_Integer)s->kicked);
-	for (int i = 0; i < GATE_FAILURES; i++)
-		wisp_lua_set_int(L, failure_keys[i], (lua_Integer)s->failed[i]);
-	wisp_lua_set_int(L, "in_flight", (lua_Integer)g->cmds.count);
-	wisp_lua_set_int(L, "throttled", (lua_Integer)s->throttled);
-	wisp_lua_set_int(L, "frame_closed", (lua_Integer)s->frame_closed);
-	wisp_lua_set_int(L, "budget_closed", (lua_Integer)s->budget_closed);
-	wisp_lua_set_int(L, "address_refused", (lua_Integer)s->address_refused);
-	return 1;
+	lua_createtable(L, 0, 32);
+	return wisp_gate_counters(set_counter, L) < 0 ? 0 : 1;
 }
 
 /* log_level([name]): the level's name; sets it when given one. */

@@ -4,7 +4,7 @@
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>
-#include "harbor_service.h"
+#include "harbor_api.h"
 #include "host.h"
 #include "names.h"
 #include "node.h"
@@ -18,7 +18,7 @@ static int l_register_global(lua_State *L)
 	if (!wisp_name_valid(name))
 		return luaL_error(L, "cannot register the cluster-wide name '%s': "
 			"names are 1 to 63 characters of A-Z a-z 0-9 _ . -", name);
-	if (wisp_harbor_active == NULL)
+	if (!wisp_harbor_running())
 		return luaL_error(L, "cannot register the cluster-wide name '%s': "
 			"this node runs no harbor", name);
 	char text[96];
@@ -34,21 +34,22 @@ static int l_register_global(lua_State *L)
 /* What the harbor knows of the link to p (nothing on a node without). */
 static void push_link(lua_State *L, const struct wisp_peer *p, int self)
 {
-	struct harbor *h = wisp_harbor_active;
-	const struct link *l = h ? &h->links[p->id] : NULL;
-	lua_pushboolean(L, self || (l && l->up));
+	struct wisp_harbor_link l;
+	uint32_t services, cpu;
+	wisp_harbor_link_of(p->id, &l); /* zeroes when there is no link */
+	lua_pushboolean(L, self || l.up);
 	lua_setfield(L, -2, "up");
-	lua_pushboolean(L, l && l->out && l->out->state == CONN_UP);
+	lua_pushboolean(L, l.linked);
 	lua_setfield(L, -2, "linked");
-	wisp_lua_set_int(L, "bytes_in", l ? (lua_Integer)l->bytes_in : 0);
-	wisp_lua_set_int(L, "bytes_out", l ? (lua_Integer)l->bytes_out : 0);
-	wisp_lua_set_int(L, "frames_in", l ? (lua_Integer)l->frames_in : 0);
-	wisp_lua_set_int(L, "frames_out", l ? (lua_Integer)l->frames_out : 0);
-	wisp_lua_set_int(L, "named_out", l ? (lua_Integer)l->named_out : 0);
-	const struct node_load *load = h ? wisp_load_of(h, p->id) : NULL;
-	if (load && load->known) { /* as the root last said (watchers only) */
-		wisp_lua_set_int(L, "services", load->services);
-		wisp_lua_set_int(L, "cpu", load->cpu);
+	wisp_lua_set_int(L, "bytes_in", (lua_Integer)l.bytes_in);
+	wisp_lua_set_int(L, "bytes_out", (lua_Integer)l.bytes_out);
+	wisp_lua_set_int(L, "frames_in", (lua_Integer)l.frames_in);
+	wisp_lua_set_int(L, "frames_out", (lua_Integer)l.frames_out);
+	wisp_lua_set_int(L, "named_out", (lua_Integer)l.named_out);
+	/* as the root last said (watchers only) */
+	if (wisp_harbor_load(p->id, &services, &cpu) == 0) {
+		wisp_lua_set_int(L, "services", services);
+		wisp_lua_set_int(L, "cpu", cpu);
 	}
 }
 
@@ -80,14 +81,13 @@ static int l_nodes(lua_State *L)
 static int l_monitor_nodes(lua_State *L)
 {
 	struct host *host = wisp_lua_task(L)->host;
-	struct harbor *h = wisp_harbor_active;
 	luaL_checktype(L, 1, LUA_TFUNCTION);
-	if (h == NULL)
+	if (!wisp_harbor_running())
 		return luaL_error(L, "wisp.monitor_nodes: this node runs no harbor");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, host->handlers_ref);
 	lua_pushvalue(L, 1);
 	lua_rawseti(L, -2, WISP_MSG_NODE);
-	wisp_harbor_watch(h, wisp_self(host->ctx));
+	wisp_harbor_watch_nodes(wisp_self(host->ctx));
 	return 0;
 }
 

@@ -3,9 +3,7 @@
  * stats; and the table that puts the module together. */
 #include <lauxlib.h>
 #include <string.h>
-#include "handle.h"
 #include "host.h"
-#include "clock.h"
 #include "log.h"
 #include "service.h"
 
@@ -196,22 +194,36 @@ static int l_log_debug(lua_State *L) { return log_at(L, WISP_LOG_DEBUG); }
 static int l_log_warn(lua_State *L) { return log_at(L, WISP_LOG_WARN); }
 static int l_log_error(lua_State *L) { return log_at(L, WISP_LOG_ERROR); }
 
+/* A Lua service's part of its stats: its script, and its memory as its
+ * allocator counts it now (the runtime's count lags by a handler). */
+void wisp_lua_stats(void *inst, struct wisp_service_stats *s)
+{
+	const struct host *h = inst;
+	s->what = h->script;
+	s->memory = h->mem;
+}
+
+void wisp_lua_set_stats(lua_State *L, const struct wisp_service_stats *s)
+{
+	wisp_lua_set_int(L, "handled", (lua_Integer)s->handled);
+	wisp_lua_set_int(L, "mailbox", s->mailbox);
+	wisp_lua_set_int(L, "refused", (lua_Integer)s->refused);
+	lua_pushnumber(L, (double)s->cpu_ns / 1e6);
+	lua_setfield(L, -2, "cpu_ms");
+	wisp_lua_set_int(L, "memory", (lua_Integer)s->memory);
+}
+
 /* stats([addr]): messages handled, mailbox length, CPU ms, memory bytes. */
 static int l_stats(lua_State *L)
 {
 	struct host *h = wisp_lua_task(L)->host;
 	wisp_handle target = lua_isnoneornil(L, 1) ? wisp_self(h->ctx)
 		: (wisp_handle)luaL_checkinteger(L, 1);
-	struct wisp_context *ctx = wisp_handle_grab(target);
-	if (ctx == NULL)
+	struct wisp_service_stats s;
+	if (wisp_service_stats(target, &s) < 0)
 		return 0;
 	lua_createtable(L, 0, 5);
-	wisp_lua_set_int(L, "handled", (lua_Integer)ctx->handled);
-	wisp_lua_set_int(L, "mailbox", ctx->mailbox.count);
-	wisp_lua_set_int(L, "refused", (lua_Integer)ctx->refused);
-	lua_pushnumber(L, (double)wisp_ticks_ns(ctx->busy) / 1e6);
-	lua_setfield(L, -2, "cpu_ms");
-	wisp_lua_set_int(L, "memory", (lua_Integer)(ctx == h->ctx ? h->mem : ctx->memory));
+	wisp_lua_set_stats(L, &s);
 	return 1;
 }
 
@@ -245,7 +257,6 @@ static int l_shutdown(lua_State *L)
 	return 0;
 }
 
-extern const luaL_Reg wisp_lua_message_funcs[]; /* lwisp.c */
 
 static const luaL_Reg flow_funcs[] = {
 	{ "sleep", l_sleep }, { "timeout", l_timeout }, { "fork", l_fork },

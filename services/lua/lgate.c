@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
+#include "gate_config.h"
 #include "gate.h"
 #include "host.h"
 #include "names.h"
@@ -99,9 +99,10 @@ static const char *check_body(lua_State *L, int idx, size_t *size)
 {
 	const char *body = luaL_optlstring(L, idx, "", size);
 	const struct wisp_config *cfg = wisp_node_config();
-	if (cfg && *size > cfg->gate.max_body)
+	const struct wisp_gate_settings *g = cfg ? wisp_gate_settings(cfg) : NULL;
+	if (g && *size > g->max_body)
 		luaL_error(L, "a frame body of %I bytes is larger than gate.max_body "
-			"(%I)", (lua_Integer)*size, (lua_Integer)cfg->gate.max_body);
+			"(%I)", (lua_Integer)*size, (lua_Integer)g->max_body);
 	return body;
 }
 

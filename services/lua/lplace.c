@@ -4,7 +4,7 @@
  * (pick_least_loaded, from the loads the root passes on: harbor/load.c). */
 #include <lauxlib.h>
 #include <string.h>
-#include "harbor_service.h"
+#include "harbor_api.h"
 #include "host.h"
 #include "node.h"
 #include "remote.h"
@@ -15,12 +15,8 @@
  * whenever they have a harbor address. */
 static int node_up(const struct wisp_peer *p)
 {
-	const struct harbor *h = wisp_harbor_active;
-	if (p->id == wisp_node_config()->node_id)
-		return 1;
-	if (h == NULL || p->host == NULL)
-		return 0;
-	return h->cfg->root_count == 0 || h->links[p->id].up;
+	return p->id == wisp_node_config()->node_id
+		|| wisp_harbor_node_up(p->id);
 }
 
 /* Raises as a spawn that failed would, saying why. */
@@ -157,12 +153,12 @@ static int l_pick(lua_State *L)
 
 /* A node's weight: its services, each counting up to twice as much as
  * its CPU is busy; unknown loads weigh nothing. */
-static uint64_t weight(const struct node_load *load)
+static uint64_t weight(uint32_t node)
 {
-	if (load == NULL || !load->known)
+	uint32_t services, cpu;
+	if (wisp_harbor_load(node, &services, &cpu) < 0)
 		return 0;
-	uint64_t cpu = load->cpu > 1000 ? 1000 : load->cpu;
-	return (uint64_t)load->services * (1000 + cpu);
+	return (uint64_t)services * (1000 + (cpu > 1000 ? 1000 : cpu));
 }
 
 /* pick_least_loaded(role or nodes): the up node that weighs least (ties:
@@ -174,21 +170,17 @@ static int l_pick_least_loaded(lua_State *L)
 {
 	const struct wisp_peer *c[WISP_MAX_NODE + 1];
 	size_t n = candidates(L, 1, c);
-	struct harbor *h = wisp_harbor_active;
-	if (h)
-		wisp_load_watch(h);
+	wisp_harbor_watch_loads();
 	const struct wisp_peer *best = NULL;
 	uint64_t least = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t w = weight(h ? wisp_load_of(h, c[i]->id) : NULL);
+		uint64_t w = weight(c[i]->id);
 		if (best == NULL || w < least || (w == least && c[i]->id < best->id)) {
 			best = c[i];
 			least = w;
 		}
 	}
-	struct node_load *load = h ? wisp_load_of(h, best->id) : NULL;
-	if (load && load->known)
-		load->services++;
+	wisp_harbor_count_pick(best->id);
 	lua_pushstring(L, best->name);
 	return 1;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 #include "gate.h"
 #include "handle.h"
-#include "harbor_service.h"
+#include "harbor_api.h"
 #include "host.h"
 #include "names.h"
 #include "node.h"
@@ -47,8 +47,8 @@ static int seen_gc(lua_State *L)
 	for (uint32_t i = 0; i < s->count; i++)
 		wisp_keymap_free(&s->gates[i].conns);
 	wisp_free(s->gates);
-	if (s->watching && wisp_harbor_active)
-		wisp_harbor_unwatch(wisp_harbor_active, s->watching);
+	if (s->watching)
+		wisp_harbor_unwatch_nodes(s->watching);
 	memset(s, 0, sizeof(*s));
 	return 0;
 }
@@ -83,11 +83,10 @@ static struct gate_conns *find_gate(struct seen *s, wisp_handle gate)
 /* A gate on another node: the harbor tells this service if it goes. */
 static void watch(struct host *h, struct seen *s, wisp_handle gate)
 {
-	if (s->watching || wisp_harbor_active == NULL
-		|| WISP_HANDLE_NODE(gate) == wisp_node_id())
+	if (s->watching || WISP_HANDLE_NODE(gate) == wisp_node_id()
+		|| wisp_harbor_watch_nodes(wisp_self(h->ctx)) < 0)
 		return;
 	s->watching = wisp_self(h->ctx);
-	wisp_harbor_watch(wisp_harbor_active, s->watching);
 }
 
 static void remember(struct host *h, wisp_handle gate, uint32_t conn,

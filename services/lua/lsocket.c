@@ -32,20 +32,20 @@ static int l_listen(lua_State *L)
 	const char *host = luaL_checkstring(L, 1);
 	int port = (int)luaL_checkinteger(L, 2);
 	int backlog = (int)luaL_optinteger(L, 3, 128);
-	return id_or_fail(L, wisp_sock_listen(self(L), host, port, backlog));
+	return id_or_fail(L, wisp_net_listen(self(L), host, port, backlog));
 }
 
 static int l_connect(lua_State *L)
 {
 	const char *host = luaL_checkstring(L, 1);
 	int port = (int)luaL_checkinteger(L, 2);
-	return id_or_fail(L, wisp_sock_connect(self(L), host, port));
+	return id_or_fail(L, wisp_net_connect(self(L), host, port));
 }
 
 static int l_start(lua_State *L)
 {
 	int id = (int)luaL_checkinteger(L, 1);
-	if (wisp_sock_start(self(L), id) < 0)
+	if (wisp_net_start(self(L), id) < 0)
 		return fail(L);
 	lua_pushboolean(L, 1);
 	return 1;
@@ -56,7 +56,7 @@ static int l_write(lua_State *L)
 	size_t sz;
 	int id = (int)luaL_checkinteger(L, 1);
 	const char *data = luaL_checklstring(L, 2, &sz);
-	if (wisp_sock_write(id, data, sz) < 0)
+	if (wisp_net_write(id, data, sz) < 0)
 		return fail(L);
 	lua_pushboolean(L, 1);
 	return 1;
@@ -64,13 +64,13 @@ static int l_write(lua_State *L)
 
 static int l_close(lua_State *L)
 {
-	wisp_sock_close((int)luaL_checkinteger(L, 1));
+	wisp_net_close((int)luaL_checkinteger(L, 1));
 	return 0;
 }
 
 static int l_port(lua_State *L)
 {
-	return id_or_fail(L, wisp_sock_port((int)luaL_checkinteger(L, 1)));
+	return id_or_fail(L, wisp_net_port((int)luaL_checkinteger(L, 1)));
 }
 
 int wisp_lua_open_socket(lua_State *L)

@@ -4,7 +4,9 @@
  * BENCH lines A logged, without the log prefix, and stops everyone.
  * harbor_call_busy is harbor_call on a busy host: one CPU-bound process
  * per core (nice 0) runs beside the nodes, as where one node per core is
- * deployed next to other work. */
+ * deployed next to other work. The *_local_host figures go over the
+ * same-host transport (a Unix socket); the others over TCP on loopback
+ * (harbor.same_host = false), as between hosts. */
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +49,25 @@ static void stop_burners(void)
 	burner_count = 0;
 }
 
+static const char *const figures[] = { "harbor_send", "harbor_call",
+	"harbor_call_busy", "harbor_send_local_host", "harbor_call_local_host",
+	NULL };
+
+static int known_figure(const char *name)
+{
+	for (int i = 0; figures[i]; i++)
+		if (strcmp(figures[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The script of node A: bench_send or bench_call. */
+static const char *script_of(const char *figure)
+{
+	return strncmp(figure, "harbor_send", 11) == 0 ? "bench_send"
+		: "bench_call";
+}
+
 static int start(int i, const char *wisp, const char *conf, const char *node,
 	char *script_env, char *port_env)
 {
@@ -58,16 +79,16 @@ static int start(int i, const char *wisp, const char *conf, const char *node,
 
 int main(int argc, char **argv)
 {
-	if (argc != 4 || (strcmp(argv[3], "harbor_send") != 0
-			&& strcmp(argv[3], "harbor_call") != 0
-			&& strcmp(argv[3], "harbor_call_busy") != 0)) {
+	if (argc != 4 || !known_figure(argv[3])) {
 		fprintf(stderr, "usage: bench_harbor WISP SOURCE_ROOT harbor_send|"
-			"harbor_call|harbor_call_busy\n");
+			"harbor_call|harbor_call_busy|harbor_send_local_host|"
+			"harbor_call_local_host\n");
 		return 2;
 	}
 	int busy = strcmp(argv[3], "harbor_call_busy") == 0;
+	int local = strstr(argv[3], "_local_host") != NULL;
 	char conf[512], port_env[64], counter_env[64], bench_env[64];
-	char name_env[64];
+	char name_env[64], same_host_env[64];
 	snprintf(conf, sizeof(conf), "%s/test/cluster/cluster.lua", argv[2]);
 	int base = free_port_run(NODE_PORTS);
 	if (base < 0) {
@@ -76,10 +97,13 @@ int main(int argc, char **argv)
 	}
 	snprintf(port_env, sizeof(port_env), "WISP_PORT_BASE=%d", base);
 	snprintf(counter_env, sizeof(counter_env), "WISP_SCRIPT=bench_counter");
-	snprintf(bench_env, sizeof(bench_env), "WISP_SCRIPT=bench_%s",
-		busy ? "call" : argv[3] + strlen("harbor_"));
+	snprintf(bench_env, sizeof(bench_env), "WISP_SCRIPT=%s",
+		script_of(argv[3]));
 	snprintf(name_env, sizeof(name_env), "WISP_BENCH_NAME=%s", argv[3]);
+	snprintf(same_host_env, sizeof(same_host_env), "WISP_SAME_HOST=%d",
+		local);
 	putenv(name_env);
+	putenv(same_host_env);
 	proc_guard(procs, 3, 0);
 
 	int code = -1, found = 0;

@@ -31,9 +31,13 @@ return {
 		bench_name = os.getenv("WISP_BENCH_NAME") or "" },
 	harbor = {
 		heartbeat = 250,
-		timeout = 1500, -- game1.lua keeps a link busy for longer
+		-- game1.lua keeps a link busy for longer; WISP_HARBOR_TIMEOUT
+		-- makes it long, so that only a lost link ends a call early
+		timeout = tonumber(os.getenv("WISP_HARBOR_TIMEOUT")) or 1500,
 		max_frame = 16 * 1024 * 1024,
 		compress = 4096,
+		-- WISP_SAME_HOST=0: TCP on loopback, as between hosts
+		same_host = os.getenv("WISP_SAME_HOST") ~= "0",
 	},
 	nodes = {
 		root = root,

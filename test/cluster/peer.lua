@@ -2,7 +2,8 @@
 -- the local name "pong" and the cluster-wide name given as its argument,
 -- and answers pings, echoes payloads, holds slow calls and calls onward.
 -- It also receives the numbered streams of the order checks
--- (sequence.lua) and keeps, per sender and stream, what arrived.
+-- (sequence.lua) and keeps, per sender and stream, what arrived, and logs
+-- the text messages it gets as "NOTE text".
 local wisp = require "wisp"
 local global_name = assert(..., "peer.lua wants its cluster-wide name")
 
@@ -57,6 +58,24 @@ function commands.echo(payload)
 	return payload, #payload
 end
 
+function commands.size(payload)
+	return #payload
+end
+
+-- Keeps this node busy for ms: rounds of 25 ms of CPU, each followed by
+-- a turn of the node's loop, so that it drains its sockets slowly.
+function commands.burn(ms)
+	wisp.fork(function()
+		local stop = wisp.now() + ms
+		while wisp.now() < stop do
+			local until_clock = os.clock() + 0.025
+			while os.clock() < until_clock do end
+			wisp.sleep(0)
+		end
+	end)
+	return true
+end
+
 -- Learns addr's handle from its answer, then calls it by that handle.
 function commands.learn(addr)
 	local handle = wisp.call(addr, "whoami")
@@ -86,6 +105,10 @@ wisp.start(function()
 			return f(source, ...)
 		end
 		error("peer: unknown command " .. tostring(cmd))
+	end)
+	-- text messages (the same-host test's handmade frames) are logged
+	wisp.dispatch("text", function(_, text)
+		wisp.log("NOTE " .. text)
 	end)
 	wisp.register("pong")
 	wisp.register_global(global_name)

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "wisp.h"
 #include "client.h"
+#include "proto_alloc.h"
 
 static struct wisp_client_proto proto = {
 	.magic = {'W', 'I', 'S', 'P'},

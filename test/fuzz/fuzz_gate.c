@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "wisp.h"
 #include "gate.h"
+#include "proto_alloc.h"
 
 static _Noreturn void die(const char *what)
 {
@@ -78,7 +78,7 @@ static void check_event(const uint8_t *m, size_t n)
 	uint8_t *again = wisp_gate_event_encode(&e, &sz);
 	if (sz != n || memcmp(again, m, n) != 0)
 		die("event: encoding it again gives other bytes");
-	wisp_free(again);
+	wisp_proto_free(again);
 }
 
 /* 1 when m[0..n) is a well-formed answer: a DONE alone, or a REPLY with
@@ -102,7 +102,7 @@ static void check_answer(const uint8_t *m, size_t n)
 	uint8_t *again = wisp_gate_answer_encode(a.kind, a.body, a.size, &sz);
 	if (sz != n || memcmp(again, m, n) != 0)
 		die("answer: encoding it again gives other bytes");
-	wisp_free(again);
+	wisp_proto_free(again);
 }
 
 /* A binding's rules, plainly: target and whole ranges, lo <= hi each,
@@ -174,19 +174,19 @@ static void check_op(const uint8_t *m, size_t n)
 	}
 	if (sz != n || memcmp(again, m, n) != 0)
 		die("op: encoding it again gives other bytes");
-	wisp_free(again);
+	wisp_proto_free(again);
 	check_binding(&op);
 	check_session(&op);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t *m = wisp_malloc(size);
+	uint8_t *m = wisp_proto_malloc(size);
 	if (size)
 		memcpy(m, data, size);
 	check_event(m, size);
 	check_answer(m, size);
 	check_op(m, size);
-	wisp_free(m);
+	wisp_proto_free(m);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harbor.h"
+#include "proto_alloc.h"
 
 #define MAX_FRAME (1u << 20)
 #define SECRET "fuzz secret"
@@ -42,7 +43,7 @@ static void check_round_trip(const struct wisp_harbor_frame *f,
 		if (again.msg.size != f->msg.size || (f->msg.size && memcmp(
 				again.msg.payload, f->msg.payload, f->msg.size) != 0))
 			die("a round trip changed a payload");
-		wisp_free(again.msg.payload);
+		wisp_proto_free(again.msg.payload);
 	}
 	wisp_harbor_decoder_free(&d);
 }
@@ -72,7 +73,7 @@ static void take(struct wisp_harbor_frame *f, struct outcome *o,
 	check_round_trip(f, &o->out);
 	handshake(f, peer);
 	if (f->kind == WISP_HARBOR_MSG)
-		wisp_free(f->msg.payload);
+		wisp_proto_free(f->msg.payload);
 }
 
 /* Decodes data in one piece, or when split is set in pieces of 1 to 67

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "value.h"
 
 struct packed {
@@ -139,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (digest(L, n + i) != h || digest(L, 2 * n + i) != h)
 			die("a round trip changed a value");
 	}
-	wisp_free(second.buf);
-	wisp_free(third.buf);
+	wisp_proto_free(second.buf);
+	wisp_proto_free(third.buf);
 	lua_settop(L, 0);
 	return 0;
 }

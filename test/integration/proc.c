@@ -211,6 +211,15 @@ void proc_cleanup(struct proc *p)
 	unlink(p->err);
 }
 
+void proc_finish(struct proc *procs, int count, int dump)
+{
+	proc_kill_all();
+	for (int i = 0; dump && i < count; i++)
+		proc_dump(&procs[i]);
+	for (int i = 0; i < count; i++)
+		proc_cleanup(&procs[i]);
+}
+
 static struct sockaddr_in loopback(int port)
 {
 	struct sockaddr_in a;

@@ -43,6 +43,10 @@ char *proc_read_file(const char *path);
 /* Removes dir and everything below it (a test's temporary directory). */
 void proc_remove_tree(const char *dir);
 void proc_cleanup(struct proc *p);
+/* The end of a test of count processes: kills those still running, dumps
+ * every one's output when dump is set (a check failed), and removes their
+ * output files. */
+void proc_finish(struct proc *procs, int count, int dump);
 
 /* Waits up to ms for p's stdout to contain text: 1, or 0 if it did not. */
 int proc_wait_output(const struct proc *p, const char *text, int ms);

@@ -1,9 +1,20 @@
 /* run_lua.c: runs one Lua test script in a real node (test/lua/node.lua)
- * and passes if the node exits 0 after the harness reported no failure. */
+ * and passes if the node exits 0 after the harness reported at least one
+ * case passed and none failed: a script whose cases never ran (none
+ * declared, or a typo in their loop) is a failure, not a pass. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "proc.h"
 #include "testlib.h"
+
+/* The counts of the harness's "lua tests: N passed, N failed" line in
+ * out: 0, or -1 when there is no such line. */
+static int counts(const char *out, int *passed, int *failed)
+{
+	const char *line = strstr(out, "lua tests: ");
+	return line && sscanf(line, "lua tests: %d passed, %d failed", passed,
+		failed) == 2 ? 0 : -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -20,7 +31,10 @@ int main(int argc, char **argv)
 	CHECK_INT(proc_start(&p, args, env), 0);
 	CHECK_INT(proc_wait(&p, 110000), 0);
 	char *out = proc_output(&p, 0), *err = proc_output(&p, 1);
-	CHECK(strstr(out, " passed, 0 failed") != NULL);
+	int passed = 0, failed = 0;
+	CHECK_INT(counts(out, &passed, &failed), 0);
+	CHECK(passed > 0);
+	CHECK_INT(failed, 0);
 	CHECK_STR(err, "");
 	fputs(out, stdout);
 	fputs(err, stderr);

@@ -1,6 +1,8 @@
 /* test_badconfig.c: a node that cannot start exits non-zero with exactly
  * one line on stderr naming the problem: a config syntax error, an
- * unknown module, a port in use, an unknown key, a missing file. */
+ * unknown module, a port in use, an unknown key (and the key it would
+ * be), a missing file. `wisp --check CONFIG` checks the config as each of
+ * its nodes reads it. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +87,12 @@ static void lua_service_fails(void)
 static void unknown_key(void)
 {
 	write_conf("return { nodes = { a = { id = 1, servics = {} } } }");
-	expect_failure("a", "unknown key 'servics' in nodes.a");
+	expect_failure("a", "unknown key 'servics' in nodes.a (did you mean "
+		"'services'?)");
+	/* a key of a service's section, as the runtime knows none of them */
+	write_conf("return { gate = { max_bdy = 5 }, nodes = { a = { id = 1 } } }");
+	expect_failure("a", "unknown key 'max_bdy' in gate (did you mean "
+		"'max_body'?)");
 }
 
 static void unknown_node(void)
@@ -98,6 +105,39 @@ static void missing_file(void)
 {
 	unlink(conf);
 	expect_failure("a", "cannot open");
+}
+
+/* `wisp --check CONFIG`: exit code, stdout and stderr of the check of
+ * every node, malloc'd (NULL when not wanted). */
+static int check_all(const char *config, char **out, char **err)
+{
+	char *args[] = { (char *)wisp, "--check", (char *)config, NULL };
+	struct proc p;
+	CHECK_INT(proc_start(&p, args, NULL), 0);
+	int code = proc_wait(&p, 10000);
+	*out = proc_output(&p, 0);
+	*err = proc_output(&p, 1);
+	proc_cleanup(&p);
+	return code;
+}
+
+/* Without a node, --check reads the config as each node would: what is
+ * wrong for one node only is found, and its node named. */
+static void check_every_node(void)
+{
+	char *out, *err;
+	write_conf("return { nodes = { a = { id = 1 }, b = { id = 2,\n"
+		"  roles = { 'net' } } } }");
+	CHECK_INT(check_all(conf, &out, &err), 1);
+	CHECK_INT(proc_count_lines(err), 1);
+	CHECK(strstr(err, "nodes.b has the net role but no gate.listen") != NULL);
+	free(out);
+	free(err);
+	write_conf("return { nodes = { a = { id = 1 }, b = { id = 2 } } }");
+	CHECK_INT(check_all(conf, &out, &err), 0);
+	CHECK(strstr(out, "2 nodes checked: a b") != NULL);
+	free(out);
+	free(err);
 }
 
 /* Every config that ships is right for every node it names. */
@@ -126,6 +166,14 @@ static void shipped_configs(const char *root)
 		}
 		proc_cleanup(&p);
 	}
+	/* and the check of every node of the demo names all seven */
+	char path[512], *out, *err;
+	snprintf(path, sizeof(path), "%s/conf/demo.lua", root);
+	CHECK_INT(check_all(path, &out, &err), 0);
+	CHECK(strstr(out, "7 nodes checked: db game1 game2 game3 lobby net "
+		"root") != NULL);
+	free(out);
+	free(err);
 }
 
 int main(int argc, char **argv)
@@ -142,6 +190,7 @@ int main(int argc, char **argv)
 	RUN(lua_service_fails);
 	RUN(unknown_key);
 	RUN(unknown_node);
+	RUN(check_every_node);
 	RUN(missing_file);
 	shipped_configs(argv[2]);
 	return TEST_END();

@@ -4,8 +4,9 @@
  * world around them, following the markers the nodes log: it writes
  * random bytes to game2's harbor port, kills game3 with -9 while a call
  * to it is pending and starts it again, and starts a node that holds the
- * wrong secret. Every wait is bounded and every child is killed at the
- * end, whatever happened. */
+ * wrong secret. It runs twice: with the nodes linked over Unix sockets,
+ * and over TCP (cluster_tcp). Every wait is bounded and every child is
+ * killed at the end, whatever happened. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -123,12 +124,6 @@ static int wait_marker(const struct proc *p, const char *text, int ms)
 	return 0;
 }
 
-static void dump_logs(void)
-{
-	for (int i = 0; i < proc_count; i++)
-		proc_dump(&procs[i]);
-}
-
 /* A node with another secret is refused: its call fails, and the node
  * it called or the root says why. */
 static void wrong_secret(struct proc *root, struct proc *game2)
@@ -145,6 +140,18 @@ static void wrong_secret(struct proc *root, struct proc *game2)
 		fprintf(stderr, "neither the root nor game2 logged that the rogue "
 			"node sent a wrong proof\n");
 	CHECK(said);
+}
+
+/* The links went over Unix sockets, or over TCP when WISP_SAME_HOST=0
+ * (the cluster_tcp run). */
+static void links_as_asked(const struct proc *game1)
+{
+	const char *same_host = getenv("WISP_SAME_HOST");
+	int tcp = same_host && strcmp(same_host, "0") == 0;
+	CHECK(proc_log_has(game1, "link to node game2 is up",
+		tcp ? "(tcp)" : "(unix socket)"));
+	CHECK(!proc_log_has(game1, "link to node game2 is up",
+		tcp ? "(unix socket)" : "(tcp)"));
 }
 
 /* The cluster from start to stop; a missing marker fails the test and
@@ -179,6 +186,7 @@ static void run_cluster(void)
 	CHECK(game3 != NULL);
 
 	CHECK_INT(proc_wait(game1, 40000), 0);
+	links_as_asked(game1);
 	char done[64];
 	snprintf(done, sizeof(done), "lua tests: %d passed, 0 failed", GAME1_CASES);
 	CHECK(has_output(game1, done));
@@ -208,11 +216,7 @@ int main(int argc, char **argv)
 
 	if (base_port > 0)
 		run_cluster();
-	proc_kill_all();
-	if (test_failures)
-		dump_logs();
-	for (int i = 0; i < proc_count; i++)
-		proc_cleanup(&procs[i]);
+	proc_finish(procs, proc_count, test_failures);
 	proc_gate_remove(gate, "garbage.done");
 	return TEST_END();
 }

@@ -235,12 +235,7 @@ int main(int argc, char **argv)
 
 	if (base > 0)
 		run_cluster();
-	proc_kill_all();
-	if (test_failures)
-		for (int i = 0; i < proc_count; i++)
-			proc_dump(&procs[i]);
-	for (int i = 0; i < proc_count; i++)
-		proc_cleanup(&procs[i]);
+	proc_finish(procs, proc_count, test_failures);
 	proc_gate_remove(gate, "game3.killed");
 	proc_gate_remove(gate, "game3.started");
 	proc_gate_remove(gate, "gate.done");

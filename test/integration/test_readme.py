@@ -22,6 +22,7 @@
 # Usage: test_readme.py SOURCE_ROOT BUILD_ROOT READMECLIENT [SCENARIO...]
 # (only the scenarios named, when some are; a block left unused is then
 # not an error).
+import glob
 import os
 import random
 import re
@@ -467,17 +468,29 @@ def c_arrays(path, suffix):
     return re.findall(r'(\w+%s)\[\]\s*=\s*\{(.*?)\};' % suffix, src, re.S)
 
 
+def config_keys(path):
+    """The keys a config file of the runtime's or a service's knows: lists
+    of names, or tables of struct wisp_cfg_key (each entry's first string)."""
+    keys = set()
+    for _, body in c_arrays(path, '_keys'):
+        if '{' in body or '(' in body:
+            keys.update(re.findall(r'[{(]\s*"(\w+)"', body))
+        else:
+            keys.update(re.findall(r'"(\w+)"', body))
+    return keys
+
+
 def scenario_reference(ctx):
     block = ctx.take('config', 'reference')
     ctx.check_config(block)
-    runtime = os.path.join(ctx.source, 'runtime')
+    files = glob.glob(os.path.join(ctx.source, 'runtime', 'config*.c'))
+    files += glob.glob(os.path.join(ctx.source, 'services', '*', 'config_*.c'))
     keys = set()
-    for name in sorted(os.listdir(runtime)):
-        if name.startswith('config') and name.endswith('.c'):
-            for _, body in c_arrays(os.path.join(runtime, name), '_keys'):
-                keys.update(re.findall(r'"(\w+)"', body))
+    for path in sorted(files):
+        keys |= config_keys(path)
     if len(keys) < 30:
-        raise Fail('found only %d config keys in runtime/config*.c' % len(keys))
+        raise Fail('found only %d config keys in runtime/config*.c and '
+                   'services/*/config_*.c' % len(keys))
     missing = sorted(k for k in keys if not re.search(r'\b%s\s*=' % k, block.text))
     if missing:
         raise Fail('%s: the config reference lacks %s' % (block.where(), ', '.join(missing)))

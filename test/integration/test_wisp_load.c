@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "proc.h"
 #include "testlib.h"
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "wisp_client.h"
 
 #define MAX_CLIENTS 64
@@ -123,8 +123,8 @@ static int swap_frame(int fd, struct swapper *w,
 	if (tcp_write_all(fd, frame, n) < 0
 		|| tcp_write_all(fd, w->held, w->held_len) < 0)
 		rc = -1;
-	wisp_free(frame);
-	wisp_free(w->held);
+	wisp_proto_free(frame);
+	wisp_proto_free(w->held);
 	w->held = NULL;
 	return rc;
 }
@@ -153,7 +153,7 @@ static void swap_flush(struct pollfd *fds, struct swapper *w)
 	for (int i = 1; i <= MAX_CLIENTS; i++)
 		if (fds[i].fd >= 0 && w[i].held) {
 			tcp_write_all(fds[i].fd, w[i].held, w[i].held_len);
-			wisp_free(w[i].held);
+			wisp_proto_free(w[i].held);
 			w[i].held = NULL;
 		}
 }
@@ -180,7 +180,7 @@ static void serve_swapped(int listener)
 				fds[i].fd = fd;
 				wisp_client_decoder_free(&w[i].dec);
 				wisp_client_decoder_init(&w[i].dec, &proto);
-				wisp_free(w[i].held);
+				wisp_proto_free(w[i].held);
 				w[i].held = NULL;
 				fd = -1;
 			}

@@ -1,13 +1,37 @@
 /* test_config.c: a good config is read as written; each kind of bad one
- * is refused with a message naming the file, the key and the place. */
+ * is refused with a message naming the file, the key and the place. The
+ * whole config as users write it: the runtime's keys and the sections the
+ * services register (gate, db, console). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "builtin.h"
 #include "config.h"
+#include "console_config.h"
+#include "db_config.h"
+#include "gate_config.h"
+#include "harbor_config.h"
 #include "log.h"
 #include "testlib.h"
 
 static char path[64];
+
+/* The services' sections of cfg, as the services read them. */
+static const struct wisp_gate_settings *gate(const struct wisp_config *cfg)
+{
+	return wisp_gate_settings(cfg);
+}
+
+static const struct wisp_db_settings *db(const struct wisp_config *cfg)
+{
+	return wisp_db_settings(cfg);
+}
+
+static const struct wisp_console_settings *console(
+	const struct wisp_config *cfg)
+{
+	return wisp_console_settings(cfg);
+}
 
 static void write_config(const char *text)
 {
@@ -96,9 +120,11 @@ static void cluster_config(void)
 	CHECK_INT(cfg.roots[0], 1);
 	CHECK_INT(cfg.roots[1], 9);
 	CHECK_STR(cfg.secret, "s3");
-	CHECK_INT(cfg.harbor.heartbeat_ms, 200);
-	CHECK_INT(cfg.harbor.timeout_ms, 900);
-	CHECK_INT(cfg.harbor.max_frame, 64 << 20);
+	const struct wisp_harbor_settings *h = wisp_harbor_settings(&cfg);
+	CHECK_INT(h->heartbeat_ms, 200);
+	CHECK_INT(h->timeout_ms, 900);
+	CHECK_INT(h->max_frame, 64 << 20);
+	CHECK_INT(h->same_host, 1);
 	wisp_config_free(&cfg);
 	CHECK(load("return { secret = 'x', roots = { 'c', 'a' }, nodes = {\n"
 		"  a = { id = 2, harbor = '127.0.0.1:1' }, c = { id = 3 } } }", &cfg) == NULL);
@@ -127,7 +153,7 @@ static void check_gate_defaults(const struct wisp_gate_settings *g)
 	CHECK_INT(g->partial_budget, 64 << 20);
 	CHECK(g->events == NULL);
 	CHECK_INT(g->route_count, 0);
-	CHECK(wisp_config_route(g, 1) == NULL);
+	CHECK(wisp_gate_settings_route(g, 1) == NULL);
 }
 
 static void defaults(void)
@@ -140,23 +166,23 @@ static void defaults(void)
 	CHECK(cfg.module_path == NULL);
 	CHECK_INT(cfg.service_count, 0);
 	CHECK_INT(cfg.stop_timeout_ms, 5000);
-	CHECK(cfg.gate.host == NULL);
-	CHECK_INT(cfg.gate.port, 0);
-	check_gate_defaults(&cfg.gate);
+	CHECK(gate(&cfg)->host == NULL);
+	CHECK_INT(gate(&cfg)->port, 0);
+	check_gate_defaults(gate(&cfg));
 	wisp_config_free(&cfg);
 	/* a net node that gives only its listen address */
 	CHECK(load("return { nodes = { a = { id = 1, roles = { 'net' },\n"
 		"  gate = { listen = '[::1]:7100' } } } }", &cfg) == NULL);
-	CHECK_STR(cfg.gate.host, "::1");
-	CHECK_INT(cfg.gate.port, 7100);
-	check_gate_defaults(&cfg.gate);
+	CHECK_STR(gate(&cfg)->host, "::1");
+	CHECK_INT(gate(&cfg)->port, 7100);
+	check_gate_defaults(gate(&cfg));
 	wisp_config_free(&cfg);
 }
 
 /* The service command id goes to, or NULL. */
 static const char *route_of(const struct wisp_gate_settings *g, uint32_t id)
 {
-	const struct wisp_command_route *route = wisp_config_route(g, id);
+	const struct wisp_command_route *route = wisp_gate_settings_route(g, id);
 	return route ? route->service : NULL;
 }
 
@@ -183,7 +209,7 @@ static void gate_override(void)
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
-	const struct wisp_gate_settings *g = &cfg.gate;
+	const struct wisp_gate_settings *g = gate(&cfg);
 	CHECK_STR(g->host, "localhost");
 	CHECK_INT(g->port, 7200);
 	CHECK(memcmp(g->magic, "ABCD", 4) == 0);
@@ -202,13 +228,13 @@ static void gate_override(void)
 	CHECK_STR(g->events, "lobby");
 	CHECK_INT(g->route_count, 1); /* the node's list replaces the top's */
 	CHECK_STR(route_of(g, 5), "room@game1");
-	CHECK(wisp_config_route(g, 1) == NULL);
+	CHECK(wisp_gate_settings_route(g, 1) == NULL);
 	wisp_config_free(&cfg);
 	/* a node without the net role keeps the top-level gate, unchecked */
 	CHECK(load("return { gate = { max_body = 10 },\n"
 		"  nodes = { a = { id = 1 } } }", &cfg) == NULL);
-	CHECK_INT(cfg.gate.max_body, 10);
-	CHECK(cfg.gate.host == NULL);
+	CHECK_INT(gate(&cfg)->max_body, 10);
+	CHECK(gate(&cfg)->host == NULL);
 	wisp_config_free(&cfg);
 }
 
@@ -228,20 +254,20 @@ static void gate_routes(void)
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
-	const struct wisp_gate_settings *g = &cfg.gate;
+	const struct wisp_gate_settings *g = gate(&cfg);
 	CHECK_INT(g->route_count, 5);
 	for (size_t i = 1; i < g->route_count; i++)
 		CHECK(g->routes[i - 1].last < g->routes[i].first);
 	CHECK_STR(route_of(g, 0), "zero");
 	CHECK_STR(route_of(g, 1), "login");
-	CHECK(wisp_config_route(g, 2) == NULL);
-	CHECK(wisp_config_route(g, 99) == NULL);
+	CHECK(wisp_gate_settings_route(g, 2) == NULL);
+	CHECK(wisp_gate_settings_route(g, 99) == NULL);
 	CHECK_STR(route_of(g, 100), "room@game1");
 	CHECK_STR(route_of(g, 150), "room@game1");
 	CHECK_STR(route_of(g, 199), "room@game1");
 	CHECK_STR(route_of(g, 200), "one");
-	CHECK(wisp_config_route(g, 201) == NULL);
-	CHECK(wisp_config_route(g, 299) == NULL);
+	CHECK(wisp_gate_settings_route(g, 201) == NULL);
+	CHECK(wisp_gate_settings_route(g, 299) == NULL);
 	CHECK_STR(route_of(g, 300), "tail");
 	CHECK_STR(route_of(g, UINT32_MAX), "tail");
 	wisp_config_free(&cfg);
@@ -259,24 +285,24 @@ static void gate_contract(void)
 		"  { 1, 'a' }, { 2, 9, 'b', ordered = false }, { 10, 'c', ordered = "
 		"true } } },\n  %s", net);
 	CHECK(load(text, &cfg) == NULL);
-	CHECK_INT(cfg.gate.error_frames, 1);
-	CHECK(cfg.gate.error_command == UINT32_MAX);
-	CHECK_INT(cfg.gate.request_ids, 0);
-	CHECK_INT(wisp_config_route(&cfg.gate, 1)->ordered, 1);
-	CHECK_INT(wisp_config_route(&cfg.gate, 5)->ordered, 0);
-	CHECK_INT(wisp_config_route(&cfg.gate, 10)->ordered, 1);
+	CHECK_INT(gate(&cfg)->error_frames, 1);
+	CHECK(gate(&cfg)->error_command == UINT32_MAX);
+	CHECK_INT(gate(&cfg)->request_ids, 0);
+	CHECK_INT(wisp_gate_settings_route(gate(&cfg), 1)->ordered, 1);
+	CHECK_INT(wisp_gate_settings_route(gate(&cfg), 5)->ordered, 0);
+	CHECK_INT(wisp_gate_settings_route(gate(&cfg), 10)->ordered, 1);
 	wisp_config_free(&cfg);
 	snprintf(text, sizeof(text), "return { gate = { error_command = 0,\n"
 		"  request_ids = true }, %s", net);
 	CHECK(load(text, &cfg) == NULL);
-	CHECK_INT(cfg.gate.error_frames, 1);
-	CHECK_INT(cfg.gate.error_command, 0);
-	CHECK_INT(cfg.gate.request_ids, 1);
+	CHECK_INT(gate(&cfg)->error_frames, 1);
+	CHECK_INT(gate(&cfg)->error_command, 0);
+	CHECK_INT(gate(&cfg)->request_ids, 1);
 	wisp_config_free(&cfg);
 	snprintf(text, sizeof(text), "return { gate = { error_command = false }, "
 		"%s", net);
 	CHECK(load(text, &cfg) == NULL);
-	CHECK_INT(cfg.gate.error_frames, 0);
+	CHECK_INT(gate(&cfg)->error_frames, 0);
 	wisp_config_free(&cfg);
 }
 
@@ -326,6 +352,14 @@ static void bad_configs(void)
 		"unknown key 'colour' in the config");
 	refused("return { nodes = { a = { id = 1, colour = 1 } } }",
 		"unknown key 'colour' in nodes.a");
+	/* a typo is named with the key it would be, the services' too */
+	refused("return { nodes = { a = { id = 1, servics = {} } } }",
+		"unknown key 'servics' in nodes.a (did you mean 'services'?)");
+	refused("return { nodes = { a = { id = 1, consle = 'x' } } }",
+		"unknown key 'consle' in nodes.a (did you mean 'console'?)");
+	refused("return { console_tokn = 'x', nodes = { a = { id = 1 } } }",
+		"unknown key 'console_tokn' in the config (did you mean "
+		"'console_token'?)");
 	refused("return { nodes = { a = { roles = {} } } }",
 		"missing required key 'id' in nodes.a");
 	refused("return { }", "missing required key 'nodes'");
@@ -392,6 +426,12 @@ static void bad_gates(void)
 	refused("return { gate = { colour = 1 }, nodes = { a = { id = 1 } } }",
 		"unknown key 'colour' in gate");
 	refused_gate("colour = 1", "unknown key 'colour' in nodes.a.gate");
+	refused_gate("max_inflght = 1", "unknown key 'max_inflght' in "
+		"nodes.a.gate (did you mean 'max_inflight'?)");
+	/* another node's gate table is checked too */
+	refused("return { nodes = { a = { id = 1 }, b = { id = 2,\n"
+		"  roles = { 'net' }, gate = { max_body = 0 } } } }",
+		"key 'max_body' in nodes.b.gate must be an integer from 1");
 	refused("return { nodes = { a = { id = 1, roles = { 'net' },\n"
 		"  gate = { listen = '127.0.0.1' } } } }",
 		"key 'listen' in nodes.a.gate must be \"host:port\"");
@@ -495,15 +535,15 @@ static void db_defaults(void)
 	struct wisp_config cfg;
 	CHECK(load("return { nodes = { a = { id = 1, roles = { 'db' } } } }",
 		&cfg) == NULL);
-	check_db_defaults(&cfg.db);
+	check_db_defaults(db(&cfg));
 	wisp_config_free(&cfg);
 	/* an empty db table and an empty memcached one change nothing */
 	CHECK(load("return { db = { memcached = {}, static = {} },\n"
 		"  nodes = { a = { id = 1 } } }", &cfg) == NULL);
-	check_db_defaults(&cfg.db);
+	check_db_defaults(db(&cfg));
 	wisp_config_free(&cfg);
 	wisp_config_defaults(&cfg, "a");
-	check_db_defaults(&cfg.db);
+	check_db_defaults(db(&cfg));
 	wisp_config_free(&cfg);
 }
 
@@ -524,7 +564,7 @@ static void db_settings(void)
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
-	const struct wisp_db_settings *d = &cfg.db;
+	const struct wisp_db_settings *d = db(&cfg);
 	CHECK_STR(d->file, "data/demo.db"); /* relative paths stay as written */
 	CHECK_STR(d->migrations, "services/demo/migrations");
 	CHECK_INT(d->synchronous, 2);
@@ -545,9 +585,9 @@ static void db_settings(void)
 	CHECK(load("return { db = { synchronous = 'off', cache_size = 1099511627776,\n"
 		"  file = '/var/lib/wisp/x.db' }, nodes = { a = { id = 1 } } }",
 		&cfg) == NULL);
-	CHECK_INT(cfg.db.synchronous, 0);
-	CHECK(cfg.db.cache_size == (size_t)1 << 40);
-	CHECK_STR(cfg.db.file, "/var/lib/wisp/x.db");
+	CHECK_INT(db(&cfg)->synchronous, 0);
+	CHECK(db(&cfg)->cache_size == (size_t)1 << 40);
+	CHECK_STR(db(&cfg)->file, "/var/lib/wisp/x.db");
 	wisp_config_free(&cfg);
 }
 
@@ -568,7 +608,7 @@ static void bad_dbs(void)
 	refused_db("memcached = { servers = {}, colour = 1 }",
 		"unknown key 'colour' in db.memcached");
 	refused_db("memcached = { server = '127.0.0.1:11211' }",
-		"unknown key 'server' in db.memcached");
+		"unknown key 'server' in db.memcached (did you mean 'servers'?)");
 	refused_db("file = ''", "key 'file' in db must be a non-empty path");
 	refused_db("file = {}", "key 'file' in db must be a string");
 	refused_db("migrations = ''", "key 'migrations' in db must be a non-empty");
@@ -646,11 +686,11 @@ static void console_settings(void)
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
-	CHECK_STR(cfg.console.host, "127.0.0.1");
-	CHECK_INT(cfg.console.port, 7000);
-	CHECK_STR(cfg.console.metrics_host, "0.0.0.0");
-	CHECK_INT(cfg.console.metrics_port, 9100);
-	CHECK_STR(cfg.console.token, "a token");
+	CHECK_STR(console(&cfg)->host, "127.0.0.1");
+	CHECK_INT(console(&cfg)->port, 7000);
+	CHECK_STR(console(&cfg)->metrics_host, "0.0.0.0");
+	CHECK_INT(console(&cfg)->metrics_port, 9100);
+	CHECK_STR(console(&cfg)->token, "a token");
 	wisp_config_free(&cfg);
 	/* loopback in each of its forms needs no token */
 	static const char *const loopback[] = { "127.0.0.1", "127.3.2.1",
@@ -666,15 +706,16 @@ static void console_settings(void)
 			fprintf(stderr, "%s: %s\n", loopback[i], err);
 			continue;
 		}
-		CHECK_INT(cfg.console.port, 7000);
-		CHECK_INT(cfg.console.metrics_port, 7001);
-		CHECK(cfg.console.token == NULL);
+		CHECK_INT(console(&cfg)->port, 7000);
+		CHECK_INT(console(&cfg)->metrics_port, 7001);
+		CHECK(console(&cfg)->token == NULL);
 		wisp_config_free(&cfg);
 	}
 	/* a node without either has neither */
 	CHECK(load("return { nodes = { a = { id = 1 } } }", &cfg) == NULL);
-	CHECK(cfg.console.host == NULL && cfg.console.metrics_host == NULL);
-	CHECK(cfg.console.token == NULL);
+	CHECK(console(&cfg)->host == NULL);
+	CHECK(console(&cfg)->metrics_host == NULL);
+	CHECK(console(&cfg)->token == NULL);
 	wisp_config_free(&cfg);
 }
 
@@ -734,6 +775,7 @@ static void missing_file(void)
 int main(void)
 {
 	snprintf(path, sizeof(path), "/tmp/wisp_test_config_%d.lua", (int)getpid());
+	wisp_builtin_register();
 	RUN(good_config);
 	RUN(cluster_config);
 	RUN(defaults);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include "testlib.h"
 #include "harbor.h"
+#include "sha256.h"
+#include "wisp.h"
 
 #define LIMIT (16u << 20)
 #define MAX_FRAMES 2000

@@ -67,7 +67,7 @@ static struct wisp_socket_msg *wait_for(int event, int id, wisp_handle *owner)
 	uint64_t deadline = now_ms() + WAIT_MS;
 	struct wisp_socket_msg *m;
 	while ((m = take(event, id, owner)) == NULL && now_ms() < deadline)
-		wisp_sockets_poll(10);
+		wisp_net_poll(10);
 	return m;
 }
 
@@ -75,7 +75,7 @@ static void pump(int ms)
 {
 	uint64_t deadline = now_ms() + ms;
 	while (now_ms() < deadline)
-		wisp_sockets_poll(5);
+		wisp_net_poll(5);
 }
 
 static void clear_events(void)
@@ -104,7 +104,7 @@ static size_t receive(int id, unsigned char *buf, size_t want)
 	while (got < want && now_ms() < deadline) {
 		struct wisp_socket_msg *m = take(WISP_SOCKET_DATA, id, NULL);
 		if (m == NULL) {
-			wisp_sockets_poll(10);
+			wisp_net_poll(10);
 			continue;
 		}
 		size_t n = m->size < want - got ? m->size : want - got;
@@ -124,9 +124,9 @@ static void expect_text(int id, const char *text)
 
 static int listen_any(wisp_handle owner, int *port)
 {
-	int l = wisp_sock_listen(owner, "127.0.0.1", 0, 16);
+	int l = wisp_net_listen(owner, "127.0.0.1", 0, 16);
 	CHECK(l > 0);
-	*port = wisp_sock_port(l);
+	*port = wisp_net_port(l);
 	CHECK(*port > 0);
 	return l;
 }
@@ -146,7 +146,7 @@ static int plain_connect(int port)
 /* Connects a CLIENT socket to l; the accepted one is left unstarted. */
 static void connect_to(int l, int port, wisp_handle owner, int *c, int *s)
 {
-	*c = wisp_sock_connect(owner, "127.0.0.1", port);
+	*c = wisp_net_connect(owner, "127.0.0.1", port);
 	CHECK(*c > 0);
 	expect(WISP_SOCKET_CONNECT, *c, owner);
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
@@ -185,7 +185,7 @@ static uint64_t fnv(const unsigned char *p, size_t n)
 static void cleanup(void)
 {
 	for (wisp_handle o = LISTENER; o <= MANY; o++)
-		wisp_sockets_drop_owner(o);
+		wisp_net_drop_owner(o);
 	clear_events();
 }
 
@@ -193,10 +193,10 @@ static void test_echo(void)
 {
 	int l, c, s;
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
-	CHECK_INT(wisp_sock_write(c, "hello", 5), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_write(c, "hello", 5), 0);
 	expect_text(s, "hello");
-	CHECK_INT(wisp_sock_write(s, "world", 5), 0);
+	CHECK_INT(wisp_net_write(s, "world", 5), 0);
 	expect_text(c, "world");
 	cleanup();
 }
@@ -205,7 +205,7 @@ static void test_accept_carries_peer(void)
 {
 	int port, s;
 	int l = listen_any(LISTENER, &port);
-	int c = wisp_sock_connect(CLIENT, "127.0.0.1", port);
+	int c = wisp_net_connect(CLIENT, "127.0.0.1", port);
 	wisp_handle owner = 0;
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, &owner);
 	CHECK(m != NULL);
@@ -214,7 +214,7 @@ static void test_accept_carries_peer(void)
 		return;
 	}
 	char want[64];
-	snprintf(want, sizeof want, "127.0.0.1:%d", wisp_sock_port(c));
+	snprintf(want, sizeof want, "127.0.0.1:%d", wisp_net_port(c));
 	CHECK_INT(owner, LISTENER);
 	CHECK_STR(m->data, want);
 	CHECK_INT(m->size, strlen(want));
@@ -228,10 +228,10 @@ static void test_no_read_before_start(void)
 {
 	int l, c, s;
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_write(c, "early", 5), 0);
+	CHECK_INT(wisp_net_write(c, "early", 5), 0);
 	pump(100);
 	CHECK(take(0, s, NULL) == NULL);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
 	expect_text(s, "early");
 	cleanup();
 }
@@ -241,13 +241,13 @@ static void test_write_while_connecting(void)
 {
 	int port, s;
 	int l = listen_any(LISTENER, &port);
-	int c = wisp_sock_connect(CLIENT, "127.0.0.1", port);
-	CHECK_INT(wisp_sock_write(c, "queued", 6), 0);
+	int c = wisp_net_connect(CLIENT, "127.0.0.1", port);
+	CHECK_INT(wisp_net_write(c, "queued", 6), 0);
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
 	CHECK(m != NULL);
 	s = m ? m->ud : -1;
 	wisp_free(m);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
 	expect_text(s, "queued");
 	cleanup();
 }
@@ -256,8 +256,8 @@ static void test_connect_refused(void)
 {
 	int port;
 	int l = listen_any(LISTENER, &port);
-	wisp_sock_close(l);
-	int c = wisp_sock_connect(CLIENT, "127.0.0.1", port);
+	wisp_net_close(l);
+	int c = wisp_net_connect(CLIENT, "127.0.0.1", port);
 	CHECK(c > 0);
 	wisp_handle owner = 0;
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ERROR, c, &owner);
@@ -270,18 +270,18 @@ static void test_connect_refused(void)
 		CHECK_INT(owner, CLIENT);
 	}
 	wisp_free(m);
-	CHECK_INT(wisp_sock_write(c, "x", 1), -1);
+	CHECK_INT(wisp_net_write(c, "x", 1), -1);
 	cleanup();
 }
 
 static void test_bad_address(void)
 {
 	errno = 0;
-	CHECK_INT(wisp_sock_connect(CLIENT, "localhost", 80), -1);
+	CHECK_INT(wisp_net_connect(CLIENT, "localhost", 80), -1);
 	CHECK_INT(errno, EINVAL);
-	CHECK_INT(wisp_sock_connect(CLIENT, "127.0.0.1", 70000), -1);
-	CHECK_INT(wisp_sock_connect(CLIENT, NULL, 80), -1);
-	CHECK_INT(wisp_sock_listen(LISTENER, "1.2.3.999", 0, 16), -1);
+	CHECK_INT(wisp_net_connect(CLIENT, "127.0.0.1", 70000), -1);
+	CHECK_INT(wisp_net_connect(CLIENT, NULL, 80), -1);
+	CHECK_INT(wisp_net_listen(LISTENER, "1.2.3.999", 0, 16), -1);
 	CHECK_INT(errno, EINVAL);
 }
 
@@ -293,7 +293,7 @@ static int write_until_full(int c)
 	unsigned char *buf = calloc(1, piece);
 	int rc = 0;
 	for (int i = 0; i < 256 && rc == 0; i++)
-		rc = wisp_sock_write(c, buf, piece);
+		rc = wisp_net_write(c, buf, piece);
 	free(buf);
 	return rc;
 }
@@ -312,7 +312,7 @@ static void test_write_limit(void)
 		CHECK_INT(owner, CLIENT);
 	}
 	wisp_free(m);
-	CHECK_INT(wisp_sock_write(c, "x", 1), -1);
+	CHECK_INT(wisp_net_write(c, "x", 1), -1);
 	CHECK_INT(errno, EBADF);
 	cleanup();
 }
@@ -321,7 +321,7 @@ static void test_set_limit(void)
 {
 	int l, c, s;
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_set_limit(c, 1000), 0);
+	CHECK_INT(wisp_net_set_limit(c, 1000), 0);
 	CHECK_INT(write_until_full(c), -1);
 	struct wisp_socket_msg *m = take(WISP_SOCKET_ERROR, c, NULL);
 	CHECK(m != NULL);
@@ -340,11 +340,11 @@ static void test_close_flushes(void)
 	unsigned char *out = malloc(n), *in = malloc(n);
 	fill(out, n);
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_set_limit(c, n), 0);
-	CHECK_INT(wisp_sock_write(c, out, n), 0);
-	wisp_sock_close(c);
-	CHECK_INT(wisp_sock_write(c, "x", 1), -1);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_set_limit(c, n), 0);
+	CHECK_INT(wisp_net_write(c, out, n), 0);
+	wisp_net_close(c);
+	CHECK_INT(wisp_net_write(c, "x", 1), -1);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
 	CHECK_INT(receive(s, in, n), n);
 	CHECK(memcmp(in, out, n) == 0);
 	expect(WISP_SOCKET_CLOSE, s, SERVER);
@@ -359,8 +359,8 @@ static void test_peer_close(void)
 {
 	int l, c, s;
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
-	wisp_sock_close(c);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
+	wisp_net_close(c);
 	wisp_handle owner = 0;
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_CLOSE, s, &owner);
 	CHECK(m != NULL);
@@ -369,7 +369,7 @@ static void test_peer_close(void)
 		CHECK_INT(m->size, 0);
 	}
 	wisp_free(m);
-	CHECK_INT(wisp_sock_write(s, "x", 1), -1);
+	CHECK_INT(wisp_net_write(s, "x", 1), -1);
 	cleanup();
 }
 
@@ -385,18 +385,18 @@ static void test_half_close_flushes(void)
 	wisp_free(m);
 	CHECK_INT(write(fd, "req", 3), 3);
 	CHECK_INT(shutdown(fd, SHUT_WR), 0);
-	CHECK_INT(wisp_sock_start(SERVER, srv), 0);
+	CHECK_INT(wisp_net_start(SERVER, srv), 0);
 	expect_text(srv, "req");
 	size_t n = 8 * 1024 * 1024;
 	unsigned char *out = malloc(n), *in = malloc(n);
 	fill(out, n);
-	CHECK_INT(wisp_sock_set_limit(srv, n), 0);
-	CHECK_INT(wisp_sock_write(srv, out, n), 0);
+	CHECK_INT(wisp_net_set_limit(srv, n), 0);
+	CHECK_INT(wisp_net_write(srv, out, n), 0);
 	expect(WISP_SOCKET_CLOSE, srv, SERVER);
 	size_t got = 0;
 	uint64_t deadline = now_ms() + WAIT_MS;
 	while (got < n && now_ms() < deadline) {
-		wisp_sockets_poll(0);
+		wisp_net_poll(0);
 		ssize_t r = recv(fd, in + got, n - got, MSG_DONTWAIT);
 		if (r > 0)
 			got += (size_t)r;
@@ -432,7 +432,7 @@ static void test_reset_before_start(void)
 		CHECK(strstr(m->data, "Connection reset by peer") != NULL);
 	}
 	wisp_free(m);
-	CHECK_INT(wisp_sock_start(SERVER, s), -1);
+	CHECK_INT(wisp_net_start(SERVER, s), -1);
 	cleanup();
 }
 
@@ -442,10 +442,10 @@ static void test_write_to_closed_peer(void)
 	int l, c, s;
 	char chunk[1024] = "";
 	pair(&l, &c, &s);
-	wisp_sock_close(s);
+	wisp_net_close(s);
 	int rc = 0;
 	for (int i = 0; i < 200 && rc == 0; i++) {
-		rc = wisp_sock_write(c, chunk, sizeof chunk);
+		rc = wisp_net_write(c, chunk, sizeof chunk);
 		usleep(1000);
 	}
 	CHECK_INT(rc, -1);
@@ -464,17 +464,17 @@ static void test_drop_owner(void)
 	connect_to(l, port, CLIENT, &a1, &s1);
 	connect_to(l, port, CLIENT, &a2, &s2);
 	connect_to(l, port, OTHER, &b, &s3);
-	CHECK_INT(wisp_sock_start(SERVER, s1), 0);
-	CHECK_INT(wisp_sock_start(SERVER, s2), 0);
-	CHECK_INT(wisp_sock_start(SERVER, s3), 0);
-	wisp_sockets_drop_owner(CLIENT);
-	CHECK_INT(wisp_sock_write(a1, "x", 1), -1);
-	CHECK_INT(wisp_sock_write(a2, "x", 1), -1);
+	CHECK_INT(wisp_net_start(SERVER, s1), 0);
+	CHECK_INT(wisp_net_start(SERVER, s2), 0);
+	CHECK_INT(wisp_net_start(SERVER, s3), 0);
+	wisp_net_drop_owner(CLIENT);
+	CHECK_INT(wisp_net_write(a1, "x", 1), -1);
+	CHECK_INT(wisp_net_write(a2, "x", 1), -1);
 	expect(WISP_SOCKET_CLOSE, s1, SERVER);
 	expect(WISP_SOCKET_CLOSE, s2, SERVER);
-	CHECK_INT(wisp_sock_write(b, "still", 5), 0);
+	CHECK_INT(wisp_net_write(b, "still", 5), 0);
 	expect_text(s3, "still");
-	CHECK(wisp_sock_port(l) == port);
+	CHECK(wisp_net_port(l) == port);
 	CHECK(take(0, a1, NULL) == NULL && take(0, a2, NULL) == NULL);
 	cleanup();
 }
@@ -483,17 +483,17 @@ static void test_stale_id(void)
 {
 	int port;
 	int l = listen_any(LISTENER, &port);
-	wisp_sock_close(l);
+	wisp_net_close(l);
 	errno = 0;
-	CHECK_INT(wisp_sock_write(l, "x", 1), -1);
+	CHECK_INT(wisp_net_write(l, "x", 1), -1);
 	CHECK_INT(errno, EBADF);
-	CHECK_INT(wisp_sock_start(SERVER, l), -1);
-	CHECK_INT(wisp_sock_set_limit(l, 10), -1);
-	CHECK_INT(wisp_sock_port(l), -1);
-	wisp_sock_close(l);
-	CHECK_INT(wisp_sock_write(0, "x", 1), -1);
-	CHECK_INT(wisp_sock_write(-1, "x", 1), -1);
-	CHECK_INT(wisp_sock_write(123456789, "x", 1), -1);
+	CHECK_INT(wisp_net_start(SERVER, l), -1);
+	CHECK_INT(wisp_net_set_limit(l, 10), -1);
+	CHECK_INT(wisp_net_port(l), -1);
+	wisp_net_close(l);
+	CHECK_INT(wisp_net_write(0, "x", 1), -1);
+	CHECK_INT(wisp_net_write(-1, "x", 1), -1);
+	CHECK_INT(wisp_net_write(123456789, "x", 1), -1);
 	CHECK_INT(errno, EBADF);
 	cleanup();
 }
@@ -503,7 +503,7 @@ static void test_ids_not_reused(void)
 	int ids[40], port;
 	for (int i = 0; i < 40; i++) {
 		ids[i] = listen_any(LISTENER, &port);
-		wisp_sock_close(ids[i]);
+		wisp_net_close(ids[i]);
 	}
 	for (int i = 0; i < 40; i++)
 		for (int j = 0; j < i; j++)
@@ -518,10 +518,10 @@ static void test_many_sockets(void)
 	for (int i = 0; i < 100; i++)
 		ids[i] = listen_any(MANY, &port);
 	for (int i = 0; i < 100; i++)
-		CHECK(wisp_sock_port(ids[i]) > 0);
-	wisp_sockets_drop_owner(MANY);
+		CHECK(wisp_net_port(ids[i]) > 0);
+	wisp_net_drop_owner(MANY);
 	for (int i = 0; i < 100; i++)
-		CHECK_INT(wisp_sock_port(ids[i]), -1);
+		CHECK_INT(wisp_net_port(ids[i]), -1);
 	cleanup();
 }
 
@@ -532,9 +532,9 @@ static void test_big_transfer(void)
 	unsigned char *out = malloc(n), *in = malloc(n);
 	fill(out, n);
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
-	CHECK_INT(wisp_sock_set_limit(c, n), 0);
-	CHECK_INT(wisp_sock_write(c, out, n), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_set_limit(c, n), 0);
+	CHECK_INT(wisp_net_write(c, out, n), 0);
 	CHECK_INT(receive(s, in, n), n);
 	CHECK(fnv(in, n) == fnv(out, n));
 	free(out);
@@ -565,21 +565,21 @@ static void test_read_limit(void)
 	unsigned char *out = malloc(n), *in = malloc(n);
 	fill(out, n);
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_read_limit(s, 4096), 0);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
-	CHECK_INT(wisp_sock_write(c, out, n), 0);
+	CHECK_INT(wisp_net_read_limit(s, 4096), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_write(c, out, n), 0);
 	pump(200);
 	CHECK_INT(take_data(s, in, &got), 4096);
-	wisp_sock_consumed(s, 1000); /* 3096 out: above half, still held */
+	wisp_net_consumed(s, 1000); /* 3096 out: above half, still held */
 	pump(100);
 	CHECK_INT(take_data(s, in, &got), 0);
-	wisp_sock_consumed(s, 1500); /* 1596 out: read again, up to 4096 */
+	wisp_net_consumed(s, 1500); /* 1596 out: read again, up to 4096 */
 	pump(100);
 	CHECK_INT(take_data(s, in, &got), 2500);
 	uint64_t deadline = now_ms() + WAIT_MS;
 	while (got < n && now_ms() < deadline) {
-		wisp_sock_consumed(s, 4096);
-		wisp_sockets_poll(10);
+		wisp_net_consumed(s, 4096);
+		wisp_net_poll(10);
 		take_data(s, in, &got);
 	}
 	CHECK_INT(got, n);
@@ -599,15 +599,15 @@ static void test_read_limit_close(void)
 	size_t got = 0;
 	fill(out, sizeof out);
 	pair(&l, &c, &s);
-	CHECK_INT(wisp_sock_read_limit(s, 1000), 0);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
-	CHECK_INT(wisp_sock_write(c, out, sizeof out), 0);
-	wisp_sock_close(c);
+	CHECK_INT(wisp_net_read_limit(s, 1000), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_write(c, out, sizeof out), 0);
+	wisp_net_close(c);
 	pump(200);
 	CHECK_INT(take_data(s, in, &got), 1000);
-	CHECK_INT(wisp_sockets_poll(50), 0);
+	CHECK_INT(wisp_net_poll(50), 0);
 	CHECK(take(WISP_SOCKET_CLOSE, s, NULL) == NULL);
-	wisp_sock_read_limit(s, 0);
+	wisp_net_read_limit(s, 0);
 	expect(WISP_SOCKET_CLOSE, s, SERVER);
 	take_data(s, in, &got);
 	CHECK_INT(got, sizeof out);
@@ -620,8 +620,8 @@ static void test_read_limit_close(void)
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
 	s = m ? m->ud : -1;
 	wisp_free(m);
-	CHECK_INT(wisp_sock_read_limit(s, 1000), 0);
-	CHECK_INT(wisp_sock_start(SERVER, s), 0);
+	CHECK_INT(wisp_net_read_limit(s, 1000), 0);
+	CHECK_INT(wisp_net_start(SERVER, s), 0);
 	CHECK_INT(write(fd, out, sizeof out), sizeof out);
 	pump(100);
 	struct linger lg = { 1, 0 };
@@ -653,7 +653,7 @@ static void test_poll_watch(void)
 	CHECK_INT(write(p[1], "x", 1), 1);
 	uint64_t deadline = now_ms() + WAIT_MS;
 	while (watch_fired == 0 && now_ms() < deadline)
-		wisp_sockets_poll(10);
+		wisp_net_poll(10);
 	CHECK_INT(watch_fired, 1);
 	close(p[0]);
 	close(p[1]);
@@ -664,32 +664,32 @@ static void test_addr_in_use(void)
 	int port;
 	int l = listen_any(LISTENER, &port);
 	errno = 0;
-	CHECK_INT(wisp_sock_listen(LISTENER, "127.0.0.1", port, 16), -1);
+	CHECK_INT(wisp_net_listen(LISTENER, "127.0.0.1", port, 16), -1);
 	CHECK_INT(errno, EADDRINUSE);
-	CHECK(wisp_sock_port(l) == port);
+	CHECK(wisp_net_port(l) == port);
 	cleanup();
 }
 
 static void test_ipv6(void)
 {
 	int c, s;
-	int l = wisp_sock_listen(LISTENER, "::1", 0, 16);
+	int l = wisp_net_listen(LISTENER, "::1", 0, 16);
 	if (l < 0) {
 		fprintf(stderr, "test_ipv6: no ::1 here (%s), skipped\n", strerror(errno));
 		return;
 	}
-	int port = wisp_sock_port(l);
-	c = wisp_sock_connect(CLIENT, "::1", port);
+	int port = wisp_net_port(l);
+	c = wisp_net_connect(CLIENT, "::1", port);
 	CHECK(c > 0);
 	struct wisp_socket_msg *m = wait_for(WISP_SOCKET_ACCEPT, l, NULL);
 	CHECK(m != NULL);
 	if (m) {
 		char want[64];
-		snprintf(want, sizeof want, "[::1]:%d", wisp_sock_port(c));
+		snprintf(want, sizeof want, "[::1]:%d", wisp_net_port(c));
 		CHECK_STR(m->data, want);
 		s = m->ud;
-		CHECK_INT(wisp_sock_start(SERVER, s), 0);
-		CHECK_INT(wisp_sock_write(c, "six", 3), 0);
+		CHECK_INT(wisp_net_start(SERVER, s), 0);
+		CHECK_INT(wisp_net_write(c, "six", 3), 0);
 		expect_text(s, "six");
 	}
 	wisp_free(m);
@@ -712,7 +712,7 @@ static void test_emfile(void)
 		nfds++;
 	CHECK(nfds < 256);
 	pump(50);
-	CHECK_INT(wisp_sockets_poll(0), 0);
+	CHECK_INT(wisp_net_poll(0), 0);
 	CHECK(take(WISP_SOCKET_ACCEPT, l, NULL) == NULL);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	CHECK_INT(poll(&pfd, 1, WAIT_MS), 1);
@@ -729,7 +729,7 @@ static void test_emfile(void)
 
 int main(void)
 {
-	CHECK_INT(wisp_sockets_init(LIMIT, collect), 0);
+	CHECK_INT(wisp_net_init(LIMIT, collect), 0);
 	RUN(test_echo);
 	RUN(test_accept_carries_peer);
 	RUN(test_no_read_before_start);
@@ -754,7 +754,7 @@ int main(void)
 	RUN(test_addr_in_use);
 	RUN(test_ipv6);
 	RUN(test_emfile);
-	wisp_sockets_exit();
+	wisp_net_exit();
 	clear_events();
 	free(events);
 	return TEST_END();

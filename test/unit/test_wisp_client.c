@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "testlib.h"
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "wisp_client.h"
 
 /* Room for a body that overruns the receive buffer, and for one that
@@ -91,7 +91,7 @@ static void answer(int fd, enum mode mode, const struct wisp_client_frame *f,
 	if (mode == SPLIT)
 		write_bytewise(fd, frame, n);
 	if (mode == SWAP && ++*count % 2 == 1) {
-		*pending = wisp_realloc(*pending, n);
+		*pending = wisp_proto_realloc(*pending, n);
 		memcpy(*pending, frame, n);
 		*pending_len = n;
 	} else if (mode == SWAP) {
@@ -99,13 +99,13 @@ static void answer(int fd, enum mode mode, const struct wisp_client_frame *f,
 		write_all(fd, *pending, *pending_len);
 	}
 	if (mode == COALESCE) {
-		*pending = wisp_realloc(*pending, *pending_len + n);
+		*pending = wisp_proto_realloc(*pending, *pending_len + n);
 		memcpy(*pending + *pending_len, frame, n);
 		*pending_len += n;
 		if (++*count == COALESCED)
 			write_all(fd, *pending, *pending_len);
 	}
-	wisp_free(frame);
+	wisp_proto_free(frame);
 }
 
 /* The child's whole life: one connection, served until the client goes. */
@@ -131,7 +131,7 @@ static void serve(int fd, enum mode mode)
 			if (mode != SILENT)
 				answer(fd, mode, &f, &pending, &pending_len, &count);
 	}
-	wisp_free(pending);
+	wisp_proto_free(pending);
 	wisp_client_decoder_free(&d);
 }
 
@@ -204,7 +204,7 @@ static void finish(struct wisp_cli *c, struct server *s)
 /* A body whose bytes follow from its size and a seed. */
 static uint8_t *body_of(size_t n, unsigned seed)
 {
-	uint8_t *b = wisp_malloc(n);
+	uint8_t *b = wisp_proto_malloc(n);
 	for (size_t i = 0; i < n; i++)
 		b[i] = (uint8_t)(i * 31 + seed + (i >> 8));
 	return b;
@@ -219,7 +219,7 @@ static void expect_frame(struct wisp_cli *c, uint32_t command, size_t size,
 	CHECK_INT(f.size, size);
 	uint8_t *want = body_of(size, seed);
 	CHECK(f.size != size || memcmp(f.body, want, size) == 0);
-	wisp_free(want);
+	wisp_proto_free(want);
 }
 
 static void send_frame(struct wisp_cli *c, uint32_t command, size_t size,
@@ -227,7 +227,7 @@ static void send_frame(struct wisp_cli *c, uint32_t command, size_t size,
 {
 	uint8_t *body = body_of(size, seed);
 	CHECK_INT(wisp_cli_send(c, command, body, size, 2000), 0);
-	wisp_free(body);
+	wisp_proto_free(body);
 }
 
 /* An empty body, a small one, and one longer than the receive buffer. */
@@ -279,7 +279,7 @@ static void coalesced(void)
 	for (int i = 0; i < COALESCED; i++) {
 		uint8_t *body = body_of(sizes[i], (unsigned)i);
 		CHECK_INT(wisp_cli_queue(c, (uint32_t)(200 + i), body, sizes[i]), 0);
-		wisp_free(body);
+		wisp_proto_free(body);
 	}
 	CHECK_INT(wisp_cli_flush(c), 1);
 	for (int i = 0; i < COALESCED; i++)
@@ -303,7 +303,7 @@ static void on_frame(void *ud, const struct wisp_client_frame *f)
 	seen->good += f->command == (uint32_t)(200 + i)
 		&& f->size == sizes[i]
 		&& memcmp(f->body, want, f->size) == 0;
-	wisp_free(want);
+	wisp_proto_free(want);
 }
 
 /* Connects without waiting, then reads the coalesced replies through a
@@ -322,7 +322,7 @@ static void nonblocking(void)
 	for (int i = 0; i < COALESCED; i++) {
 		uint8_t *body = body_of(sizes[i], (unsigned)i);
 		CHECK_INT(wisp_cli_queue(c, (uint32_t)(200 + i), body, sizes[i]), 0);
-		wisp_free(body);
+		wisp_proto_free(body);
 	}
 	p.events = POLLOUT;
 	while ((r = wisp_cli_flush(c)) == 0 && poll(&p, 1, 2000) == 1)
@@ -436,7 +436,7 @@ static void request_ids(void)
 	CHECK_INT(wisp_cli_queue_id(c, 9, 3, body, proto.max_body - 3), -1);
 	CHECK_STR(wisp_cli_error(c), "body of 67108861 bytes and a request id "
 		"exceed the limit of 67108864");
-	wisp_free(body);
+	wisp_proto_free(body);
 	CHECK_INT(wisp_cli_send(c, 12, "ab", 2, 2000), 0);
 	CHECK_INT(wisp_cli_send(c, 13, "", 0, 2000), 0);
 	CHECK_INT(wisp_cli_recv(c, &f, 2000), -1);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include "addr.h"
 #include "loadkit.h"
 
 /* Descriptors beyond the connections: stdio, epoll, and some to spare. */
@@ -190,33 +191,29 @@ static const struct lk_option *find_option(const struct lk_tool *t,
 		sizeof frame_options / sizeof *frame_options, arg, len);
 }
 
-/* HOST:PORT, an IPv6 host in brackets. */
+/* A numeric IPv4 or IPv6 address shorter than room bytes. */
+static int numeric_host(const char *host, size_t room)
+{
+	uint8_t addr[sizeof(struct in6_addr)];
+	return strlen(host) < room && (inet_pton(AF_INET, host, addr) == 1
+		|| inet_pton(AF_INET6, host, addr) == 1);
+}
+
+/* HOST:PORT, an IPv6 host in brackets; numeric, as wisp_cli connects. */
 static int parse_address(const struct lk_tool *t, struct lk_gate *g,
 	const char *arg)
 {
-	const char *colon = strrchr(arg, ':');
-	const char *host = arg;
-	size_t len = colon ? (size_t)(colon - arg) : 0;
-	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-		host++;
-		len -= 2;
-	}
-	unsigned long long port;
-	uint8_t addr[sizeof(struct in6_addr)];
-	if (colon == NULL || len >= sizeof g->host
-		|| lk_whole(colon + 1, 1, 65535, &port) < 0)
-		goto bad;
-	memcpy(g->host, host, len);
-	g->host[len] = '\0';
-	if (inet_pton(AF_INET, g->host, addr) != 1
-		&& inet_pton(AF_INET6, g->host, addr) != 1)
-		goto bad;
-	g->port = (int)port;
+	struct wisp_addr a;
+	const char *why = wisp_addr_parse(arg, 0, &a);
+	if (why == NULL && !numeric_host(a.host, sizeof g->host))
+		why = "the host is not a numeric IPv4 or IPv6 address";
+	if (why)
+		return lk_complain("bad address %s: %s; want HOST:PORT, e.g. "
+			"127.0.0.1:%d or [::1]:%d", arg, why, t->example_port,
+			t->example_port);
+	memcpy(g->host, a.host, strlen(a.host) + 1);
+	g->port = a.port;
 	return 0;
-bad:
-	return lk_complain("bad address %s: want HOST:PORT, HOST a numeric IPv4 "
-		"or IPv6 address, e.g. 127.0.0.1:%d or [::1]:%d", arg,
-		t->example_port, t->example_port);
 }
 
 /* One argument: an option and its value (from arg or the next one), or

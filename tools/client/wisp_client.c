@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "wisp.h"
+#include "proto_alloc.h"
 #include "wisp_client.h"
 
 enum { IDLE, CONNECTING, OPEN, FAILED };
@@ -54,8 +54,9 @@ static void set_error(struct wisp_cli *c, const char *fmt, va_list ap)
 {
 	char buf[160];
 	vsnprintf(buf, sizeof buf, fmt, ap);
-	wisp_free(c->error);
-	c->error = wisp_strdup(buf);
+	size_t n = strlen(buf) + 1;
+	wisp_proto_free(c->error);
+	c->error = memcpy(wisp_proto_malloc(n), buf, n);
 }
 
 /* Records why a call did not succeed, leaving c usable; returns ret. */
@@ -109,7 +110,7 @@ static int wait_until(int fd, short events, long long deadline)
 
 struct wisp_cli *wisp_cli_new(const struct wisp_client_proto *p)
 {
-	struct wisp_cli *c = wisp_malloc(sizeof *c);
+	struct wisp_cli *c = wisp_proto_malloc(sizeof *c);
 	memset(c, 0, sizeof *c);
 	wisp_client_decoder_init(&c->dec, p);
 	c->proto = p;
@@ -123,10 +124,10 @@ void wisp_cli_free(struct wisp_cli *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	wisp_client_decoder_free(&c->dec);
-	wisp_free(c->out);
-	wisp_free(c->in);
-	wisp_free(c->error);
-	wisp_free(c);
+	wisp_proto_free(c->out);
+	wisp_proto_free(c->in);
+	wisp_proto_free(c->error);
+	wisp_proto_free(c);
 }
 
 const char *wisp_cli_error(const struct wisp_cli *c)
@@ -230,7 +231,7 @@ static void make_room(struct wisp_cli *c, size_t n)
 	while (cap < c->out_len + n)
 		cap *= 2;
 	if (cap != c->out_cap) {
-		c->out = wisp_realloc(c->out, cap);
+		c->out = wisp_proto_realloc(c->out, cap);
 		c->out_cap = cap;
 	}
 }
@@ -293,7 +294,7 @@ int wisp_cli_flush(struct wisp_cli *c)
 	}
 	c->out_at = c->out_len = 0;
 	if (c->out_cap > OUT_KEEP) {
-		wisp_free(c->out);
+		wisp_proto_free(c->out);
 		c->out = NULL;
 		c->out_cap = 0;
 	}
@@ -405,7 +406,7 @@ int wisp_cli_recv(struct wisp_cli *c, struct wisp_client_frame *f,
 	if (usable(c) < 0)
 		return -1;
 	if (c->in == NULL)
-		c->in = wisp_malloc(IN_SIZE);
+		c->in = wisp_proto_malloc(IN_SIZE);
 	for (;;) {
 		const uint8_t *at = c->in + c->in_at;
 		size_t left = c->in_len - c->in_at;

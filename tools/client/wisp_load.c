@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
-#include "wisp.h"
 #include "loadkit.h"
 
 #define MAX_MIX 64

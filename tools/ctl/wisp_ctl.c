@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "addr.h"
 
 #define CONNECT_MS 5000
 #define REPLY_MS 30000 /* the console forwards with a 15 s limit */
@@ -101,27 +102,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->word_count = argc - i - 1;
 }
 
-/* "host:port" or "[v6]:port" into host and port. */
-static int split_address(const char *text, char *host, size_t hostsz,
-	char **port)
-{
-	const char *colon = strrchr(text, ':');
-	if (colon == NULL || colon == text || colon[1] == '\0')
-		return -1;
-	const char *h = text;
-	size_t n = (size_t)(colon - text);
-	if (h[0] == '[' && colon[-1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n == 0 || n >= hostsz)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	*port = (char *)colon + 1;
-	return 0;
-}
-
 /* Waits up to the deadline for events on fd; 0 on time out. */
 static int wait_fd(int fd, short events, long long deadline_ms)
 {
@@ -163,13 +143,16 @@ static int connect_one(const struct addrinfo *ai)
 
 static int dial(const char *text)
 {
-	char host[256], *port;
-	if (split_address(text, host, sizeof(host), &port) < 0) {
-		fprintf(stderr, "wisp-ctl: '%s' is not HOST:PORT\n", text);
+	struct wisp_addr a;
+	const char *why = wisp_addr_parse(text, 0, &a);
+	if (why) {
+		fprintf(stderr, "wisp-ctl: bad address '%s': %s\n", text, why);
 		exit(EXIT_FAILED);
 	}
+	char port[8];
+	snprintf(port, sizeof(port), "%d", a.port);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *list;
-	int rc = getaddrinfo(host, port, &hints, &list);
+	int rc = getaddrinfo(a.host, port, &hints, &list);
 	if (rc != 0)
 		failed("cannot resolve: %s", gai_strerror(rc));
 	int fd = -1;

@@ -1,8 +1,12 @@
-/* main.c: `wisp CONFIG NODE`: read the config and run that node;
- * `wisp CONFIG`: run the master, which runs every node of it. */
+/* cli.c: the wisp command line. `wisp CONFIG NODE`: read the config and
+ * run that node; `wisp CONFIG`: run the master, which runs every node of
+ * it; `wisp --check CONFIG [NODE]`: read it as that node, or as each of
+ * its nodes, and say what is wrong. The executable's main (services/
+ * main.c) registers the built-in services first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "config.h"
 #include "master.h"
 #include "node.h"
@@ -16,19 +20,21 @@ struct options {
 	const char *log_max; /* the master's, in bytes */
 	const char *watch;   /* a node's: the fd of the master's watch page */
 	const char *config;
-	const char *node;    /* NULL: the master */
+	const char *node;    /* NULL: the master, or --check of every node */
 };
 
 static int usage(void)
 {
 	fprintf(stderr, "usage: wisp [--check] [--log FILE] CONFIG NODE\n"
 		"       wisp [--run-dir DIR] [--log-max BYTES] CONFIG\n"
+		"       wisp --check CONFIG\n"
 		"  CONFIG   a Lua config file (see conf/)\n"
 		"  NODE     the name of the node in it to start; without it, wisp\n"
 		"           is the master: it starts every node of CONFIG, restarts\n"
 		"           those that die, rotates their logs, and on SIGTERM or\n"
 		"           SIGINT stops them (net, game, db, then root nodes)\n"
-		"  --check  only read the config: exit 0 if it is right\n"
+		"  --check  only read the config (as NODE, or as each of its\n"
+		"           nodes without one): exit 0 if it is right\n"
 		"  --log FILE       log to FILE instead of the config's log_file\n"
 		"  --run-dir DIR    the master's directory for DIR/NODE.log (each\n"
 		"                   node's log) and DIR/NODE.out (its stdout and\n"
@@ -62,7 +68,9 @@ static int parse(int argc, char **argv, struct options *o)
 	o->node = argv[i + 1]; /* argv[argc] is NULL */
 	if (o->node)
 		return o->run_dir || o->log_max ? -1 : 0;
-	return o->check || o->log || o->watch ? -1 : 0;
+	if (o->check)
+		return o->run_dir || o->log_max || o->log || o->watch ? -1 : 0;
+	return o->log || o->watch ? -1 : 0;
 }
 
 static int run_master(const struct options *o)
@@ -110,12 +118,53 @@ static int run_node(const struct options *o)
 	return code;
 }
 
-int main(int argc, char **argv)
+struct checked {
+	char **names;
+	size_t count;
+};
+
+/* Keeps the name of a node whose config was read well. */
+static int checked(const char *node, const struct wisp_config *cfg, void *ud)
+{
+	(void)cfg;
+	struct checked *c = ud;
+	c->names = wisp_realloc(c->names, (c->count + 1) * sizeof(*c->names));
+	c->names[c->count++] = wisp_strdup(node);
+	return 0;
+}
+
+/* Reads the config as each of its nodes would, saying on stdout which
+ * were checked, or on stderr the first thing wrong. */
+static int check_all(const char *config)
+{
+	char err[1024];
+	struct checked c = { NULL, 0 };
+	int rc = wisp_config_load_each(config, checked, &c, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "wisp: config error: %s\n", err);
+	else
+		printf("%s: %zu node%s checked:", config, c.count,
+			c.count == 1 ? "" : "s");
+	for (size_t i = 0; i < c.count; i++) {
+		if (rc == 0)
+			printf(" %s", c.names[i]);
+		wisp_free(c.names[i]);
+	}
+	if (rc == 0)
+		printf("\n");
+	wisp_free(c.names);
+	return rc < 0 ? 1 : 0;
+}
+
+int wisp_main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return usage(), 0;
 	struct options o = { 0 };
 	if (parse(argc, argv, &o) < 0)
 		return usage();
+	wisp_alloc_init();
+	if (o.node == NULL && o.check)
+		return check_all(o.config);
 	return o.node ? run_node(&o) : run_master(&o);
 }
