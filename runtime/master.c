@@ -124,7 +124,8 @@ static int start_order(const void *a, const void *b)
 static int read_cluster(char *err, size_t errsz)
 {
 	int rc = wisp_config_load_each(M.config, add_node, NULL, err, errsz);
-	qsort(M.nodes, M.count, sizeof(*M.nodes), start_order);
+	if (M.count)
+		qsort(M.nodes, M.count, sizeof(*M.nodes), start_order);
 	return rc;
 }
 
