@@ -331,10 +331,11 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa,
 	return 0;
 }
 
-static void set_nodelay(int fd)
+static void set_nodelay(int fd, int family)
 {
 	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (family != AF_UNIX) /* TCP's; a Unix socket has no Nagle */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 /* Out of fds, the pending connection would keep the listener readable and
@@ -355,8 +356,7 @@ static int shed(int listen_fd)
 
 static void accepted(struct sock *l, int fd, const struct sockaddr_storage *sa)
 {
-	if (sa->ss_family != AF_UNIX)
-		set_nodelay(fd);
+	set_nodelay(fd, sa->ss_family);
 	int id = sock_new(fd, l->owner, S_PAUSED, sa);
 	if (id < 0)
 		return;
@@ -704,8 +704,7 @@ static int connect_to(wisp_handle owner, const struct sockaddr_storage *sa,
 	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (sa->ss_family != AF_UNIX)
-		set_nodelay(fd);
+	set_nodelay(fd, sa->ss_family);
 	if (connect(fd, (const struct sockaddr *)sa, len) < 0
 		&& errno != EINPROGRESS)
 		return close_keep_errno(fd);

@@ -10,17 +10,15 @@ int wisp_harbor_running(void)
 	return wisp_harbor_active != NULL;
 }
 
-/* The link to node, if node has one. */
-static const struct harbor_link *link_of(const struct harbor *h, uint32_t node)
+/* The link to node, if a harbor runs and node has one. */
+static const struct harbor_link *link_of(struct harbor *h, uint32_t node)
 {
-	if (h == NULL || node > WISP_MAX_NODE || h->links[node].peer == NULL)
-		return NULL;
-	return &h->links[node];
+	return h ? wisp_harbor_link(h, node) : NULL;
 }
 
 int wisp_harbor_node_up(uint32_t node)
 {
-	const struct harbor *h = wisp_harbor_active;
+	struct harbor *h = wisp_harbor_active;
 	const struct harbor_link *l = link_of(h, node);
 	return l && (h->cfg->root_count == 0 || l->up);
 }

@@ -1,8 +1,7 @@
 /* conn.c: one connection between two nodes (TCP, or a Unix socket on one
- * host: local.c), from dial or accept to
- * close: the handshake (each side sends HELLO with a fresh nonce, then an
- * HMAC over both HELLOs keyed by the cluster secret, so the secret never
- * crosses the wire), then frames. A peer that breaks the protocol loses
+ * host: local.c), from dial or accept to close: the handshake (each side
+ * sends HELLO with a fresh nonce, then an HMAC over both HELLOs keyed by
+ * the cluster secret, so the secret never crosses the wire), then frames. A peer that breaks the protocol loses
  * this connection only, with a log line saying why. */
 #include <stdio.h>
 #include <string.h>

@@ -172,12 +172,8 @@ void wisp_harbor_links_tick(struct harbor *h);
 int wisp_harbor_link_send(struct harbor *h, struct harbor_link *l,
 	const struct wisp_harbor_msg *m);
 
-/* route.c: refuses a message the harbor cannot send: remembers why (for
- * wisp_remote_refusal) and answers a request with it; -1. */
-int wisp_harbor_refuse(wisp_handle source, int session, int type,
-	const char *why);
-/* h is the node's way out (wisp_harbor_active, and the runtime's remote
- * hooks) from start until stop. */
+/* route.c: h is the node's way out (wisp_harbor_active, and the
+ * runtime's remote hooks) from start until stop. */
 void wisp_harbor_route_start(struct harbor *h);
 void wisp_harbor_route_stop(struct harbor *h);
 

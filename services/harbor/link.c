@@ -7,6 +7,7 @@
 #include "handle.h"
 #include "harbor_service.h"
 #include "names.h"
+#include "remote.h"
 #include "service.h"
 #include "socket.h"
 
@@ -53,7 +54,7 @@ static int refuse(const struct wisp_harbor_msg *m, const char *fmt,
 {
 	char why[160];
 	snprintf(why, sizeof(why), fmt, node);
-	return wisp_harbor_refuse(m->source, m->session, m->type, why);
+	return wisp_remote_refuse(m->source, m->session, m->type, why);
 }
 
 int wisp_harbor_link_send(struct harbor *h, struct harbor_link *l,

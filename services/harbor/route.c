@@ -8,18 +8,12 @@
 #include "remote.h"
 #include "service.h"
 
-int wisp_harbor_refuse(wisp_handle source, int session, int type,
-	const char *why)
-{
-	return wisp_remote_refuse(source, session, type, why);
-}
-
 /* Frees data; a request is answered with the reason. */
 static int refuse(wisp_handle source, int session, int type, void *data,
 	const char *why)
 {
 	wisp_free(data);
-	return wisp_harbor_refuse(source, session, type, why);
+	return wisp_remote_refuse(source, session, type, why);
 }
 
 static int send_msg(struct harbor *h, uint32_t node,
