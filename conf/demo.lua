@@ -14,7 +14,8 @@
 -- Ports: the harbors at WISP_DEMO_PORT_BASE + each node's id (7001..7007
 -- unless set), the clients' gate at WISP_GATE_ADDR (127.0.0.1:7100 unless
 -- set). The database: WISP_DB_FILE (wisp-demo.db in the current
--- directory).
+-- directory). The cluster secret: WISP_SECRET, required (tools/demo.sh
+-- makes a fresh one per run; `wisp --new-secret` prints one).
 -- Start each node with: build/wisp conf/demo.lua NODE, in any order, or
 -- them all with the master: build/wisp conf/demo.lua
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
@@ -55,7 +56,8 @@ end
 
 return {
 	cluster = "demo",
-	secret = os.getenv("WISP_SECRET") or "change-this-demo-secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	log_level = "info",
 	call_timeout = 5000,
 	harbor = { heartbeat = 1000, timeout = 3000 },

@@ -13,7 +13,8 @@
 
 #define PREFIX 4        /* the length field */
 #define MSG_FIXED 14    /* dest, source, session, type, flags */
-#define HELLO_FIXED 21  /* version, node, nonce, name length */
+#define HELLO_FIXED (5 + WISP_HARBOR_SHARE_SIZE) /* version, node, share,
+                                                 * name length */
 #define TOKEN_SIZE 8
 #define ZSTD_LEVEL 1    /* fast: links are short, CPU is the scarce thing */
 #define KEEP_BUF 65536  /* a larger split-frame buffer is freed after use */
@@ -55,15 +56,15 @@ static size_t name_length(const char *name)
 	return wisp_name_valid(name) ? strlen(name) : 0;
 }
 
-/* The HELLO body, as sent and as hashed into the proofs. */
+/* The HELLO body, as sent and as bound into the handshake's keys. */
 static size_t hello_body(unsigned char *p, const struct wisp_harbor_hello *h)
 {
 	size_t n = strnlen(h->name, WISP_NAME_MAX);
 	p = put_le(p, h->version, 2);
 	p = put_le(p, h->node, 2);
-	memcpy(p, h->nonce, WISP_HARBOR_NONCE_SIZE);
-	p[WISP_HARBOR_NONCE_SIZE] = (unsigned char)n;
-	memcpy(p + WISP_HARBOR_NONCE_SIZE + 1, h->name, n);
+	memcpy(p, h->share, WISP_HARBOR_SHARE_SIZE);
+	p[WISP_HARBOR_SHARE_SIZE] = (unsigned char)n;
+	memcpy(p + WISP_HARBOR_SHARE_SIZE + 1, h->name, n);
 	return HELLO_FIXED + n;
 }
 
@@ -369,7 +370,7 @@ static int parse_hello(struct wisp_harbor_decoder *d, struct cursor *c,
 	if (h->node == 0 || h->node > WISP_MAX_NODE)
 		return fail(d, "hello from node id %u, outside 1..%u", h->node,
 			WISP_MAX_NODE);
-	memcpy(h->nonce, b + 4, WISP_HARBOR_NONCE_SIZE);
+	memcpy(h->share, b + 4, WISP_HARBOR_SHARE_SIZE);
 	memcpy(h->name, b + HELLO_FIXED, name_len);
 	return WISP_HARBOR_FRAME;
 }
@@ -490,29 +491,11 @@ int wisp_harbor_decode(struct wisp_harbor_decoder *d, const void *data,
 
 /* Handshake */
 
-/* What a proof covers: a label, both HELLO bodies, the role. */
-static const char proof_label[] = "wisp-harbor";
-_Static_assert(WISP_HARBOR_PROOF_INPUT_MAX == sizeof(proof_label) - 1
-	+ 2 * (HELLO_FIXED + WISP_NAME_MAX) + 1, "the proof input's bound");
+_Static_assert(WISP_HARBOR_HELLO_MAX == HELLO_FIXED + WISP_NAME_MAX,
+	"a HELLO body's bound");
 
-size_t wisp_harbor_proof_input(const struct wisp_harbor_hello *connector,
-	const struct wisp_harbor_hello *acceptor, int role,
-	uint8_t out[WISP_HARBOR_PROOF_INPUT_MAX])
+size_t wisp_harbor_hello_bytes(const struct wisp_harbor_hello *h,
+	uint8_t out[WISP_HARBOR_HELLO_MAX])
 {
-	size_t n = sizeof(proof_label) - 1;
-	memcpy(out, proof_label, n);
-	n += hello_body(out + n, connector);
-	n += hello_body(out + n, acceptor);
-	out[n++] = (uint8_t)role;
-	return n;
-}
-
-int wisp_harbor_proof_equal(const uint8_t a[WISP_HARBOR_PROOF_SIZE],
-	const uint8_t b[WISP_HARBOR_PROOF_SIZE])
-{
-	/* volatile keeps the compiler from turning this into an early exit */
-	volatile uint8_t diff = 0;
-	for (int i = 0; i < WISP_HARBOR_PROOF_SIZE; i++)
-		diff |= a[i] ^ b[i];
-	return diff == 0;
+	return hello_body(out, h);
 }

@@ -1,6 +1,6 @@
 /* harbor.h: the codec for frames between nodes, specified in HARBOR.md:
  * an encoder that appends frames to one growing buffer, an incremental
- * decoder for the byte stream, and the handshake's proof. No sockets and
+ * decoder for the byte stream, and the HELLO's bytes. No sockets and
  * no runtime state: the harbor service drives these. */
 #ifndef WISP_HARBOR_H
 #define WISP_HARBOR_H
@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include "wire.h"
 
-#define WISP_HARBOR_VERSION 1
-#define WISP_HARBOR_NONCE_SIZE 16
-#define WISP_HARBOR_PROOF_SIZE 32 /* an HMAC-SHA256 */
+#define WISP_HARBOR_VERSION 2
+#define WISP_HARBOR_SHARE_SIZE 65 /* an uncompressed P-256 point */
+#define WISP_HARBOR_PROOF_SIZE 32
 /* The limit on a frame's length field (and on a compressed payload's
  * original size): at least MIN_FRAME, so any handshake frame fits, and at
  * most what the 32-bit field holds. */
@@ -23,7 +23,7 @@ enum {
 	WISP_HARBOR_PING = 2,  /* a heartbeat; the peer answers PONG */
 	WISP_HARBOR_PONG = 3,
 	WISP_HARBOR_HELLO = 4, /* the first frame each side sends */
-	WISP_HARBOR_PROOF = 5, /* the HMAC proving the cluster secret */
+	WISP_HARBOR_PROOF = 5, /* proves the handshake's key: the secret */
 };
 
 /* Who computes a proof: the side that connected, or the one that accepted. */
@@ -43,7 +43,7 @@ struct wisp_harbor_hello {
 	uint16_t version;
 	uint16_t node;       /* 1..WISP_MAX_NODE */
 	char name[WISP_NAME_MAX + 1];
-	uint8_t nonce[WISP_HARBOR_NONCE_SIZE];
+	uint8_t share[WISP_HARBOR_SHARE_SIZE]; /* the key exchange's */
 };
 
 struct wisp_harbor_frame {
@@ -102,22 +102,10 @@ void wisp_harbor_decoder_free(struct wisp_harbor_decoder *d);
 int wisp_harbor_decode(struct wisp_harbor_decoder *d, const void *data,
 	size_t size, size_t *used, struct wisp_harbor_frame *f);
 
-/* The bytes the PROOF that role sends covers, as HARBOR.md lays them out:
- * a label, both HELLOs (the connector's first), the role; their length. */
-#define WISP_HARBOR_PROOF_INPUT_MAX (11 + 2 * (21 + WISP_NAME_MAX) + 1)
-size_t wisp_harbor_proof_input(const struct wisp_harbor_hello *connector,
-	const struct wisp_harbor_hello *acceptor, int role,
-	uint8_t out[WISP_HARBOR_PROOF_INPUT_MAX]);
-/* The PROOF itself: HMAC-SHA256 keyed by the cluster secret over that
- * input. proto/ holds no cryptography: this is defined by the crypto
- * library (runtime/crypto/harbor_proof.c), which its callers link. */
-void wisp_harbor_proof(const void *secret, size_t secret_len,
-	const struct wisp_harbor_hello *connector,
-	const struct wisp_harbor_hello *acceptor, int role,
-	uint8_t out[WISP_HARBOR_PROOF_SIZE]);
-/* 1 when a and b are equal, in a time that does not depend on where they
- * differ, so a peer cannot guess a proof byte by byte. */
-int wisp_harbor_proof_equal(const uint8_t a[WISP_HARBOR_PROOF_SIZE],
-	const uint8_t b[WISP_HARBOR_PROOF_SIZE]);
+/* A HELLO's body as sent, which the handshake's keys are bound to (the
+ * crypto library's harbor_pake.c); its length. */
+#define WISP_HARBOR_HELLO_MAX (5 + WISP_HARBOR_SHARE_SIZE + WISP_NAME_MAX)
+size_t wisp_harbor_hello_bytes(const struct wisp_harbor_hello *h,
+	uint8_t out[WISP_HARBOR_HELLO_MAX]);
 
 #endif

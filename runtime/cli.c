@@ -1,13 +1,15 @@
 /* cli.c: the wisp command line. `wisp CONFIG NODE`: read the config and
  * run that node; `wisp CONFIG`: run the master, which runs every node of
  * it; `wisp --check CONFIG [NODE]`: read it as that node, or as each of
- * its nodes, and say what is wrong. The executable's main (services/
- * main.c) registers the built-in services first. */
+ * its nodes, and say what is wrong; `wisp --new-secret`: print a fresh
+ * cluster secret. The executable's main (services/main.c) registers the
+ * built-in services first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
 #include "config.h"
+#include "config_secret.h"
 #include "master.h"
 #include "node.h"
 #include "watch.h"
@@ -28,6 +30,7 @@ static int usage(void)
 	fprintf(stderr, "usage: wisp [--check] [--log FILE] CONFIG NODE\n"
 		"       wisp [--run-dir DIR] [--log-max BYTES] CONFIG\n"
 		"       wisp --check CONFIG\n"
+		"       wisp --new-secret\n"
 		"  CONFIG   a Lua config file (see conf/)\n"
 		"  NODE     the name of the node in it to start; without it, wisp\n"
 		"           is the master: it starts every node of CONFIG, restarts\n"
@@ -42,7 +45,11 @@ static int usage(void)
 		"  --log-max BYTES  a node's log past this size is rotated to\n"
 		"                   NODE.log.1 (5 are kept); default 67108864\n"
 		"  --watch FD       (given by the master) the page through which it\n"
-		"                   watches the node for being stuck\n");
+		"                   watches the node for being stuck\n"
+		"  --new-secret     print a fresh random cluster secret (32 bytes,\n"
+		"                   base64url) for the config's secret, which must\n"
+		"                   be at least 32 characters, varied, and not an\n"
+		"                   example from wisp's repository\n");
 	return 2;
 }
 
@@ -156,10 +163,24 @@ static int check_all(const char *config)
 	return rc < 0 ? 1 : 0;
 }
 
+/* One line a config can hold as its secret (or a script as WISP_SECRET). */
+static int new_secret(void)
+{
+	char secret[WISP_SECRET_NEW_LEN + 1];
+	if (wisp_secret_new(secret) < 0) {
+		perror("wisp: no random bytes for a secret");
+		return 1;
+	}
+	printf("%s\n", secret);
+	return 0;
+}
+
 int wisp_main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return usage(), 0;
+	if (argc == 2 && strcmp(argv[1], "--new-secret") == 0)
+		return new_secret();
 	struct options o = { 0 };
 	if (parse(argc, argv, &o) < 0)
 		return usage();

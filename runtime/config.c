@@ -9,6 +9,7 @@
 #include <string.h>
 #include "config.h"
 #include "config_reader.h"
+#include "config_secret.h"
 #include "log.h"
 #include "wisp.h"
 
@@ -113,13 +114,20 @@ static int read_roots(struct reader *r, struct wisp_config *cfg)
 }
 
 /* A node that others can reach needs the secret that proves it is one of
- * the cluster. */
+ * the cluster; a secret, wherever given, must be one that guesses do not
+ * find (config_secret.c). */
 static int check_secret(struct reader *r, struct wisp_config *cfg)
 {
 	const struct wisp_peer *self = wisp_config_peer_id(cfg, cfg->node_id);
+	char why[256];
 	if (self->host && (cfg->secret == NULL || cfg->secret[0] == '\0'))
 		return wisp_cfg_fail(r, "missing required key 'secret': nodes with "
-			"a harbor address need the cluster secret");
+			"a harbor address need the cluster secret (`wisp --new-secret` "
+			"makes one)");
+	if (cfg->secret && cfg->secret[0]
+		&& wisp_secret_weakness(cfg->secret, why, sizeof(why)))
+		return wisp_cfg_fail(r, "key 'secret' in the config is refused: it "
+			"%s; `wisp --new-secret` makes a good one", why);
 	return 0;
 }
 

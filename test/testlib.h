@@ -3,6 +3,7 @@
 #ifndef WISP_TESTLIB_H
 #define WISP_TESTLIB_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,5 +70,15 @@ struct test_step {
 } while (0)
 
 #define TEST_END() (test_failures ? 1 : 0)
+
+/* Test data that is the same every run: xorshift64 from a fixed seed. */
+static inline uint64_t test_rng(void)
+{
+	static uint64_t state = 0x2545f4914f6cdd1dull;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state;
+}
 
 #endif

@@ -11,12 +11,18 @@
 # WISP names the wisp binary (build/wisp), WISP_BOTS wisp-bots (beside it,
 # in tools/); WISP_GATE_ADDR is where clients connect (127.0.0.1:7100),
 # WISP_DEMO_PORT_BASE where the harbors are (7001..7007 above 7000).
+# WISP_SECRET is the cluster secret: a fresh one from `wisp --new-secret`
+# each run unless it is set; the master's nodes inherit it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 wisp=${WISP:-build/wisp}
 bots=${WISP_BOTS:-$(dirname "$wisp")/tools/wisp-bots}
 export WISP_GATE_ADDR=${WISP_GATE_ADDR:-127.0.0.1:7100}
+if [ -z "${WISP_SECRET:-}" ]; then
+	WISP_SECRET=$("$wisp" --new-secret)
+	export WISP_SECRET
+fi
 work=$(mktemp -d)
 export WISP_DB_FILE=$work/demo.db
 pid=

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 libjemalloc-dev
 	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached
-	sqlite3 curl)
+	sqlite3 curl libssl-dev openssl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 /* config_console.c: the console's section of the config: each node's
- * `console` and `metrics` addresses and the top-level `console_token`.
+ * `console` and `metrics` addresses and the top-level `console_token`
+ * and `console_auth_timeout`.
  * Every node's addresses are checked, so that a mistake shows on any
  * node's --check; only the running node's are kept. An address off
  * loopback can be reached by anyone on the network, so it needs the
@@ -69,10 +70,12 @@ static int read_node(struct reader *r, const char *where, void *settings)
 	if (rc == 0 && same_address(&c))
 		rc = wisp_cfg_fail(r, "keys 'console' and 'metrics' in %s name the "
 			"same address", where);
-	if (rc == 0 && r->self) {
+	if (rc == 0 && r->self) { /* the top-level keys stay as read */
 		free_addresses(keep);
-		c.token = keep->token;
-		*keep = c;
+		keep->host = c.host;
+		keep->port = c.port;
+		keep->metrics_host = c.metrics_host;
+		keep->metrics_port = c.metrics_port;
 		return 0;
 	}
 	free_addresses(&c);
@@ -83,6 +86,10 @@ static const struct wisp_cfg_key top_keys[] = {
 	{ "console_token", WISP_CFG_STRING,
 		WISP_CFG_FIELD(struct wisp_console_settings, token), 0, 0, 0, NULL,
 		NULL, NULL },
+	/* short, or idle connections hold the few places of those not yet
+	 * authenticated (console/admit.lua) */
+	WISP_CFG_INT_KEY("console_auth_timeout", struct wisp_console_settings,
+		auth_timeout_ms, 100, 60000, WISP_CONSOLE_AUTH_MS),
 	{ NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL },
 };
 
@@ -118,7 +125,8 @@ char *wisp_console_args(const struct wisp_config *cfg)
 	const struct wisp_console_settings *c = wisp_console_settings(cfg);
 	size_t size = 512 + (c->token ? 2 * strlen(c->token) : 0), at;
 	char *args = wisp_malloc(size);
-	at = (size_t)snprintf(args, size, "console.service");
+	at = (size_t)snprintf(args, size, "console.service auth_ms=%u",
+		(unsigned)c->auth_timeout_ms);
 	at = add_address(args, size, at, "console", c->host, c->port);
 	at = add_address(args, size, at, "metrics", c->metrics_host,
 		c->metrics_port);

@@ -1,9 +1,10 @@
 /* console_config.h: the console's section of the config
  * (config_console.c): each node's `console` and `metrics` addresses and
- * the top-level `console_token`. */
+ * the top-level `console_token` and `console_auth_timeout`. */
 #ifndef WISP_CONSOLE_CONFIG_H
 #define WISP_CONSOLE_CONFIG_H
 
+#include <stdint.h>
 #include "config.h"
 #include "config_reader.h"
 
@@ -16,7 +17,12 @@ struct wisp_console_settings {
 	char *metrics_host;  /* the HTTP metrics endpoint's */
 	int metrics_port;
 	char *token;
+	uint32_t auth_timeout_ms; /* to authenticate, or be closed */
 };
+
+/* console_auth_timeout's default: ms a connection to either may take to
+ * authenticate (a scrape: to send its request). */
+#define WISP_CONSOLE_AUTH_MS 5000
 
 extern const struct wisp_cfg_section wisp_console_config;
 

@@ -1,17 +1,18 @@
 -- console/http.lua: the metrics endpoint's HTTP/1.1, as little as a
 -- Prometheus scrape needs: one request per connection, its head read
--- with bounds on size and time, GET /metrics answered with the text
--- format, and Connection: close. With a token configured, the scrape
--- must send "Authorization: Bearer TOKEN".
+-- with bounds on size (and on time: until the head is in, the
+-- connection is one of the few waiting ones of console/admit.lua), GET
+-- /metrics answered with the text format, and Connection: close. With a
+-- token configured, the scrape must send "Authorization: Bearer TOKEN".
 local wisp = require "wisp"
 local socket = require "wisp.socket"
+local auth = require "console.auth"
 local lines = require "console.lines"
 
 local format = string.format
 
 local LINE_MAX = 8192
 local HEADERS_MAX = 100
-local REQUEST_MS = 5000 -- to send the whole head
 
 local http = {}
 
@@ -44,26 +45,16 @@ local function read_head(read)
 	return nil
 end
 
-local function same(a, b)
-	if type(a) ~= "string" or #a ~= #b then
-		return false
-	end
-	local diff = 0
-	for i = 1, #a do
-		diff = diff | (a:byte(i) ~ b:byte(i))
-	end
-	return diff == 0
-end
-
 -- The status and body for a request.
-local function respond(method, path, headers, token, render)
+local function respond(method, path, headers, render)
 	if not method then
 		return 400, "bad request\n"
 	elseif method ~= "GET" and method ~= "HEAD" then
 		return 405, "only GET\n"
 	elseif path:match("^[^?]*") ~= "/metrics" then
 		return 404, "not found: try /metrics\n"
-	elseif token and not same(headers.authorization, "Bearer " .. token) then
+	elseif auth.token() and not auth.same(headers.authorization,
+			"Bearer " .. auth.token()) then
 		return 401, "a bearer token is needed\n"
 	end
 	local ok, body = pcall(render)
@@ -90,23 +81,16 @@ local function response(status, body, head_only)
 		#body, head_only and "" or body)
 end
 
--- Serves one request on id; render() makes the metrics' text.
-function http.serve(id, token, render)
-	local state = {}
-	wisp.timeout(REQUEST_MS, function()
-		if not state.done then
-			state.done = true
-			socket.close(id)
-		end
-	end)
-	local method, path, headers = read_head(lines.reader(id, LINE_MAX))
-	if state.done then -- too slow: closed already
+-- Serves one request on the connection c (console/admit.lua), closed by
+-- the caller; render() makes the metrics' text.
+function http.serve(c, render)
+	local method, path, headers = read_head(lines.reader(c.id, LINE_MAX))
+	-- the head is in (or will never be): the request is complete
+	if c.state == "closed" or not c:authenticated() then
 		return
 	end
-	state.done = true -- the head is in: the time limit is met
-	local status, body = respond(method, path, headers, token, render)
-	socket.write(id, response(status, body, method == "HEAD"))
-	socket.close(id)
+	local status, body = respond(method, path, headers, render)
+	socket.write(c.id, response(status, body, method == "HEAD"))
 end
 
 return http

@@ -4,6 +4,7 @@
 -- JSON. Forwarded commands arrive here too, through run.here.
 local wisp = require "wisp"
 local cluster = require "wisp.cluster"
+local auth = require "console.auth"
 local commands = require "console.commands"
 local json = require "console.json"
 
@@ -32,14 +33,15 @@ local function reason(err)
 	return (err:gsub("^call to (console@%S+) ", "%1 "))
 end
 
--- { node = name, data = values } or { node = name, error = text }.
+-- { node = name, data = values } or { node = name, error = text }. The
+-- console there wants the token too (console/auth.lua).
 local function on_node(node, name, args)
 	local ok, data
 	if node == cluster.self() then
 		ok, data = pcall(run.here, name, args)
 	else
 		local called, a, b = pcall(wisp.call_timeout, FORWARD_MS,
-			"console@" .. node, "run", name, args)
+			"console@" .. node, "run", name, args, auth.token())
 		ok, data = a, b
 		if not called then
 			ok, data = false, a

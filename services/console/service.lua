@@ -6,18 +6,21 @@
 -- (console/session.lua) and for Prometheus scrapes (console/http.lua,
 -- console/metrics.lua).
 --
--- Arguments, from node.c: "console=HOST:PORT", "metrics=HOST:PORT" and
--- "token=HEX" (the config's console_token, in hex: arguments are words).
+-- Arguments, from config_console.c: "console=HOST:PORT",
+-- "metrics=HOST:PORT", "token=HEX" (the config's console_token, in hex:
+-- arguments are words) and "auth_ms=MS" (console_auth_timeout).
 local wisp = require "wisp"
-local socket = require "wisp.socket"
+local admit = require "console.admit"
+local auth = require "console.auth"
 local run = require "console.run"
 
 local MAX_SESSIONS = 32 -- operators at once; more are turned away
 local MAX_SCRAPES = 8   -- metrics requests at once
+local MAX_WAITING = 8   -- connections of each not yet authenticated
 
 local settings = {}
 for _, word in ipairs({ ... }) do
-	local key, value = word:match("^(%w+)=(.*)$")
+	local key, value = word:match("^([%w_]+)=(.*)$")
 	if key then
 		settings[key] = value
 	end
@@ -29,52 +32,57 @@ local function unhex(s)
 	end))
 end
 
-local token = settings.token and unhex(settings.token) or nil
+auth.set_token(settings.token and unhex(settings.token) or nil)
+-- the time to authenticate; the config always says (5000 by default)
+local auth_ms = math.tointeger(tonumber(settings.auth_ms)) or 5000
 
--- "HOST:PORT" -> host, port; the last colon splits ("::1:7000").
-local function split(address)
-	local host, port = address:match("^(.*):(%d+)$")
-	return host, tonumber(port)
+local function console_limits()
+	local function says(text) -- a reply as console/session.lua frames it
+		return "ERR " .. text .. "\n.\n"
+	end
+	return { waiting = MAX_WAITING, served = MAX_SESSIONS,
+		deadline_ms = auth_ms,
+		evicted = says("busy: too many unauthenticated console connections"),
+		expired = says("not authenticated in time"),
+		busy = says("busy: too many console connections") }
 end
 
--- Listens on address; for each connection, serve(id, peer) in a task of
--- its own, up to most at once; the others get busy and are closed.
-local function listen(what, address, most, busy, serve)
-	local host, port = split(address)
-	local id, err = socket.listen(host, port)
-	if not id then
-		error(string.format("console: cannot listen for %s: %s", what, err), 0)
+local function metrics_limits()
+	local function says(status, text)
+		return string.format("HTTP/1.1 %s\r\nContent-Type: text/plain\r\n"
+			.. "Content-Length: %d\r\nConnection: close\r\n\r\n%s", status,
+			#text + 1, text .. "\n")
 	end
-	local active = 0
-	wisp.fork(function()
-		while true do
-			local conn, peer = socket.accept(id)
-			if not conn then
-				return
-			end
-			if active >= most then
-				socket.write(conn, busy)
-				socket.close(conn)
-			else
-				active = active + 1
-				wisp.fork(function()
-					local ok, err2 = pcall(serve, conn, peer)
-					active = active - 1
-					if not ok then
-						wisp.log_error("console: " .. tostring(err2))
-					end
-				end)
-			end
-		end
-	end)
-	wisp.log(string.format("console: %s on %s", what, address))
+	return { waiting = MAX_WAITING, served = MAX_SCRAPES,
+		deadline_ms = auth_ms,
+		evicted = says("503 Service Unavailable", "too many connections"),
+		expired = says("408 Request Timeout", "request not complete in time"),
+		busy = says("503 Service Unavailable", "too many requests") }
+end
+
+-- Answers the request being handled, if it is a call, with an error
+-- (raising one would log it as this service's failure).
+local function refuse(why)
+	local asked, respond = pcall(wisp.response)
+	if asked then
+		respond(false, "console: refused: " .. why)
+	end
 end
 
 -- A command from the console of another node: ok and its values, or
--- false and why.
-local function forwarded(_, op, name, args)
+-- false and why; refused (an error) unless it carries the token and comes
+-- from a console (console/auth.lua). "whoami" is how a console asks
+-- another which handle it has.
+local function forwarded(source, op, name, args, token)
+	if op == "whoami" then
+		return wisp.self()
+	end
 	if op ~= "run" or type(name) ~= "string" or type(args) ~= "table" then
 		return false, "console: run NAME ARGS expected"
+	end
+	local why = auth.refuse_forwarded(source, token)
+	if why then
+		return refuse(why)
 	end
 	return pcall(run.here, name, args)
 end
@@ -87,17 +95,14 @@ wisp.start(function()
 	local ok, err = pcall(function()
 		if settings.console then
 			local session = require "console.session"
-			listen("operators", settings.console, MAX_SESSIONS,
-				"ERR busy: too many console connections\n.\n",
-				function(conn, peer) session.serve(conn, peer, token) end)
+			admit.listen("operators", settings.console, console_limits(),
+				session.serve)
 		end
 		if settings.metrics then -- only then: they are of no use otherwise
 			local http = require "console.http"
 			local metrics = require "console.metrics"
-			listen("metrics", settings.metrics, MAX_SCRAPES,
-				"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-					.. "Connection: close\r\n\r\n",
-				function(conn) http.serve(conn, token, metrics.render) end)
+			admit.listen("metrics", settings.metrics, metrics_limits(),
+				function(c) http.serve(c, metrics.render) end)
 		end
 	end)
 	if not ok then -- an address configured but taken: as a gate's port

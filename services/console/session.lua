@@ -3,17 +3,19 @@
 -- reply's lines and then a line "." (an error: "ERR message" first). A
 -- reply line that starts with "." gets one more in front, as in SMTP,
 -- so that only the end is a lone ".". With a token configured, the first
--- line must be "auth TOKEN": commands before it are refused, a wrong
--- token closes the connection, and so does silence past AUTH_MS.
+-- line must be "auth TOKEN": commands before it are refused, and a wrong
+-- token closes the connection. Until then (without a token, until its
+-- first line) the connection is one of the few waiting ones of
+-- console/admit.lua, closed if it takes too long.
 local wisp = require "wisp"
 local socket = require "wisp.socket"
+local auth = require "console.auth"
 local lines = require "console.lines"
 local run = require "console.run"
 
 local concat = table.concat
 
 local MAX_LINE = 4096
-local AUTH_MS = 10000
 
 local session = {}
 
@@ -33,17 +35,17 @@ local function fail(message)
 	return frame("ERR " .. message)
 end
 
--- Compares all of a and b, whatever differs first: how long the check
--- takes tells nothing of the token.
-local function same(a, b)
-	if #a ~= #b then
-		return false
+-- The reply to "auth TOKEN", and whether to close after it.
+local function authenticate(state, given)
+	if not auth.token_ok(given) then
+		wisp.log_warn("console: a wrong token from " .. state.c.peer)
+		return fail("wrong token"), true
 	end
-	local diff = 0
-	for i = 1, #a do
-		diff = diff | (a:byte(i) ~ b:byte(i))
+	if not state.c:authenticated() then
+		return nil, true -- turned away, and told so
 	end
-	return diff == 0
+	state.authed = true
+	return frame("authenticated")
 end
 
 -- The reply to one line, and whether to close after it.
@@ -52,58 +54,45 @@ local function answer(state, line)
 	if command == "" then
 		return frame("")
 	elseif command == "auth" then
-		if state.token == nil or same(rest, state.token) then
-			state.authed = true
-			return frame("authenticated")
-		end
-		wisp.log_warn("console: a wrong token from " .. state.peer)
-		return fail("wrong token"), true
+		return authenticate(state, rest)
 	elseif not state.authed then
 		return fail("authentication required: send auth TOKEN first")
 	elseif command == "quit" then
 		return frame("bye"), true
 	end
-	wisp.log("console: " .. state.peer .. ": " .. line)
+	wisp.log("console: " .. state.c.peer .. ": " .. line)
 	local ok, reply = pcall(run.line, line)
 	return ok and frame(reply) or fail(tostring(reply))
 end
 
-local function close(state)
-	if not state.closed then
-		state.closed = true
-		socket.close(state.id)
-	end
-end
-
--- Serves the connection id from peer ("ip:port") until it ends.
-function session.serve(id, peer, token)
-	local state = { id = id, peer = peer, token = token, authed = token == nil }
-	if not state.authed then
-		wisp.timeout(AUTH_MS, function()
-			if not state.authed then
-				close(state)
-			end
-		end)
-	end
-	local read = lines.reader(id, MAX_LINE)
-	while not state.closed do
+-- Serves the connection c (console/admit.lua) until it ends; c is closed
+-- by the caller.
+function session.serve(c)
+	local state = { c = c, authed = false }
+	local read = lines.reader(c.id, MAX_LINE)
+	while c.state ~= "closed" do
 		local line, why = read()
 		if not line then
 			if why == "line too long" then
-				socket.write(id, fail("line too long"))
+				socket.write(c.id, fail("line too long"))
 			end
 			break
 		end
+		if not state.authed and auth.token() == nil then
+			state.authed = c:authenticated() -- its first line, the request
+			if not state.authed then
+				break
+			end
+		end
 		local reply, done = answer(state, line)
-		if state.closed then
+		if c.state == "closed" then
 			break
 		end
-		socket.write(id, reply)
+		socket.write(c.id, reply)
 		if done then
 			break
 		end
 	end
-	close(state)
 end
 
 return session

@@ -1,13 +1,25 @@
 /* conn.c: one connection between two nodes (TCP, or a Unix socket on one
- * host: local.c), from dial or accept to close: the handshake (each side
- * sends HELLO with a fresh nonce, then an HMAC over both HELLOs keyed by
- * the cluster secret, so the secret never crosses the wire), then frames. A peer that breaks the protocol loses
- * this connection only, with a log line saying why. */
+ * host: local.c), from dial or accept to close. The handshake
+ * (proto/HARBOR.md): each side's HELLO carries its share of a key exchange
+ * keyed by the cluster secret (harbor_pake.c), then each sends a PROOF of
+ * the key it got; the acceptor proves first, and the connector sends
+ * nothing more to an acceptor whose proof is wrong. Then a TCP link that
+ * needs it runs TLS 1.3 (tls.c) keyed by that exchange, and frames flow.
+ * Until its proof, a connection gets a handshake-sized frame limit and a
+ * fixed deadline. A peer that breaks the protocol loses this connection
+ * only, with a log line saying why. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
+#include "clock.h"
 #include "harbor_service.h"
 #include "socket.h"
+#include "tls.h"
+
+/* Pre-authentication limits: whatever bytes come, a connection that has
+ * not proved itself this long after it was made is closed; and no more
+ * than this many accepted ones wait in their handshake at once. */
+#define HANDSHAKE_MS 5000
+#define HANDSHAKING_MAX 64 /* as the log line says */
 
 static void add_conn(struct harbor *h, struct harbor_conn *c)
 {
@@ -20,10 +32,14 @@ static struct harbor_conn *new_conn(struct harbor *h, int id, int out)
 {
 	struct harbor_conn *c = wisp_malloc(sizeof(*c));
 	memset(c, 0, sizeof(*c));
+	c->h = h;
 	c->id = id;
 	c->out = out;
-	c->heard_ms = c->sent_ms = wisp_harbor_now();
-	wisp_harbor_decoder_init(&c->dec, h->settings->max_frame);
+	c->born_ms = c->heard_ms = c->sent_ms = wisp_harbor_now();
+	c->born_ns = wisp_clock_ns();
+	/* every handshake frame fits: nobody gets a larger buffer before
+	 * proving the secret */
+	wisp_harbor_decoder_init(&c->dec, WISP_HARBOR_MIN_FRAME);
 	add_conn(h, c);
 	return c;
 }
@@ -55,13 +71,47 @@ struct harbor_conn *wisp_harbor_conn_dial(struct harbor *h,
 	return c;
 }
 
-struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id)
+static void refuse(struct harbor *h, struct harbor_conn *c, const char *why);
+
+/* The accepted conn that has waited longest in its handshake. */
+static struct harbor_conn *oldest_handshake(struct harbor *h)
+{
+	struct harbor_conn *oldest = NULL;
+	for (size_t i = 0; i < h->conn_count; i++) {
+		struct harbor_conn *c = h->conns[i];
+		if (!c->out && c->state != CONN_UP
+			&& (oldest == NULL || c->born_ms < oldest->born_ms))
+			oldest = c;
+	}
+	return oldest;
+}
+
+/* Past the cap, the oldest waiting handshake makes room: a real peer
+ * finishes its handshake in a round trip, so a flood of idle connections
+ * would have to be opened faster than that to keep it out, and costs
+ * the node no more than the cap. */
+struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id,
+	int local)
 {
 	if (wisp_net_start(wisp_self(h->ctx), id) < 0)
 		return NULL;
+	if (h->handshaking >= HANDSHAKING_MAX)
+		refuse(h, oldest_handshake(h), "no handshake before 64 newer "
+			"connections waited in theirs (the limit)");
 	struct harbor_conn *c = new_conn(h, id, 0);
 	c->state = CONN_HELLO;
+	c->local = local; /* no TLS over it, as its dialer knows too */
+	h->handshaking++;
 	return c;
+}
+
+void wisp_harbor_conn_write(struct harbor_conn *c, const void *data,
+	size_t size)
+{
+	if (c->tls == NULL)
+		wisp_net_write(c->id, data, size);
+	else if (wisp_harbor_tls_output(c->tls, data, size) < 0 && !c->failed)
+		c->failed = "a TLS record that could not be made";
 }
 
 /* Handshake and heartbeat frames go straight out; messages go through
@@ -72,49 +122,52 @@ void wisp_harbor_conn_send(struct harbor *h, struct harbor_conn *c,
 	struct wisp_harbor_encoder e;
 	wisp_harbor_encoder_init(&e, h->settings->max_frame, 0);
 	if (wisp_harbor_encode(&e, f) == 0)
-		wisp_net_write(c->id, e.data, e.len);
+		wisp_harbor_conn_write(c, e.data, e.len);
 	wisp_harbor_encoder_free(&e);
 }
 
-static void send_hello(struct harbor *h, struct harbor_conn *c)
+/* HELLO with this side's share of the key exchange: 0, or -1 when
+ * libcrypto could not start it. */
+static int send_hello(struct harbor *h, struct harbor_conn *c)
 {
+	const char *secret = h->cfg->secret ? h->cfg->secret : "";
 	c->mine.version = WISP_HARBOR_VERSION;
 	c->mine.node = (uint16_t)h->self->id;
 	snprintf(c->mine.name, sizeof(c->mine.name), "%s", h->self->name);
-	if (getrandom(c->mine.nonce, sizeof(c->mine.nonce), 0)
-		!= (ssize_t)sizeof(c->mine.nonce))
-		memset(c->mine.nonce, 0, sizeof(c->mine.nonce)); /* not reached */
+	c->pake = wisp_harbor_pake_start(secret, strlen(secret),
+		c->out ? WISP_HARBOR_CONNECTOR : WISP_HARBOR_ACCEPTOR, c->mine.share);
+	if (c->pake == NULL)
+		return -1;
 	struct wisp_harbor_frame f = { .kind = WISP_HARBOR_HELLO,
 		.hello = c->mine };
 	wisp_harbor_conn_send(h, c, &f);
+	return 0;
 }
 
-static void send_proof(struct harbor *h, struct harbor_conn *c, int role)
+static void send_proof(struct harbor *h, struct harbor_conn *c)
 {
-	const struct wisp_harbor_hello *conn_side = c->out ? &c->mine : &c->theirs;
-	const struct wisp_harbor_hello *acc_side = c->out ? &c->theirs : &c->mine;
 	struct wisp_harbor_frame f = { .kind = WISP_HARBOR_PROOF };
-	const char *secret = h->cfg->secret ? h->cfg->secret : "";
-	wisp_harbor_proof(secret, strlen(secret), conn_side, acc_side, role,
-		f.proof);
+	memcpy(f.proof, c->out ? c->keys.proof_connector
+		: c->keys.proof_acceptor, sizeof(f.proof));
 	wisp_harbor_conn_send(h, c, &f);
 }
 
-static int proof_ok(struct harbor *h, struct harbor_conn *c, const uint8_t *got)
+/* Both HELLOs in: the keys. NULL, or why not. */
+static const char *finish_exchange(struct harbor_conn *c)
 {
-	uint8_t want[WISP_HARBOR_PROOF_SIZE];
-	const char *secret = h->cfg->secret ? h->cfg->secret : "";
-	wisp_harbor_proof(secret, strlen(secret),
-		c->out ? &c->mine : &c->theirs, c->out ? &c->theirs : &c->mine,
-		c->out ? WISP_HARBOR_ACCEPTOR : WISP_HARBOR_CONNECTOR, want);
-	return wisp_harbor_proof_equal(want, got);
+	int rc = wisp_harbor_pake_finish(c->pake, c->out ? &c->mine : &c->theirs,
+		c->out ? &c->theirs : &c->mine, &c->keys);
+	wisp_harbor_pake_free(c->pake);
+	c->pake = NULL;
+	return rc < 0 ? "a key share that is not a point of the curve" : NULL;
 }
 
 void wisp_harbor_conn_connected(struct harbor *h, struct harbor_conn *c)
 {
 	c->state = CONN_HELLO;
 	c->heard_ms = wisp_harbor_now();
-	send_hello(h, c);
+	if (send_hello(h, c) < 0)
+		c->failed = "no key exchange (libcrypto failed)";
 }
 
 /* The peer's HELLO: a node of our config, and the one we dialed. NULL if
@@ -143,10 +196,12 @@ static const char *on_hello(struct harbor *h, struct harbor_conn *c,
 	c->theirs = f->hello;
 	c->peer = f->hello.node;
 	c->state = CONN_PROOF;
-	if (!c->out) {
-		send_hello(h, c);
-		send_proof(h, c, WISP_HARBOR_ACCEPTOR);
-	}
+	if (!c->out && send_hello(h, c) < 0)
+		return "no key exchange (libcrypto failed)";
+	if ((bad = finish_exchange(c)) != NULL)
+		return bad;
+	if (!c->out)
+		send_proof(h, c);
 	return NULL;
 }
 
@@ -160,24 +215,59 @@ static void attach_in(struct harbor *h, struct harbor_conn *c)
 	wisp_harbor_link_peer_alive(l);
 }
 
+static void set_up(struct harbor *h, struct harbor_conn *c)
+{
+	c->state = CONN_UP;
+	if (c->out) {
+		wisp_harbor_link_up(h, wisp_harbor_link(h, c->peer));
+	} else {
+		h->handshaking--;
+		attach_in(h, c);
+	}
+}
+
+static void tls_write(void *ud, const void *data, size_t size)
+{
+	struct harbor_conn *c = ud;
+	wisp_net_write(c->id, data, size);
+}
+
+static void tls_plain(void *ud, const void *data, size_t size);
+
+/* Both proved the secret: TLS on a TCP link that needs it, keyed by the
+ * exchange (or by certificates); else the link is up. */
+static const char *start_link(struct harbor *h, struct harbor_conn *c)
+{
+	c->dec.max_frame = h->settings->max_frame;
+	if (h->tls == NULL || c->local) {
+		set_up(h, c);
+		return NULL;
+	}
+	const struct wisp_peer *p = wisp_config_peer_id(h->cfg, c->peer);
+	c->tls = wisp_harbor_tls_new(h->tls, c->out, c->keys.tls_psk, p->name,
+		tls_write, tls_plain, c);
+	memset(&c->keys, 0, sizeof(c->keys));
+	if (c->tls == NULL)
+		return "no TLS session (libssl failed)";
+	c->state = CONN_TLS;
+	if (c->out && wisp_harbor_tls_start(c->tls) < 0)
+		return wisp_harbor_tls_error(c->tls);
+	return NULL;
+}
+
 static const char *on_proof(struct harbor *h, struct harbor_conn *c,
 	const struct wisp_harbor_frame *f)
 {
 	if (f->kind != WISP_HARBOR_PROOF)
 		return "no PROOF after HELLO";
-	if (!proof_ok(h, c, f->proof)) {
-		if (c->out) /* so that the acceptor can say why, too */
-			send_proof(h, c, WISP_HARBOR_CONNECTOR);
+	/* a connector sends nothing more to an acceptor that got it wrong:
+	 * a fake acceptor learns nothing */
+	if (!wisp_harbor_proof_equal(c->out ? c->keys.proof_acceptor
+			: c->keys.proof_connector, f->proof))
 		return "a wrong proof (is the cluster secret the same?)";
-	}
-	c->state = CONN_UP;
-	if (c->out) {
-		send_proof(h, c, WISP_HARBOR_CONNECTOR);
-		wisp_harbor_link_up(h, wisp_harbor_link(h, c->peer));
-	} else {
-		attach_in(h, c);
-	}
-	return NULL;
+	if (c->out)
+		send_proof(h, c);
+	return start_link(h, c);
 }
 
 static const char *on_up(struct harbor *h, struct harbor_conn *c,
@@ -210,6 +300,7 @@ static const char *on_frame(struct harbor *h, struct harbor_conn *c,
 		return on_hello(h, c, f);
 	case CONN_PROOF:
 		return on_proof(h, c, f);
+	case CONN_TLS: /* the first frames out of TLS come with its end */
 	case CONN_UP:
 		return on_up(h, c, f);
 	default:
@@ -229,28 +320,65 @@ static void refuse(struct harbor *h, struct harbor_conn *c, const char *why)
 	wisp_harbor_conn_close(h, c, 1, text);
 }
 
-void wisp_harbor_conn_data(struct harbor *h, struct harbor_conn *c,
-	const void *data, size_t sz)
+/* The frames in bytes of the wire or out of TLS. On a connection that
+ * turns to TLS part-way (after the PROOFs), the bytes after the last
+ * PROOF are TLS's: how many are left. A failure sets c->failed. */
+static size_t take_frames(struct harbor *h, struct harbor_conn *c,
+	const char *p, size_t sz, int from_tls)
 {
-	const char *p = data;
-	c->heard_ms = wisp_harbor_now();
-	struct harbor_link *l = c->peer ? wisp_harbor_link(h, c->peer) : NULL;
-	if (l)
-		l->bytes_in += sz;
-	while (sz > 0 || c->dec.len) {
+	while (!c->failed && (sz > 0 || c->dec.len)) {
 		struct wisp_harbor_frame f;
 		size_t used = 0;
 		int rc = wisp_harbor_decode(&c->dec, p, sz, &used, &f);
 		p += used;
 		sz -= used;
 		if (rc == WISP_HARBOR_MORE)
-			return;
-		const char *why = rc == WISP_HARBOR_ERROR ? c->dec.error
+			return 0;
+		c->failed = rc == WISP_HARBOR_ERROR ? c->dec.error
 			: on_frame(h, c, &f);
-		if (why) {
-			refuse(h, c, why);
-			return;
-		}
+		if (c->tls && !from_tls)
+			return sz;
+	}
+	return 0;
+}
+
+/* Plaintext out of TLS: TLS is done by then, so the link is up. */
+static void tls_plain(void *ud, const void *data, size_t size)
+{
+	struct harbor_conn *c = ud;
+	if (c->failed)
+		return;
+	if (c->state == CONN_TLS)
+		set_up(c->h, c);
+	take_frames(c->h, c, data, size, 1);
+}
+
+void wisp_harbor_conn_data(struct harbor *h, struct harbor_conn *c,
+	const void *data, size_t sz)
+{
+	c->heard_ms = wisp_harbor_now();
+	struct harbor_link *l = c->peer ? wisp_harbor_link(h, c->peer) : NULL;
+	if (l)
+		l->bytes_in += sz;
+	size_t rest = c->tls ? sz : take_frames(h, c, data, sz, 0);
+	if (c->tls && !c->failed && wisp_harbor_tls_input(c->tls,
+			(const char *)data + sz - rest, rest) < 0)
+		c->failed = wisp_harbor_tls_error(c->tls);
+	if (!c->failed && c->state == CONN_TLS
+		&& wisp_harbor_tls_established(c->tls))
+		set_up(h, c);
+	if (c->failed)
+		refuse(h, c, c->failed);
+}
+
+void wisp_harbor_conns_tick(struct harbor *h, uint64_t now)
+{
+	for (size_t i = h->conn_count; i-- > 0;) {
+		struct harbor_conn *c = h->conns[i];
+		if (c->failed)
+			refuse(h, c, c->failed);
+		else if (c->state != CONN_UP && now - c->born_ms > HANDSHAKE_MS)
+			refuse(h, c, "no handshake within the deadline");
 	}
 }
 
@@ -273,9 +401,18 @@ void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
 	struct harbor_link *l = c->peer ? wisp_harbor_link(h, c->peer) : NULL;
 	if (l && l->in == c)
 		l->in = NULL;
-	if (!c->out && c->state != CONN_UP)
-		wisp_log(h->ctx, WISP_LOG_WARN, "refused a link: %s", why);
+	if (!c->out && c->state != CONN_UP) {
+		h->handshaking--;
+		/* a connector whose secret differs sees our proof fail and
+		 * goes without a word: only it can know, so say what it means */
+		wisp_log(h->ctx, WISP_LOG_WARN, "refused a link: %s%s", why,
+			c->state == CONN_PROOF && !socket_open ? " after our proof, "
+			"before its own (does it hold another cluster secret?)" : "");
+	}
 	wisp_harbor_decoder_free(&c->dec);
+	wisp_harbor_pake_free(c->pake);
+	wisp_harbor_tls_free(c->tls);
+	memset(&c->keys, 0, sizeof(c->keys));
 	int was_out = l && l->out == c;
 	wisp_free(c);
 	if (was_out)

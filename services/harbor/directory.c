@@ -2,7 +2,9 @@
  * A root keeps the table: nodes join it, services claim names through it,
  * and it tells every node of changes. Other nodes keep a replica, so that
  * sending by a cluster-wide name is a local lookup. A node whose root goes
- * away joins the next root in the config and claims its names again. */
+ * away joins the next root in the config and claims its names again.
+ * Each command is obeyed only from whom may give it (proto/HARBOR.md,
+ * "Trust"): the table from the node's root, a node's news from that node. */
 #include <stdio.h>
 #include <string.h>
 #include "cluster.h"
@@ -286,8 +288,7 @@ static void node_command(struct harbor *h, wisp_handle source, int session,
 		drop_name(h, cmd->name);
 		break;
 	case WISP_CLUSTER_LOAD:
-		if (WISP_HANDLE_NODE(source) == h->root)
-			wisp_load_set(h, cmd->value, cmd->numbers);
+		wisp_load_set(h, cmd->value, cmd->numbers);
 		break;
 	case WISP_CLUSTER_REGISTER: /* from a local service: to the root */
 		if (h->joined)
@@ -340,39 +341,113 @@ static int peer_command(struct harbor *h, wisp_handle source,
 	}
 }
 
-static int run_line(struct harbor *h, wisp_handle source, int session,
-	const char *line, size_t sz)
+static int config_root(const struct harbor *h, uint32_t node)
+{
+	for (size_t i = 0; i < h->cfg->root_count; i++)
+		if (h->cfg->roots[i] == node)
+			return 1;
+	return 0;
+}
+
+/* What a root tells its nodes (welcome, up, down, name, unname, load): a
+ * node takes it from the root that welcomed it, and between roots from
+ * any root of its config. A welcome is taken from any root at any time:
+ * one may come late from a root asked before, which now counts this node
+ * as joined and would not answer its next join on that link. A root
+ * takes the table from nobody: roots do not talk to each other. */
+static const char *root_speaks(const struct harbor *h, uint32_t node, int op)
+{
+	if (h->is_root)
+		return "a root takes the table from nobody";
+	if (h->joined && op != WISP_CLUSTER_WELCOME && node != h->root)
+		return "not from the root this node joined";
+	return config_root(h, node) ? NULL : "not from a root of the config";
+}
+
+/* NULL if source may give cmd to this node, else why not. The harbor lets
+ * in only sources of the node whose link a message came on, so the
+ * source's node is the node that speaks: a node's news (join, report,
+ * watch, gone) is of itself, and a claim is for the source. */
+static const char *refusal(const struct harbor *h, wisp_handle source,
+	const struct wisp_cluster_cmd *cmd)
+{
+	uint32_t node = WISP_HANDLE_NODE(source);
+	switch (cmd->op) {
+	case WISP_CLUSTER_RESOLVE: /* of the asker's or the sender's own */
+	case WISP_CLUSTER_RESOLVED:
+	case WISP_CLUSTER_STALE:
+		return NULL;
+	case WISP_CLUSTER_GONE:
+		if (h->is_root && WISP_HANDLE_NODE(cmd->value) != node)
+			return "a node tells only of its own services";
+		/* fall through */
+	case WISP_CLUSTER_JOIN:
+	case WISP_CLUSTER_REPORT:
+	case WISP_CLUSTER_WATCH:
+		return h->is_root ? NULL : "only a root is told that";
+	case WISP_CLUSTER_REGISTER: /* a node passes on its own services' */
+		return h->is_root || node == h->self->id ? NULL
+			: "a claim goes to the root from the claimer's node";
+	default:
+		return root_speaks(h, node, cmd->op);
+	}
+}
+
+static const char *node_name(const struct harbor *h, uint32_t node)
+{
+	const struct wisp_peer *p = wisp_config_peer_id(h->cfg, node);
+	return p ? p->name : "?";
+}
+
+static const char *malformed(struct harbor *h, wisp_handle source)
+{
+	wisp_log(h->ctx, WISP_LOG_WARN, "bad directory message from :%08x",
+		source);
+	return "bad directory message";
+}
+
+/* NULL when the line was run, else why not (logged: a parsed line is
+ * plain ASCII, safe to show; flood control holds such lines to a few a
+ * second, whatever a peer sends). */
+static const char *run_line(struct harbor *h, wisp_handle source,
+	int session, const char *line, size_t sz)
 {
 	struct wisp_cluster_cmd cmd;
 	if (wisp_cluster_parse(line, sz, &cmd) < 0)
-		return -1;
+		return malformed(h, source);
+	const char *why = refusal(h, source, &cmd);
+	if (why) {
+		wisp_log(h->ctx, WISP_LOG_WARN, "refused directory command '%.*s' "
+			"from :%08x (node %s): %s", (int)sz, line, source,
+			node_name(h, WISP_HANDLE_NODE(source)), why);
+		return "refused directory command";
+	}
 	if (peer_command(h, source, &cmd))
-		return 0;
+		return NULL;
 	if (h->is_root)
 		root_command(h, source, session, &cmd);
 	else
 		node_command(h, source, session, &cmd);
-	return 0;
+	return NULL;
 }
 
 /* One command a line (a root's batches hold many), run in order up to
- * the first bad one. */
+ * the first bad or refused one, which drops the rest with it. */
 void wisp_directory_request(struct harbor *h, wisp_handle source,
 	int session, const char *text, size_t sz)
 {
 	const char *end = text ? text + sz : NULL, *nl;
-	for (; text && text < end; text = nl + 1) {
+	const char *why = text && sz ? NULL : malformed(h, source);
+	for (; why == NULL; text = nl + 1) {
 		nl = memchr(text, '\n', (size_t)(end - text));
 		if (nl == NULL)
 			nl = end;
-		if (run_line(h, source, session, text, (size_t)(nl - text)) < 0)
-			break;
+		why = run_line(h, source, session, text, (size_t)(nl - text));
 		if (nl == end)
-			return;
+			break;
 	}
-	wisp_log(h->ctx, WISP_LOG_WARN, "bad directory message from :%08x",
-		source);
-	wisp_bounce(wisp_self(h->ctx), source, session, "bad directory message");
+	if (why)
+		wisp_bounce(wisp_self(h->ctx), source, session, "%s", why);
 }
 
 void wisp_directory_node_down(struct harbor *h, uint32_t node)

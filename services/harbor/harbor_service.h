@@ -12,29 +12,43 @@
 #include "config.h"
 #include "harbor.h"
 #include "harbor_config.h"
+#include "harbor_pake.h"
 #include "keymap.h"
 #include "wisp.h"
+
+struct wisp_harbor_tls;     /* tls.c */
+struct wisp_harbor_tls_ctx;
 
 enum harbor_conn_state {
 	CONN_CONNECTING, /* ours, dialing */
 	CONN_HELLO,      /* waiting for the peer's HELLO */
 	CONN_PROOF,      /* waiting for the peer's PROOF */
+	CONN_TLS,        /* both proved the secret; TLS's handshake runs */
 	CONN_UP,
 };
 
-/* One TCP connection to a peer: dialed by us (out) or by it (in). */
+/* One connection to a peer: dialed by us (out) or by it (in). */
 struct harbor_conn {
+	struct harbor *h;
 	int id;                /* socket */
 	int out;               /* we dialed it */
 	int local;             /* over the same-host Unix socket */
 	int state;             /* enum harbor_conn_state */
 	uint32_t peer;         /* node id; 0 until an accepted one says */
+	uint64_t born_ms;      /* dialed or accepted: the handshake's deadline
+	                        * runs from here, whatever bytes come */
+	uint64_t born_ns;      /* the same, finer: the log says how long */
+	const char *failed;    /* why to close it, found where it could not
+	                        * be closed at once (inside TLS's callbacks) */
+	struct wisp_harbor_pake *pake;  /* the key exchange, until PROOF */
+	struct wisp_harbor_keys keys;   /* what it gave, until TLS starts */
+	struct wisp_harbor_tls *tls;    /* NULL on a plaintext link */
 	uint64_t heard_ms;     /* last sign of life: bytes received, or the
 	                        * peer taking some of ours (a large frame
 	                        * keeps its answers, even pongs, behind it) */
 	int64_t taken;         /* the most of ours the peer had taken */
 	uint64_t sent_ms;      /* last frame sent */
-	struct wisp_harbor_decoder dec;
+	struct wisp_harbor_decoder dec; /* handshake-sized until PROOF */
 	struct wisp_harbor_hello mine, theirs;
 };
 
@@ -96,6 +110,8 @@ struct harbor {
 	const struct wisp_peer *self;
 	int listener;
 	int local_listener;        /* the same-host Unix socket, or -1 */
+	struct wisp_harbor_tls_ctx *tls; /* TCP links run TLS; NULL: plaintext */
+	size_t handshaking;        /* accepted conns not yet up */
 	struct harbor_link *links;        /* by node id, WISP_MAX_NODE + 1 of them */
 	struct harbor_conn **conns;       /* every open conn, for the heartbeat tick */
 	size_t conn_count;
@@ -135,7 +151,9 @@ void wisp_harbor_unwatch(struct harbor *h, wisp_handle service);
 /* conn.c */
 struct harbor_conn *wisp_harbor_conn_dial(struct harbor *h,
 	struct harbor_link *l);
-struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id);
+/* local: it came in on the same-host Unix socket. */
+struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id,
+	int local);
 struct harbor_conn *wisp_harbor_conn_find(struct harbor *h, int id);
 void wisp_harbor_conn_data(struct harbor *h, struct harbor_conn *c,
 	const void *data, size_t sz);
@@ -145,6 +163,12 @@ void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
 	int socket_open, const char *why);
 void wisp_harbor_conn_send(struct harbor *h, struct harbor_conn *c,
 	const struct wisp_harbor_frame *f);
+/* Bytes of frames to the peer: through TLS on a TLS link. */
+void wisp_harbor_conn_write(struct harbor_conn *c, const void *data,
+	size_t size);
+/* Closes conns that failed where they could not be closed, and those past
+ * the handshake's deadline. */
+void wisp_harbor_conns_tick(struct harbor *h, uint64_t now);
 
 /* local.c: the same-host transport */
 #define WISP_LOCAL_NAME_MAX 100 /* within a Unix socket's sun_path */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "handle.h"
+#include "clock.h"
 #include "harbor_service.h"
 #include "names.h"
 #include "remote.h"
@@ -86,7 +87,7 @@ void wisp_harbor_link_flush(struct harbor *h, struct harbor_link *l)
 	l->bytes_out += len;
 	l->out->sent_ms = wisp_harbor_now();
 	/* a failure closes the socket; its ERROR event tears the link down */
-	wisp_net_write(l->out->id, l->enc.data, len);
+	wisp_harbor_conn_write(l->out, l->enc.data, len);
 	if (l->enc.cap > ENCODER_KEEP)
 		wisp_harbor_encoder_trim(&l->enc);
 	(void)h;
@@ -108,8 +109,10 @@ void wisp_harbor_link_up(struct harbor *h, struct harbor_link *l)
 	l->backoff_ms = FIRST_BACKOFF_MS;
 	l->retry_ms = 0;
 	l->was_up = 1;
-	wisp_log(h->ctx, WISP_LOG_INFO, "link to node %s is up (%s)",
-		l->peer->name, l->out && l->out->local ? "unix socket" : "tcp");
+	const struct harbor_conn *c = l->out;
+	wisp_log(h->ctx, WISP_LOG_INFO, "link to node %s is up (%s%s) in %.2f ms",
+		l->peer->name, c->local ? "unix socket" : "tcp",
+		c->tls ? ", TLS" : "", (wisp_clock_ns() - c->born_ns) / 1e6);
 	mark_dirty(h, l);
 }
 
@@ -184,6 +187,7 @@ void wisp_harbor_links_tick(struct harbor *h)
 {
 	uint64_t now = wisp_harbor_now();
 	const struct wisp_harbor_settings *s = h->settings;
+	wisp_harbor_conns_tick(h, now);
 	for (size_t i = h->conn_count; i-- > 0;) {
 		struct harbor_conn *c = h->conns[i];
 		note_progress(c, now);

@@ -9,6 +9,7 @@
 #include "module.h"
 #include "node.h"
 #include "socket.h"
+#include "tls.h"
 
 struct harbor *wisp_harbor_active;
 
@@ -27,7 +28,7 @@ static void arm_tick(struct harbor *h)
 static void on_socket(struct harbor *h, const struct wisp_socket_msg *m)
 {
 	if (m->event == WISP_SOCKET_ACCEPT) {
-		wisp_harbor_conn_accepted(h, m->ud);
+		wisp_harbor_conn_accepted(h, m->ud, m->id == h->local_listener);
 		return;
 	}
 	struct harbor_conn *c = wisp_harbor_conn_find(h, m->id);
@@ -102,6 +103,28 @@ static void listen_local(struct harbor *h)
 			"harbor (%s); peers on this host use TCP", strerror(errno));
 }
 
+/* TLS on TCP links unless the config says they stay on loopback, where
+ * only this host's root could read or change what they carry. */
+static int start_tls(struct harbor *h)
+{
+	char why[256];
+	int need = wisp_harbor_tls_needed(h->cfg, h->settings, why, sizeof(why));
+	if (need < 0)
+		return wisp_fail(h->ctx, "%s", why);
+	if (need == 0) {
+		wisp_log(h->ctx, WISP_LOG_INFO, "harbor links are plaintext: %s",
+			why);
+		return 0;
+	}
+	h->tls = wisp_harbor_tls_ctx_new(h->settings, why, sizeof(why));
+	if (h->tls == NULL)
+		return wisp_fail(h->ctx, "no TLS for the harbor: %s", why);
+	wisp_log(h->ctx, WISP_LOG_INFO, "harbor links over TCP use TLS 1.3 "
+		"(%s)", h->settings->tls_mode == WISP_HARBOR_TLS_CERT
+		? "certificates" : "a key from the cluster secret");
+	return 0;
+}
+
 static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 {
 	(void)args;
@@ -112,6 +135,8 @@ static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 	h->settings = h->cfg ? wisp_harbor_settings(h->cfg) : NULL;
 	if (h->self == NULL || h->self->host == NULL || h->settings == NULL)
 		return wisp_fail(ctx, "the harbor needs a node with a harbor address");
+	if (start_tls(h) < 0)
+		return -1;
 	if (h->settings->same_host)
 		listen_local(h);
 	h->listener = wisp_socket_listen(ctx, h->self->host, h->self->port, 128);
@@ -145,6 +170,7 @@ static void harbor_release(void *inst)
 	wisp_free(h->links);
 	wisp_free(h->conns);
 	wisp_keymap_free(&h->conn_by_socket);
+	wisp_harbor_tls_ctx_free(h->tls);
 	wisp_free(h);
 }
 

@@ -20,7 +20,8 @@ return {
 	log_rate = 0, -- the test counts log lines: none may be held back
 	call_timeout = 10000,
 	stop_timeout = 2000,
-	secret = "bind test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	harbor = { heartbeat = 250, timeout = 1500 },
 	gate = { magic = "WBND", version = 1, server_version = 1,
 		max_body = 4096 },

@@ -2,7 +2,8 @@
 -- benchmarks: a root and four nodes on loopback. Ports come from
 -- WISP_PORT_BASE (root at the base, then game1, game2, game3, rogue) so
 -- that parallel runs do not collide; each process runs the script named by
--- WISP_SCRIPT, and WISP_SECRET lets a process claim another secret.
+-- WISP_SCRIPT. WISP_SECRET is the cluster secret (test/meson.build makes
+-- one per build); a process given another one plays a rogue node.
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local base = assert(tonumber(os.getenv("WISP_PORT_BASE")),
 	"set WISP_PORT_BASE to the first of five free ports")
@@ -16,6 +17,10 @@ local function node(id, offset)
 	}
 end
 
+-- harbor.tls from WISP_HARBOR_TLS (tls_env.lua).
+local tls = dofile(here .. "/tls_env.lua")(here,
+	{ "root", "game1", "game2", "game3", "rogue" })
+
 local root = node(1, 0)
 root.roles = { "root" }
 
@@ -26,7 +31,8 @@ return {
 	log_level = os.getenv("WISP_LOG_LEVEL") or "info",
 	call_timeout = 30000, -- only a lost link may end a call early
 	stop_timeout = 2000,
-	secret = os.getenv("WISP_SECRET") or "loopback cluster secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	env = { gate = os.getenv("WISP_GATE") or "",
 		bench_name = os.getenv("WISP_BENCH_NAME") or "" },
 	harbor = {
@@ -38,6 +44,7 @@ return {
 		compress = 4096,
 		-- WISP_SAME_HOST=0: TCP on loopback, as between hosts
 		same_host = os.getenv("WISP_SAME_HOST") ~= "0",
+		tls = tls,
 	},
 	nodes = {
 		root = root,

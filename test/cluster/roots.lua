@@ -24,11 +24,15 @@ return {
 	log_level = os.getenv("WISP_LOG_LEVEL") or "info",
 	call_timeout = 10000,
 	stop_timeout = 2000,
-	secret = "loopback root failover secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	env = { gate = os.getenv("WISP_GATE") or "" },
 	harbor = {
 		heartbeat = 250,
 		timeout = 1500,
+		-- WISP_SAME_HOST=0: TCP on loopback; WISP_HARBOR_TLS: TLS on it
+		same_host = os.getenv("WISP_SAME_HOST") ~= "0",
+		tls = dofile(here .. "/tls_env.lua")(here, { "r1", "r2", "a", "b" }),
 	},
 	nodes = {
 		r1 = node(1, 0, { "root" }, { "lua root_probe r1" }),

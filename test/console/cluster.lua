@@ -16,7 +16,8 @@ return {
 	lua_path = here .. "/?.lua",
 	log_level = "info",
 	stop_timeout = 2000,
-	secret = "console test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	console_token = "the console's token",
 	harbor = { heartbeat = 250, timeout = 1500 },
 	nodes = {

@@ -19,7 +19,8 @@ return {
 	lua_path = here .. "/?.lua",
 	log_level = "info",
 	stop_timeout = 2000,
-	secret = "client contract test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	-- a SIGSTOPped node must be ended by gate.reply_timeout, not by the
 	-- harbor giving up on the link; a killed one closes its sockets
 	harbor = { heartbeat = 250, timeout = 20000 },

@@ -30,7 +30,8 @@ return {
 	-- usually says so sooner)
 	call_timeout = 5000,
 	stop_timeout = 5000,
-	secret = "loopback db test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	env = { gate = dir, cache = memcached and "memcached" or "memory" },
 	harbor = {
 		heartbeat = 250,

@@ -2,12 +2,14 @@
  * byte stream from a peer. It is decoded twice, in one piece and in pieces
  * whose sizes come from the input, and both must give the same frames and
  * the same error. Each frame must encode again and decode to itself; each
- * HELLO and PROOF also goes through the handshake's proof functions. */
+ * HELLO's share also goes through the handshake's key exchange, which must
+ * refuse a point off the curve without harm. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "harbor.h"
+#include "harbor_pake.h"
 #include "proto_alloc.h"
 
 #define MAX_FRAME (1u << 20)
@@ -48,30 +50,31 @@ static void check_round_trip(const struct wisp_harbor_frame *f,
 	wisp_harbor_decoder_free(&d);
 }
 
-/* What the acceptor side does with handshake frames. */
-static void handshake(const struct wisp_harbor_frame *f,
-	struct wisp_harbor_hello *peer)
+/* What the acceptor side does with a HELLO: its key exchange with the
+ * share in it. */
+static void handshake(const struct wisp_harbor_frame *f)
 {
-	static const struct wisp_harbor_hello self = {
+	struct wisp_harbor_hello self = {
 		.version = WISP_HARBOR_VERSION, .node = 1, .name = "fuzz",
 	};
-	uint8_t want[WISP_HARBOR_PROOF_SIZE];
-	if (f->kind == WISP_HARBOR_HELLO)
-		*peer = f->hello;
-	if (f->kind != WISP_HARBOR_PROOF)
+	struct wisp_harbor_keys keys;
+	if (f->kind != WISP_HARBOR_HELLO)
 		return;
-	wisp_harbor_proof(SECRET, strlen(SECRET), peer, &self,
-		WISP_HARBOR_CONNECTOR, want);
-	if (wisp_harbor_proof_equal(want, f->proof)
-		!= (memcmp(want, f->proof, sizeof(want)) == 0))
-		die("proof_equal disagrees with memcmp");
+	struct wisp_harbor_pake *p = wisp_harbor_pake_start(SECRET,
+		strlen(SECRET), WISP_HARBOR_ACCEPTOR, self.share);
+	if (p == NULL)
+		die("the key exchange did not start");
+	if (wisp_harbor_pake_finish(p, &f->hello, &self, &keys) == 0
+		&& wisp_harbor_proof_equal(keys.proof_connector,
+			keys.proof_acceptor))
+		die("the two proofs of an exchange are equal");
+	wisp_harbor_pake_free(p);
 }
 
-static void take(struct wisp_harbor_frame *f, struct outcome *o,
-	struct wisp_harbor_hello *peer)
+static void take(struct wisp_harbor_frame *f, struct outcome *o)
 {
 	check_round_trip(f, &o->out);
-	handshake(f, peer);
+	handshake(f);
 	if (f->kind == WISP_HARBOR_MSG)
 		wisp_proto_free(f->msg.payload);
 }
@@ -83,7 +86,6 @@ static void decode(const uint8_t *data, size_t size, int split,
 {
 	struct wisp_harbor_decoder d;
 	struct wisp_harbor_frame f;
-	struct wisp_harbor_hello peer = {.node = 2, .name = "peer"};
 	wisp_harbor_decoder_init(&d, MAX_FRAME);
 	wisp_harbor_encoder_init(&o->out, 2 * MAX_FRAME, 64);
 	int r = WISP_HARBOR_MORE;
@@ -96,7 +98,7 @@ static void decode(const uint8_t *data, size_t size, int split,
 		}
 		while ((r = wisp_harbor_decode(&d, data + at, piece, &used, &f))
 				== WISP_HARBOR_FRAME) {
-			take(&f, o, &peer);
+			take(&f, o);
 			at += used;
 			piece -= used;
 		}

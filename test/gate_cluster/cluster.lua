@@ -18,7 +18,8 @@ return {
 	log_level = "info",
 	call_timeout = 10000,
 	stop_timeout = 2000,
-	secret = "gate cluster test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	harbor = { heartbeat = 250, timeout = 1500 },
 	-- the client protocol, for every node: the game node checks the
 	-- bodies it pushes against max_body

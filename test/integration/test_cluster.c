@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -124,34 +125,59 @@ static int wait_marker(const struct proc *p, const char *text, int ms)
 	return 0;
 }
 
+/* A secret the config accepts that is not the cluster's: 32 random
+ * bytes in hex, so that the rogue is refused by the handshake, not by its
+ * own config check. */
+static const char *another_secret(void)
+{
+	static char hex[65];
+	unsigned char bytes[32];
+	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
+		return "";
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
+	return hex;
+}
+
 /* A node with another secret is refused: its call fails, and the node
  * it called or the root says why. */
 static void wrong_secret(struct proc *root, struct proc *game2)
 {
-	struct proc *rogue = start_node("rogue", "rogue", "not the secret");
+	struct proc *rogue = start_node("rogue", "rogue", another_secret());
 	CHECK(rogue != NULL);
 	if (rogue == NULL)
 		return;
 	CHECK_INT(proc_wait(rogue, 10000), 0);
 	CHECK(has_output(rogue, "ROGUE CALL FAILED"));
 	CHECK(!has_output(rogue, "ROGUE CALL ANSWERED"));
-	int said = has_output(root, "wrong proof") || has_output(game2, "wrong proof");
+	/* the rogue knows the proof it got was wrong; the node it dialed only
+	 * that it went without its own */
+	int said = has_output(rogue, "wrong proof")
+		&& (has_output(root, "another cluster secret")
+			|| has_output(game2, "another cluster secret"));
 	if (!said)
-		fprintf(stderr, "neither the root nor game2 logged that the rogue "
-			"node sent a wrong proof\n");
+		fprintf(stderr, "the rogue node did not log a wrong proof, or "
+			"neither the root nor game2 a missing one\n");
 	CHECK(said);
 }
 
 /* The links went over Unix sockets, or over TCP when WISP_SAME_HOST=0
- * (the cluster_tcp run). */
+ * (the cluster_tcp run), with TLS when WISP_HARBOR_TLS says (the
+ * cluster_tls runs). */
 static void links_as_asked(const struct proc *game1)
 {
 	const char *same_host = getenv("WISP_SAME_HOST");
-	int tcp = same_host && strcmp(same_host, "0") == 0;
-	CHECK(proc_log_has(game1, "link to node game2 is up",
-		tcp ? "(tcp)" : "(unix socket)"));
+	int tls = getenv("WISP_HARBOR_TLS") != NULL;
+	int tcp = tls || (same_host && strcmp(same_host, "0") == 0);
+	const char *want = tls ? "(tcp, TLS)" : tcp ? "(tcp)" : "(unix socket)";
+	CHECK(proc_log_has(game1, "link to node game2 is up", want));
 	CHECK(!proc_log_has(game1, "link to node game2 is up",
-		tcp ? "(unix socket)" : "(tcp)"));
+		tcp ? "(unix socket)" : "(tcp"));
+	CHECK(tls || !proc_log_has(game1, "link to node game2 is up", "TLS"));
+	if (tls)
+		CHECK(proc_log_has(game1, "use TLS 1.3",
+			strcmp(getenv("WISP_HARBOR_TLS"), "cert") == 0 ? "(certificates)"
+			: "(a key from the cluster secret)"));
 }
 
 /* The cluster from start to stop; a missing marker fails the test and

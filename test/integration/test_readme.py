@@ -742,7 +742,7 @@ def scenario_console(ctx):
 
 
 def scenario_cluster(ctx):
-    (cmd,) = ctx.commands(ctx.take('sh', 'cluster'))
+    cmd = '\n'.join(ctx.commands(ctx.take('sh', 'cluster')))
     p = Proc(ctx, 'cluster', cmd, {'WISP_DB_FILE': os.path.join(ctx.work, 'tmp', 'cluster.db')})
     p.wait_for(['gate listening for clients', 'demo: login ready', 'demo: room ready'])
     wisp_bots_quick(ctx)

@@ -28,7 +28,8 @@ return {
 	log_level = "info",
 	call_timeout = 1000,
 	stop_timeout = 2000,
-	secret = "loopback master test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	harbor = {
 		heartbeat = 250,
 		timeout = 1500,

@@ -24,7 +24,8 @@ return {
 	log_level = "info",
 	call_timeout = 10000,
 	stop_timeout = 2000,
-	secret = "placement test secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	env = { gate = os.getenv("WISP_GATE") or "" },
 	harbor = { heartbeat = 250, timeout = 1500 },
 	gate = { magic = "WPLT", reply_timeout = 3000 },

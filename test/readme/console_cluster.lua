@@ -4,7 +4,8 @@
 -- running room.lua. The driver maps each 127.0.0.1 port to a free one.
 return {
 	cluster = "readme-console",
-	secret = "readme console secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	console_token = "change-me",
 	lua_path = "readme/?.lua",
 	stop_timeout = 2000,

@@ -5,7 +5,8 @@
 -- a free one.
 return {
 	cluster = "readme-counter",
-	secret = "readme counter secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	lua_path = "hello/?.lua;readme/?.lua",
 	stop_timeout = 2000,
 	nodes = {

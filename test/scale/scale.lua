@@ -24,6 +24,7 @@ return {
 	cluster = "scale",
 	lua_path = here .. "/?.lua",
 	log_level = "info",
-	secret = "loopback scale secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	nodes = nodes,
 }

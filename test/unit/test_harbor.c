@@ -1,12 +1,12 @@
 /* test_harbor.c: the harbor codec: round trips of every frame kind, the
  * exact bytes HARBOR.md gives, streams split anywhere, compression, the
- * refusal of each malformed frame with its reason, and the handshake
- * proof. */
+ * refusal of each malformed frame with its reason, and the handshake's
+ * key exchange. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "testlib.h"
 #include "harbor.h"
-#include "sha256.h"
+#include "harbor_pake.h"
 #include "wisp.h"
 
 #define LIMIT (16u << 20)
@@ -74,7 +74,7 @@ static int same_frame(const struct wisp_harbor_frame *a,
 		return a->hello.version == b->hello.version
 			&& a->hello.node == b->hello.node
 			&& strcmp(a->hello.name, b->hello.name) == 0
-			&& memcmp(a->hello.nonce, b->hello.nonce, WISP_HARBOR_NONCE_SIZE) == 0;
+			&& memcmp(a->hello.share, b->hello.share, WISP_HARBOR_SHARE_SIZE) == 0;
 	default:
 		return memcmp(a->proof, b->proof, WISP_HARBOR_PROOF_SIZE) == 0;
 	}
@@ -95,14 +95,14 @@ static struct wisp_harbor_frame msg_to(wisp_handle dest, const char *name,
 }
 
 static struct wisp_harbor_frame hello(uint16_t node, const char *name,
-	uint8_t nonce_seed)
+	uint8_t share_seed)
 {
 	struct wisp_harbor_frame f = {.kind = WISP_HARBOR_HELLO};
 	f.hello.version = WISP_HARBOR_VERSION;
 	f.hello.node = node;
 	strcpy(f.hello.name, name);
-	for (int i = 0; i < WISP_HARBOR_NONCE_SIZE; i++)
-		f.hello.nonce[i] = (uint8_t)(nonce_seed + 31 * i);
+	for (int i = 0; i < WISP_HARBOR_SHARE_SIZE; i++)
+		f.hello.share[i] = (uint8_t)(share_seed + 31 * i);
 	return f;
 }
 
@@ -184,10 +184,12 @@ static void test_exact_bytes(void)
 	f = (struct wisp_harbor_frame){.kind = WISP_HARBOR_PING, .token = 0x2a};
 	CHECK(encodes_to(&f, "\x09\0\0\0" "\x02" "\x2a\0\0\0\0\0\0\0", 13));
 	f = hello(3, "db", 0);
-	memset(f.hello.nonce, 0xab, WISP_HARBOR_NONCE_SIZE);
-	CHECK(encodes_to(&f, "\x18\0\0\0" "\x04" "\x01\0" "\x03\0"
-		"\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
-		"\x02" "db", 28));
+	memset(f.hello.share, 0xab, WISP_HARBOR_SHARE_SIZE);
+	char want[4 + 1 + 4 + WISP_HARBOR_SHARE_SIZE + 3];
+	memcpy(want, "\x49\0\0\0" "\x04" "\x02\0" "\x03\0", 9);
+	memset(want + 9, 0xab, WISP_HARBOR_SHARE_SIZE);
+	memcpy(want + 9 + WISP_HARBOR_SHARE_SIZE, "\x02" "db", 3);
+	CHECK(encodes_to(&f, want, sizeof(want)));
 }
 
 /* The sample stream split in two at every byte, and fed byte by byte. */
@@ -479,9 +481,9 @@ static void test_bad_hellos(void)
 	memcpy(body, e.data + 5, n);
 	wisp_harbor_encoder_free(&e);
 	rejects(b, frame(b, WISP_HARBOR_HELLO, body, n - 1),
-		"hello frame with a 25-byte body, want 26");
-	rejects(b, frame(b, WISP_HARBOR_HELLO, body, 20),
-		"hello frame with a 20-byte body, want 21");
+		"hello frame with a 74-byte body, want 75");
+	rejects(b, frame(b, WISP_HARBOR_HELLO, body, 69),
+		"hello frame with a 69-byte body, want 70");
 	body[2] = 0;
 	rejects(b, frame(b, WISP_HARBOR_HELLO, body, n),
 		"hello from node id 0, outside 1..1023");
@@ -492,8 +494,8 @@ static void test_bad_hellos(void)
 	body[n - 2] = ' ';
 	rejects(b, frame(b, WISP_HARBOR_HELLO, body, n),
 		"node name has the byte 0x20 at 3, outside [A-Za-z0-9_.-]");
-	body[20] = 0;
-	rejects(b, frame(b, WISP_HARBOR_HELLO, body, 21),
+	body[69] = 0;
+	rejects(b, frame(b, WISP_HARBOR_HELLO, body, 70),
 		"node name of 0 bytes; names have 1 to 63");
 }
 
@@ -555,88 +557,107 @@ static void test_encoder_refuses(void)
 	wisp_harbor_encoder_free(&e);
 }
 
-static const char secret[] = "cluster secret";
+static const char secret[] = "a cluster secret long enough for the rules";
 
-static void test_proofs_agree(void)
+/* One exchange: each side starts with its secret, both HELLOs carry the
+ * shares; the keys each side derives. 0, or -1 if either refused. */
+static int exchange(const char *secret_c, const char *secret_a,
+	struct wisp_harbor_frame *c, struct wisp_harbor_frame *a,
+	struct wisp_harbor_keys *keys_c, struct wisp_harbor_keys *keys_a)
+{
+	struct wisp_harbor_pake *pc = wisp_harbor_pake_start(secret_c,
+		strlen(secret_c), WISP_HARBOR_CONNECTOR, c->hello.share);
+	struct wisp_harbor_pake *pa = wisp_harbor_pake_start(secret_a,
+		strlen(secret_a), WISP_HARBOR_ACCEPTOR, a->hello.share);
+	CHECK(pc && pa);
+	int rc = pc && pa
+		&& wisp_harbor_pake_finish(pc, &c->hello, &a->hello, keys_c) == 0
+		&& wisp_harbor_pake_finish(pa, &c->hello, &a->hello, keys_a) == 0
+		? 0 : -1;
+	wisp_harbor_pake_free(pc);
+	wisp_harbor_pake_free(pa);
+	return rc;
+}
+
+static int same_keys(const struct wisp_harbor_keys *x,
+	const struct wisp_harbor_keys *y)
+{
+	return wisp_harbor_proof_equal(x->proof_connector, y->proof_connector)
+		&& wisp_harbor_proof_equal(x->proof_acceptor, y->proof_acceptor)
+		&& memcmp(x->tls_psk, y->tls_psk, sizeof(x->tls_psk)) == 0;
+}
+
+static void test_pake_agrees(void)
 {
 	struct wisp_harbor_frame c = hello(1, "game1", 1), a = hello(2, "root", 2);
-	uint8_t mine[WISP_HARBOR_PROOF_SIZE], theirs[WISP_HARBOR_PROOF_SIZE];
-	int roles[] = {WISP_HARBOR_CONNECTOR, WISP_HARBOR_ACCEPTOR};
-	for (int i = 0; i < 2; i++) {
-		wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello, roles[i], mine);
-		wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello, roles[i], theirs);
-		CHECK(wisp_harbor_proof_equal(mine, theirs));
-		wisp_harbor_proof("other secret", 12, &c.hello, &a.hello, roles[i], theirs);
-		CHECK(!wisp_harbor_proof_equal(mine, theirs));
-	}
+	struct wisp_harbor_keys kc, ka, again_c, again_a;
+	CHECK_INT(exchange(secret, secret, &c, &a, &kc, &ka), 0);
+	CHECK(same_keys(&kc, &ka));
 	/* one side's proof cannot be reflected back as the other's */
-	wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello, roles[0], theirs);
-	CHECK(!wisp_harbor_proof_equal(mine, theirs));
+	CHECK(!wisp_harbor_proof_equal(kc.proof_connector, kc.proof_acceptor));
+	/* fresh shares each time: nothing to replay */
+	CHECK_INT(exchange(secret, secret, &c, &a, &again_c, &again_a), 0);
+	CHECK(same_keys(&again_c, &again_a));
+	CHECK(!same_keys(&kc, &again_c));
 	for (int i = 0; i < WISP_HARBOR_PROOF_SIZE; i++) {
-		memcpy(theirs, mine, sizeof(mine));
-		theirs[i] ^= 0x80;
-		CHECK(!wisp_harbor_proof_equal(mine, theirs));
+		uint8_t flipped[WISP_HARBOR_PROOF_SIZE];
+		memcpy(flipped, kc.proof_acceptor, sizeof(flipped));
+		flipped[i] ^= 0x80;
+		CHECK(!wisp_harbor_proof_equal(kc.proof_acceptor, flipped));
 	}
 }
 
-static void test_proof_binds_hellos(void)
+/* A side with another secret derives other keys: its proof fails. */
+static void test_pake_other_secret(void)
 {
 	struct wisp_harbor_frame c = hello(1, "game1", 1), a = hello(2, "root", 2);
-	uint8_t want[WISP_HARBOR_PROOF_SIZE], got[WISP_HARBOR_PROOF_SIZE];
-	wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
-		WISP_HARBOR_ACCEPTOR, want);
-	struct wisp_harbor_hello *fields[] = {&c.hello, &a.hello};
-	for (int side = 0; side < 2; side++) {
-		struct wisp_harbor_hello keep = *fields[side];
-		fields[side]->nonce[15] ^= 1;
-		wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
-			WISP_HARBOR_ACCEPTOR, got);
-		CHECK(!wisp_harbor_proof_equal(want, got));
-		*fields[side] = keep;
-		fields[side]->node++;
-		wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
-			WISP_HARBOR_ACCEPTOR, got);
-		CHECK(!wisp_harbor_proof_equal(want, got));
-		*fields[side] = keep;
-	}
-	wisp_harbor_proof(secret, strlen(secret), &a.hello, &c.hello,
-		WISP_HARBOR_ACCEPTOR, got);
-	CHECK(!wisp_harbor_proof_equal(want, got));
+	struct wisp_harbor_keys kc, ka;
+	CHECK_INT(exchange("not the cluster's secret, though long enough",
+		secret, &c, &a, &kc, &ka), 0);
+	CHECK(!wisp_harbor_proof_equal(kc.proof_acceptor, ka.proof_acceptor));
+	CHECK(!wisp_harbor_proof_equal(kc.proof_connector, ka.proof_connector));
+	CHECK(memcmp(kc.tls_psk, ka.tls_psk, sizeof(kc.tls_psk)) != 0);
 }
 
-/* The MAC input laid out by hand as HARBOR.md gives it, and the test
- * vector printed there (computed apart, with Python's hmac module). */
-static void test_proof_layout(void)
+/* The keys are bound to both HELLOs: a node id or name changed on the
+ * way gives other keys on the side that saw the change. */
+static void test_pake_binds_hellos(void)
 {
-	struct wisp_harbor_frame c = hello(1, "game1", 0), a = hello(2, "root", 0);
-	memset(c.hello.nonce, 0x11, WISP_HARBOR_NONCE_SIZE);
-	memset(a.hello.nonce, 0x22, WISP_HARBOR_NONCE_SIZE);
-	static const char input[] = "wisp-harbor"
-		"\x01\x00" "\x01\x00"
-		"\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11\x11"
-		"\x05" "game1"
-		"\x01\x00" "\x02\x00"
-		"\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22\x22"
-		"\x04" "root"
-		"C";
-	static const uint8_t proof_c[WISP_HARBOR_PROOF_SIZE] = {
-		0xfd, 0x41, 0x4c, 0x65, 0x65, 0x5b, 0x36, 0x7c, 0xae, 0x25, 0x3d,
-		0xf9, 0xe9, 0x2c, 0x39, 0x7e, 0xf5, 0x89, 0x22, 0x7c, 0xa4, 0xdd,
-		0xae, 0xb6, 0x8b, 0x2d, 0x13, 0x30, 0x42, 0xdc, 0x10, 0x60,
-	}, proof_a[WISP_HARBOR_PROOF_SIZE] = {
-		0x76, 0xd5, 0x2c, 0x25, 0xde, 0x35, 0xa7, 0xc0, 0x01, 0x4e, 0xe4,
-		0x26, 0x00, 0x26, 0xeb, 0x91, 0x9c, 0x3a, 0xb4, 0x5e, 0x6b, 0xc1,
-		0x30, 0x67, 0x75, 0xd7, 0x0e, 0x23, 0x86, 0x59, 0x32, 0x2f,
-	};
-	uint8_t want[WISP_HARBOR_PROOF_SIZE], got[WISP_HARBOR_PROOF_SIZE];
-	wisp_hmac_sha256(secret, strlen(secret), input, sizeof(input) - 1, want);
-	wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
-		WISP_HARBOR_CONNECTOR, got);
-	CHECK(memcmp(want, got, sizeof(got)) == 0);
-	CHECK(memcmp(proof_c, got, sizeof(got)) == 0);
-	wisp_harbor_proof(secret, strlen(secret), &c.hello, &a.hello,
-		WISP_HARBOR_ACCEPTOR, got);
-	CHECK(memcmp(proof_a, got, sizeof(got)) == 0);
+	struct wisp_harbor_frame c = hello(1, "game1", 1), a = hello(2, "root", 2);
+	struct wisp_harbor_pake *pc = wisp_harbor_pake_start(secret,
+		strlen(secret), WISP_HARBOR_CONNECTOR, c.hello.share);
+	struct wisp_harbor_pake *pa = wisp_harbor_pake_start(secret,
+		strlen(secret), WISP_HARBOR_ACCEPTOR, a.hello.share);
+	struct wisp_harbor_keys kc, ka;
+	CHECK_INT(wisp_harbor_pake_finish(pc, &c.hello, &a.hello, &kc), 0);
+	struct wisp_harbor_frame seen = c;
+	seen.hello.node = 3;
+	CHECK_INT(wisp_harbor_pake_finish(pa, &seen.hello, &a.hello, &ka), 0);
+	CHECK(!wisp_harbor_proof_equal(kc.proof_acceptor, ka.proof_acceptor));
+	seen = c;
+	strcpy(seen.hello.name, "game9");
+	CHECK_INT(wisp_harbor_pake_finish(pa, &seen.hello, &a.hello, &ka), 0);
+	CHECK(!wisp_harbor_proof_equal(kc.proof_acceptor, ka.proof_acceptor));
+	CHECK_INT(wisp_harbor_pake_finish(pa, &c.hello, &a.hello, &ka), 0);
+	CHECK(same_keys(&kc, &ka));
+	wisp_harbor_pake_free(pc);
+	wisp_harbor_pake_free(pa);
+}
+
+/* A share that is not a point of the curve is refused, not used. */
+static void test_pake_bad_shares(void)
+{
+	struct wisp_harbor_frame c = hello(1, "game1", 1), a = hello(2, "root", 2);
+	struct wisp_harbor_pake *pa = wisp_harbor_pake_start(secret,
+		strlen(secret), WISP_HARBOR_ACCEPTOR, a.hello.share);
+	struct wisp_harbor_keys ka;
+	memset(c.hello.share, 0, sizeof(c.hello.share));
+	CHECK_INT(wisp_harbor_pake_finish(pa, &c.hello, &a.hello, &ka), -1);
+	c.hello.share[0] = 0x04; /* uncompressed, but (0, 0) is off the curve */
+	CHECK_INT(wisp_harbor_pake_finish(pa, &c.hello, &a.hello, &ka), -1);
+	memset(c.hello.share + 1, 0xff, WISP_HARBOR_SHARE_SIZE - 1);
+	CHECK_INT(wisp_harbor_pake_finish(pa, &c.hello, &a.hello, &ka), -1);
+	wisp_harbor_pake_free(pa);
 }
 
 int main(void)
@@ -656,8 +677,9 @@ int main(void)
 	RUN(test_error_sticks);
 	RUN(test_no_allocation_on_claims);
 	RUN(test_encoder_refuses);
-	RUN(test_proofs_agree);
-	RUN(test_proof_binds_hellos);
-	RUN(test_proof_layout);
+	RUN(test_pake_agrees);
+	RUN(test_pake_other_secret);
+	RUN(test_pake_binds_hellos);
+	RUN(test_pake_bad_shares);
 	return TEST_END();
 }

@@ -24,20 +24,11 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #include <malloc.h>
 #endif
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* A number of up to bits random bits, so sizes spread over magnitudes. */
 static uint64_t rng_bits(unsigned bits)
 {
-	return bits ? rng() >> (64 - bits) : 0;
+	return bits ? test_rng() >> (64 - bits) : 0;
 }
 
 /* Every timer's owner is derived from its session, to check both arrive. */
@@ -372,7 +363,7 @@ static void one_timer_steps(uint64_t start, uint32_t delay)
 	rig_init(&r, start);
 	rig_add(&r, delay);
 	while (r.m.now + 1 < due) {
-		uint64_t t = r.m.now + rng_bits((unsigned)(rng() % 33));
+		uint64_t t = r.m.now + rng_bits((unsigned)(test_rng() % 33));
 		CHECK_INT(rig_advance(&r, t < due ? t : due - 1), 0);
 	}
 	CHECK_INT(rig_advance(&r, due), 1);
@@ -400,9 +391,9 @@ static void test_boundaries_together(void)
 			for (size_t d = 0; d < NBOUNDARIES; d++)
 				rig_add(&r, boundaries[d]);
 		while (r.m.live > 0) {
-			rig_advance(&r, r.m.now + rng_bits((unsigned)(rng() % 30)));
-			if (rng() % 4 == 0)
-				rig_add(&r, boundaries[rng() % NBOUNDARIES]);
+			rig_advance(&r, r.m.now + rng_bits((unsigned)(test_rng() % 30)));
+			if (test_rng() % 4 == 0)
+				rig_add(&r, boundaries[test_rng() % NBOUNDARIES]);
 		}
 		rig_free(&r);
 	}
@@ -414,7 +405,7 @@ static void test_big_jump(void)
 	struct rig r;
 	rig_init(&r, 123456789);
 	for (int i = 0; i < 5000; i++)
-		rig_add(&r, (uint32_t)(rng() % 600001));
+		rig_add(&r, (uint32_t)(test_rng() % 600001));
 	for (int i = 0; i < 100; i++)
 		rig_add(&r, 600001);
 	CHECK_INT(rig_advance(&r, 123456789 + 600000), 5000);
@@ -544,34 +535,34 @@ static void test_add_from_fire(void)
 /* Delays spread over every level, with ties and boundary values. */
 static uint32_t random_delay(void)
 {
-	switch (rng() % 8) {
+	switch (test_rng() % 8) {
 	case 0:
 		return 0;
 	case 1:
-		return (uint32_t)(rng() % 16);
+		return (uint32_t)(test_rng() % 16);
 	case 2:
-		return (uint32_t)(rng() % 512);
+		return (uint32_t)(test_rng() % 512);
 	case 3:
-		return boundaries[rng() % NBOUNDARIES];
+		return boundaries[test_rng() % NBOUNDARIES];
 	default:
-		return (uint32_t)rng_bits((unsigned)(rng() % 33));
+		return (uint32_t)rng_bits((unsigned)(test_rng() % 33));
 	}
 }
 
 /* Steps mostly short, sometimes long, now and then back in time. */
 static uint64_t random_time(uint64_t now)
 {
-	switch (rng() % 32) {
+	switch (test_rng() % 32) {
 	case 0:
 		return now;
 	case 1:
-		return now - rng() % 1000;
+		return now - test_rng() % 1000;
 	case 2:
-		return now + rng_bits((unsigned)(rng() % 34));
+		return now + rng_bits((unsigned)(test_rng() % 34));
 	case 3: case 4: case 5:
-		return now + rng() % (1u << 20);
+		return now + test_rng() % (1u << 20);
 	default:
-		return now + rng() % 4096;
+		return now + test_rng() % 4096;
 	}
 }
 
@@ -579,13 +570,13 @@ static uint64_t random_time(uint64_t now)
  * age (likely fired), some never used. */
 static int random_session(const struct rig *r)
 {
-	switch (rng() % 8) {
+	switch (test_rng() % 8) {
 	case 0:
-		return -(int)(rng() % 3);
+		return -(int)(test_rng() % 3);
 	case 1: case 2:
-		return 1 + (int)(rng() % (uint64_t)(r->session + 1));
+		return 1 + (int)(test_rng() % (uint64_t)(r->session + 1));
 	default:
-		return r->session - (int)(rng() % 64);
+		return r->session - (int)(test_rng() % 64);
 	}
 }
 
@@ -593,8 +584,8 @@ static int random_session(const struct rig *r)
  * takes. */
 static void random_add(struct rig *r, uint32_t delay)
 {
-	int back = (int)(rng() % 32);
-	if (rng() % 16 == 0 && r->session > back)
+	int back = (int)(test_rng() % 32);
+	if (test_rng() % 16 == 0 && r->session > back)
 		rig_add_as(r, delay, r->session - back);
 	else
 		rig_add(r, delay);
@@ -604,7 +595,7 @@ static void random_add(struct rig *r, uint32_t delay)
  * add timers, some due in this very pass. */
 static void random_hook(struct rig *r, int session)
 {
-	switch (rng() % 8) {
+	switch (test_rng() % 8) {
 	case 0:
 		rig_cancel(r, session);
 		break;
@@ -627,18 +618,18 @@ static void test_random(void)
 	r.hook = random_hook;
 	r.budget = 20000;
 	while (r.added < 100000) {
-		switch (rng() % 6) {
+		switch (test_rng() % 6) {
 		case 0: case 1:
 			rig_advance(&r, random_time(r.m.now));
 			break;
 		case 2:
-			for (int k = 1 + (int)(rng() % 4); k > 0; k--)
+			for (int k = 1 + (int)(test_rng() % 4); k > 0; k--)
 				rig_cancel(&r, random_session(&r));
 			break;
 		default: {
 			uint32_t delay = random_delay();
-			for (int k = 1 + (int)(rng() % 4); k > 0; k--)
-				random_add(&r, rng() % 2 ? delay : random_delay());
+			for (int k = 1 + (int)(test_rng() % 4); k > 0; k--)
+				random_add(&r, test_rng() % 2 ? delay : random_delay());
 			rig_check_next(&r);
 		}
 		}
@@ -771,9 +762,9 @@ static void test_cancel_upper_levels(void)
 			}
 		}
 		while (r.m.live > 0) {
-			rig_advance(&r, r.m.now + rng_bits((unsigned)(rng() % 30)));
-			if (rng() % 4 == 0)
-				rig_cancel(&r, 1 + (int)(rng() % (uint64_t)r.session));
+			rig_advance(&r, r.m.now + rng_bits((unsigned)(test_rng() % 30)));
+			if (test_rng() % 4 == 0)
+				rig_cancel(&r, 1 + (int)(test_rng() % (uint64_t)r.session));
 		}
 		CHECK_INT(r.fired + r.cancelled, r.added);
 		rig_free(&r);

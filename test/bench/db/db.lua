@@ -10,7 +10,8 @@ local memcached = os.getenv("WISP_MEMCACHED")
 return {
 	cluster = "db-bench",
 	lua_path = here .. "/?.lua;" .. here .. "/../lua/?.lua",
-	secret = "db bench secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	call_timeout = 30000,
 	db = {
 		file = assert(os.getenv("WISP_DB_FILE"), "set WISP_DB_FILE"),

@@ -17,7 +17,8 @@ return {
 	cluster = "agent-bench",
 	lua_path = here .. "/?.lua",
 	log_level = "info",
-	secret = "agent bench secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	nodes = {
 		root = { id = 1, roles = { "root" }, harbor = address(0) },
 		net = {

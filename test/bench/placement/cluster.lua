@@ -20,7 +20,8 @@ return {
 	cluster = "placement-bench",
 	lua_path = here .. "/?.lua",
 	log_level = "info",
-	secret = "placement bench secret",
+	secret = os.getenv("WISP_SECRET") or error("set WISP_SECRET to the "
+		.. "cluster secret (wisp --new-secret makes one)"),
 	gate = { max_per_address = 0, max_connections = 2000 },
 	nodes = {
 		root = { id = 1, roles = { "root" }, harbor = address(0) },
