@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include "../integration/proc.h"
 
-#define TLS_ROUNDS 2 /* of each, TLS and plaintext, alternating */
+#define TLS_ROUNDS 3 /* of each, TLS and plaintext, alternating */
 #define HANDSHAKE_STARTS 3
 #define SAMPLES_MAX 64
 
