@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # setup.sh: installs the Debian packages wisp needs (only the missing ones)
-# and builds it into build/ (or the directory given as $1).
+# and builds it into build/ (or the directory given as $1). With --web
+# first (tools/setup.sh --web [DIR]) also node and npm, for the TypeScript
+# SDK's tests (tools/client-js): left out by default, so the first build
+# stays quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 libjemalloc-dev
 	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached
-	sqlite3 curl libssl-dev openssl)
+	sqlite3 curl libssl-dev openssl libwslay-dev)
+if [ "${1:-}" = "--web" ]; then
+	shift
+	# a node of another origin (nodesource's brings its own npm) will do
+	command -v node >/dev/null && command -v npm >/dev/null \
+		|| packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

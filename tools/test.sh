@@ -24,10 +24,11 @@ run_suite() {
 	[ -n "$ok" ] || failed=$((failed + 1)) # the suite did not even run
 }
 
-tools/setup.sh build || { echo "0 passed, 1 failed"; exit 1; }
+# --web: node and npm too, so the TypeScript SDK's tests (client_js) run
+tools/setup.sh --web build || { echo "0 passed, 1 failed"; exit 1; }
 run_suite build
-tools/setup.sh build-asan -Db_sanitize=address,undefined -Djemalloc=disabled \
-	-Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+tools/setup.sh --web build-asan -Db_sanitize=address,undefined \
+	-Djemalloc=disabled -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 run_suite build-asan
 
 echo "$passed passed, $failed failed"

@@ -39,8 +39,12 @@ static int lacks(const struct gate_conn *c, uint32_t seq)
 static int send_one(struct gate *g, struct gate_conn *c,
 	const struct gate_broadcast *b, int later)
 {
-	int rc = later ? wisp_net_write_later(c->id, b->frame, b->size)
-		: wisp_net_write(c->id, b->frame, b->size);
+	int rc = c->ws ? wisp_gate_ws_head(c, b->size, later) : 0;
+	if (rc > 0)
+		return 0; /* a WebSocket client not upgraded yet, or closing */
+	if (rc == 0)
+		rc = later ? wisp_net_write_later(c->id, b->frame, b->size)
+			: wisp_net_write(c->id, b->frame, b->size);
 	if (rc < 0) {
 		if (errno == ENOBUFS)
 			wisp_gate_slow(g, c);

@@ -18,6 +18,15 @@ static void gate_defaults(void *settings)
 	g->error_command = UINT32_MAX;
 }
 
+static void free_origins(struct wisp_gate_settings *g)
+{
+	for (size_t i = 0; i < g->ws_origin_count; i++)
+		wisp_free(g->ws_origins[i]);
+	wisp_free(g->ws_origins);
+	g->ws_origins = NULL;
+	g->ws_origin_count = 0;
+}
+
 /* What the custom keys hold (events, a string key, is freed already). */
 static void gate_free(void *settings)
 {
@@ -26,32 +35,76 @@ static void gate_free(void *settings)
 		wisp_free(g->routes[i].service);
 	wisp_free(g->routes);
 	wisp_free(g->host);
+	wisp_free(g->ws_host);
+	free_origins(g);
 	g->routes = NULL;
 	g->route_count = 0;
-	g->host = NULL;
+	g->host = g->ws_host = NULL;
 }
 
-/* listen = "host:port" (wisp_cfg_split_address). */
+/* key = "host:port" (wisp_cfg_split_address) into *host and *port. */
+static int read_address(struct reader *r, const char *where,
+	const char *key, char **host, int *port)
+{
+	char *text = NULL;
+	if (wisp_cfg_string(r, where, key, &text) < 0)
+		return -1;
+	if (text == NULL)
+		return 0;
+	char *at;
+	if (wisp_cfg_split_address(text, &at, port) < 0) {
+		wisp_free(text);
+		return wisp_cfg_fail(r, "key '%s' in %s must be \"host:port\" "
+			"(port 1 to 65535)", key, where);
+	}
+	wisp_free(*host);
+	*host = at; /* the start of text, which it owns */
+	return 0;
+}
+
 static int read_listen(struct reader *r, const char *where,
 	const struct wisp_cfg_key *k, void *settings)
 {
 	struct wisp_gate_settings *g = settings;
 	(void)k;
-	char *text = NULL;
-	if (wisp_cfg_string(r, where, "listen", &text) < 0)
-		return -1;
-	if (text == NULL)
-		return 0;
-	char *host;
-	int port;
-	if (wisp_cfg_split_address(text, &host, &port) < 0) {
-		wisp_free(text);
-		return wisp_cfg_fail(r, "key 'listen' in %s must be \"host:port\" "
-			"(port 1 to 65535)", where);
+	return read_address(r, where, "listen", &g->host, &g->port);
+}
+
+/* ws_listen: where WebSocket clients connect; absent, nowhere. */
+static int read_ws_listen(struct reader *r, const char *where,
+	const struct wisp_cfg_key *k, void *settings)
+{
+	struct wisp_gate_settings *g = settings;
+	(void)k;
+	return read_address(r, where, "ws_listen", &g->ws_host, &g->ws_port);
+}
+
+/* ws_origins = { "https://game.example", ... }: the Origin values a
+ * WebSocket client may come from, replacing any list read before. Absent,
+ * any origin may connect (and clients that send none, as non-browsers
+ * do): a browser page from anywhere can then reach the gate. */
+static int read_ws_origins(struct reader *r, const char *where,
+	const struct wisp_cfg_key *k, void *settings)
+{
+	struct wisp_gate_settings *g = settings;
+	(void)k;
+	int got = wisp_cfg_field(r, where, "ws_origins", LUA_TTABLE,
+		"a list of strings (Origin values)");
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	free_origins(g);
+	lua_Integer n = luaL_len(r->L, -1);
+	g->ws_origins = wisp_malloc((size_t)(n + 1) * sizeof(char *));
+	for (lua_Integer i = 1; i <= n; i++) {
+		const char *origin = lua_geti(r->L, -1, i) == LUA_TSTRING
+			? lua_tostring(r->L, -1) : NULL;
+		if (origin == NULL || origin[0] == '\0')
+			return wisp_cfg_fail(r, "%s.ws_origins[%lld] must be a non-empty "
+				"string, as \"https://game.example\"", where, (long long)i);
+		g->ws_origins[g->ws_origin_count++] = wisp_strdup(origin);
+		lua_pop(r->L, 1);
 	}
-	wisp_free(g->host);
-	g->host = host; /* the start of text, which it owns */
-	g->port = port;
+	lua_pop(r->L, 1);
 	return 0;
 }
 
@@ -244,6 +297,8 @@ static int read_commands(struct reader *r, const char *where,
  * never answers. */
 static const struct wisp_cfg_key gate_keys[] = {
 	GATE_CUSTOM("listen", read_listen),
+	GATE_CUSTOM("ws_listen", read_ws_listen),
+	GATE_CUSTOM("ws_origins", read_ws_origins),
 	GATE_CUSTOM("magic", read_magic),
 	GATE_INT("version", proto_version, 0, 255, 1),
 	GATE_INT("server_version", server_version, 0, UINT32_MAX, 1),

@@ -102,6 +102,8 @@ static void forget(struct gate *g, struct gate_conn *c)
 	address_add(g, c->addr_key, -1);
 	g->partial_bytes -= c->held;
 	wisp_gate_flow_forget(g, c);
+	if (c->ws)
+		wisp_gate_ws_free(c);
 	wisp_client_decoder_free(&c->dec);
 	wisp_free(c);
 }
@@ -151,7 +153,7 @@ static int admit(struct gate *g, int id, const char *addr, uint64_t *key)
 	return 1;
 }
 
-void wisp_gate_accepted(struct gate *g, int id, const char *addr)
+void wisp_gate_accepted(struct gate *g, int id, const char *addr, int ws)
 {
 	uint64_t key;
 	if (!admit(g, id, addr, &key))
@@ -175,7 +177,10 @@ void wisp_gate_accepted(struct gate *g, int id, const char *addr)
 	}
 	add(g, c);
 	g->stats.accepted++;
-	wisp_gate_event(g, c, WISP_GATE_OPEN, c->addr);
+	if (ws)
+		wisp_gate_ws_open(g, c); /* services hear of it once upgraded */
+	else
+		wisp_gate_event(g, c, WISP_GATE_OPEN, c->addr);
 }
 
 /* A token bucket: rate_limit frames a second, rate_burst at once. Counted
@@ -317,18 +322,24 @@ void wisp_gate_data(struct gate *g, struct gate_conn *c, const uint8_t *data,
 {
 	c->last_in_ms = wisp_now();
 	g->stats.bytes_in += size;
-	wisp_gate_flow_in(g, c, data, size);
+	if (c->ws)
+		wisp_gate_ws_data(g, c, data, size);
+	else
+		wisp_gate_flow_in(g, c, data, size);
 }
 
 void wisp_gate_close(struct gate *g, struct gate_conn *c, const char *why)
 {
+	if (c->ws)
+		wisp_gate_ws_bye(c, 1008, why); /* policy: a limit of the gate's */
 	wisp_net_close(c->id);
 	wisp_gate_lost(g, c, why);
 }
 
 void wisp_gate_lost(struct gate *g, struct gate_conn *c, const char *why)
 {
-	wisp_gate_event(g, c, WISP_GATE_CLOSE, why);
+	if (!wisp_gate_ws_pending(c))
+		wisp_gate_event(g, c, WISP_GATE_CLOSE, why);
 	forget(g, c);
 }
 
@@ -358,6 +369,10 @@ static void expire(struct gate *g, struct gate_conn *c, uint64_t now)
 {
 	const struct wisp_gate_settings *s = g->cfg;
 	char why[96];
+	/* a WebSocket client is asked to show life (its pong is) */
+	if (c->ws && s->idle_timeout_ms
+		&& now - c->last_in_ms >= s->idle_timeout_ms / 2)
+		wisp_gate_ws_ping(c);
 	/* a client at gate.max_inflight waits on us, not we on it */
 	if (s->idle_timeout_ms && now - c->last_in_ms >= s->idle_timeout_ms
 		&& wisp_gate_flow_open(g, c)) {
@@ -367,8 +382,9 @@ static void expire(struct gate *g, struct gate_conn *c, uint64_t now)
 			s->idle_timeout_ms);
 		wisp_gate_close(g, c, "idle timeout");
 	} else if (c->first_due_ms && now >= c->first_due_ms) {
-		snprintf(why, sizeof(why), "no whole frame within gate."
+		snprintf(why, sizeof(why), "no whole %s within gate."
 			"first_frame_timeout (%u ms) of connecting",
+			wisp_gate_ws_pending(c) ? "websocket upgrade" : "frame",
 			s->first_frame_timeout_ms);
 		close_late(g, c, WISP_LOG_INFO, why);
 	} else if (c->frame_due_ms && now >= c->frame_due_ms) {

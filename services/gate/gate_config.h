@@ -22,6 +22,10 @@ struct wisp_command_route {
 struct wisp_gate_settings {
 	char *host;                /* NULL: no listen address given */
 	int port;
+	char *ws_host;             /* WebSocket clients' (ws.c); NULL: none */
+	int ws_port;
+	char **ws_origins;         /* Origins allowed; NULL: any (and none) */
+	size_t ws_origin_count;
 	uint8_t magic[4];
 	uint8_t proto_version;
 	uint32_t server_version;

@@ -6,7 +6,8 @@
  * and how a client is held to gate.max_inflight, push.c what
  * services send to clients, broadcast.c frames to every client, written
  * in slices between rounds, bind.c the connections bound to services and
- * their session data, routes.c the routes' targets resolved to handles. */
+ * their session data, routes.c the routes' targets resolved to handles,
+ * ws.c WebSocket clients (their upgrade parsed by ws_upgrade.c). */
 #ifndef WISP_GATE_SERVICE_H
 #define WISP_GATE_SERVICE_H
 
@@ -29,6 +30,7 @@ struct gate_backlog; /* flow.c: bytes read, waiting for a free slot */
 struct gate_bind;    /* bind.c: the services a conn is bound to, its session */
 struct gate_command_route; /* routes.c: a route of gate.commands */
 struct gate_broadcast; /* broadcast.c: a frame for every client */
+struct gate_ws;      /* ws.c: a WebSocket client's upgrade and framing */
 
 /* One client. Kept small: a net node holds tens of thousands. */
 struct gate_conn {
@@ -49,6 +51,7 @@ struct gate_conn {
 	struct gate_cmd *cmds;        /* those commands */
 	struct gate_backlog *backlog; /* NULL unless frames wait (flow.c) */
 	struct gate_bind *bind;       /* NULL unless bound or given a session */
+	struct gate_ws *ws;           /* NULL for a TCP client */
 	struct wisp_client_decoder dec;
 	char addr[48];     /* the client's address, for logs and events */
 };
@@ -81,6 +84,8 @@ enum gate_warning {
 	GATE_WARN_PER_ADDRESS, /* past max_per_address */
 	GATE_WARN_HELD,     /* a client held at max_inflight */
 	GATE_WARN_BIND,     /* a binding refused or dropped */
+	GATE_WARN_WS,       /* a WebSocket client refused or closed (ws.c) */
+	GATE_WARN_WS_BYE,   /* a WebSocket client's own close */
 	GATE_WARN_FAILED,   /* a command failed: one for each enum gate_failure */
 	GATE_WARNINGS = GATE_WARN_FAILED + GATE_FAILURES
 };
@@ -91,6 +96,8 @@ struct gate {
 	struct wisp_client_proto proto;
 	int listener;
 	int port;                  /* the port bound */
+	int ws_listener;           /* gate.ws_listen's, or -1 */
+	int ws_port;
 	struct wisp_keymap by_id;  /* socket id -> struct gate_conn */
 	struct gate_conn **list;   /* every conn, for broadcast and sweeps */
 	uint32_t count, cap;
@@ -116,7 +123,8 @@ struct gate {
 extern struct gate *wisp_gate_active;
 
 /* conn.c */
-void wisp_gate_accepted(struct gate *g, int id, const char *addr);
+/* ws: the client came to gate.ws_listen, and must upgrade first. */
+void wisp_gate_accepted(struct gate *g, int id, const char *addr, int ws);
 struct gate_conn *wisp_gate_conn(struct gate *g, uint32_t id);
 void wisp_gate_data(struct gate *g, struct gate_conn *c, const uint8_t *data,
 	size_t size);
@@ -140,6 +148,24 @@ void wisp_gate_sweep(struct gate *g, uint64_t now_ms);
 uint32_t wisp_gate_sweep_every(const struct gate *g);
 /* 1 when a warning of this kind may be logged now. */
 int wisp_gate_may_warn(struct gate *g, enum gate_warning kind);
+
+/* ws.c: WebSocket clients; each conn with c->ws. */
+void wisp_gate_ws_open(struct gate *g, struct gate_conn *c);
+void wisp_gate_ws_free(struct gate_conn *c);
+/* Whether c has not finished its upgrade (services do not know it yet). */
+int wisp_gate_ws_pending(const struct gate_conn *c);
+/* Bytes read from c: the upgrade, then frames, whose messages go on to
+ * wisp_gate_flow_in. */
+void wisp_gate_ws_data(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size);
+/* The header of a binary message of size bytes to c, before the wisp
+ * frame that is its payload: as wisp_net_write (later: _later), or 1 when
+ * c takes no frames (not upgraded yet, or closing). */
+int wisp_gate_ws_head(struct gate_conn *c, size_t size, int later);
+/* A ping to c, silent for half gate.idle_timeout; once per silence. */
+void wisp_gate_ws_ping(struct gate_conn *c);
+/* A close frame to c with code and why, unless one went already. */
+void wisp_gate_ws_bye(struct gate_conn *c, uint16_t code, const char *why);
 
 /* forward.c */
 void wisp_gate_forward(struct gate *g, struct gate_conn *c,

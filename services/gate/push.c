@@ -27,7 +27,11 @@ static void write_to(struct gate *g, struct gate_conn *c, const void *head,
 {
 	if (g->bcast_head && wisp_gate_catch_up(g, c) < 0)
 		return;
-	int rc = wisp_net_write_later(c->id, head, head_size);
+	int rc = c->ws ? wisp_gate_ws_head(c, head_size + body_size, 1) : 0;
+	if (rc > 0)
+		return; /* a WebSocket client not upgraded yet, or closing */
+	if (rc == 0)
+		rc = wisp_net_write_later(c->id, head, head_size);
 	if (rc == 0 && body_size)
 		rc = wisp_net_write_later(c->id, body, body_size);
 	if (rc < 0) {

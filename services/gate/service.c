@@ -57,7 +57,7 @@ static void raise_fd_limit(struct gate *g)
 static void on_socket(struct gate *g, const struct wisp_socket_msg *m)
 {
 	if (m->event == WISP_SOCKET_ACCEPT) {
-		wisp_gate_accepted(g, m->ud, m->data);
+		wisp_gate_accepted(g, m->ud, m->data, m->id == g->ws_listener);
 		return;
 	}
 	struct gate_conn *c = wisp_gate_conn(g, (uint32_t)m->id);
@@ -81,10 +81,16 @@ static void stop(struct gate *g)
 {
 	if (g->listener >= 0)
 		wisp_net_close(g->listener);
-	g->listener = -1;
+	if (g->ws_listener >= 0)
+		wisp_net_close(g->ws_listener);
+	g->listener = g->ws_listener = -1;
 	wisp_gate_broadcast_finish(g);
-	while (g->count)
-		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
+	while (g->count) {
+		struct gate_conn *c = g->list[g->count - 1];
+		if (c->ws)
+			wisp_gate_ws_bye(c, 1001, "the node is stopping");
+		wisp_gate_close(g, c, "the node is stopping");
+	}
 	wisp_exit(g->ctx);
 }
 
@@ -130,7 +136,7 @@ static void *gate_create(void)
 {
 	struct gate *g = wisp_malloc(sizeof(*g));
 	memset(g, 0, sizeof(*g));
-	g->listener = -1;
+	g->listener = g->ws_listener = -1;
 	return g;
 }
 
@@ -140,6 +146,23 @@ static void set_proto(struct gate *g)
 	g->proto.proto_version = g->cfg->proto_version;
 	g->proto.server_version = g->cfg->server_version;
 	g->proto.max_body = g->cfg->max_body;
+}
+
+/* gate.ws_listen, if given: WebSocket clients (ws.c). */
+static int listen_ws(struct gate *g)
+{
+	const struct wisp_gate_settings *s = g->cfg;
+	if (s->ws_host == NULL)
+		return 0;
+	g->ws_listener = wisp_socket_listen(g->ctx, s->ws_host, s->ws_port,
+		BACKLOG);
+	if (g->ws_listener < 0)
+		return wisp_fail(g->ctx, "cannot listen on %s:%d for WebSocket "
+			"clients: %s", s->ws_host, s->ws_port, strerror(errno));
+	g->ws_port = wisp_net_port(g->ws_listener);
+	wisp_log(g->ctx, WISP_LOG_INFO, "gate listening for WebSocket clients "
+		"on %s:%d", s->ws_host, g->ws_port);
+	return 0;
 }
 
 static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
@@ -161,6 +184,8 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 	if (wisp_register(ctx, WISP_GATE_NAME) < 0)
 		return wisp_fail(ctx, "another gate runs on this node");
 	g->port = wisp_net_port(g->listener);
+	if (listen_ws(g) < 0)
+		return -1;
 	wisp_set_callback(ctx, g, gate_cb);
 	wisp_gate_active = g;
 	/* bindings to a node that goes down go */

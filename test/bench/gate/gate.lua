@@ -1,5 +1,6 @@
--- gate.lua: the config of the gate benchmarks (test/bench/bench_gate.c):
--- one net node whose gate listens on 127.0.0.1:WISP_GATE_PORT and routes
+-- gate.lua: the config of the gate benchmarks (test/bench/bench_gate.c,
+-- bench_ws.c): one net node whose gate listens on 127.0.0.1:WISP_GATE_PORT
+-- (and for WebSocket clients on WISP_WS_PORT, when set) and routes
 -- commands 1 and 2 to gate_bench.lua. Room for the 10,000 clients of
 -- gate_conn_kb and gate_broadcast_ms, which stay idle (no idle or
 -- first-frame timeout) and all come from 127.0.0.1 (no max_per_address).
@@ -9,6 +10,8 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local port = assert(tonumber(os.getenv("WISP_GATE_PORT")),
 	"set WISP_GATE_PORT to a free port for the clients")
+-- WISP_WS_PORT: WebSocket clients there too (test/bench/bench_ws.c)
+local ws_port = tonumber(os.getenv("WISP_WS_PORT"))
 
 return {
 	cluster = "gate-bench",
@@ -21,6 +24,7 @@ return {
 			services = { "lua gate_bench" },
 			gate = {
 				listen = "127.0.0.1:" .. port,
+				ws_listen = ws_port and "127.0.0.1:" .. ws_port or nil,
 				max_connections = 11000,
 				idle_timeout = 0,
 				first_frame_timeout = 0,
