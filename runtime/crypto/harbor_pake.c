@@ -27,10 +27,11 @@ struct wisp_harbor_pake {
 	BIGNUM *w;      /* the secret as a scalar */
 };
 
-/* The curve and its two fixed points M and N: made on first use and kept
- * for the life of the process (one thread runs a node). */
+/* The curve, its two fixed points M and N and HKDF: made on first use
+ * and kept for the life of the process (one thread runs a node). */
 static EC_GROUP *curve;
 static EC_POINT *point_m, *point_n;
+static EVP_KDF *hkdf;
 
 static int sha(const EVP_MD *md, const void *a, size_t an, const void *b,
 	size_t bn, uint8_t *out)
@@ -66,12 +67,15 @@ static int curve_ready(void)
 	curve = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
 	point_m = curve ? point_from_label("wisp-harbor SPAKE2 M") : NULL;
 	point_n = curve ? point_from_label("wisp-harbor SPAKE2 N") : NULL;
-	if (point_m && point_n)
+	hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	if (point_m && point_n && hkdf)
 		return 0;
 	EC_POINT_free(point_m);
 	EC_POINT_free(point_n);
 	EC_GROUP_free(curve);
+	EVP_KDF_free(hkdf);
 	curve = NULL;
+	hkdf = NULL;
 	return -1;
 }
 
@@ -177,8 +181,7 @@ static int derive(const uint8_t *ikm, size_t ikm_len, const char *info,
 	uint8_t out[32])
 {
 	static const char salt[] = "wisp-harbor-2";
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(hkdf);
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
@@ -191,7 +194,6 @@ static int derive(const uint8_t *ikm, size_t ikm_len, const char *info,
 	};
 	int ok = ctx && EVP_KDF_derive(ctx, out, 32, params) == 1;
 	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
 	return ok ? 0 : -1;
 }
 

@@ -371,15 +371,16 @@ void wisp_harbor_conn_data(struct harbor *h, struct harbor_conn *c,
 		refuse(h, c, c->failed);
 }
 
-void wisp_harbor_conns_tick(struct harbor *h, uint64_t now)
+int wisp_harbor_conn_expired(struct harbor *h, struct harbor_conn *c,
+	uint64_t now)
 {
-	for (size_t i = h->conn_count; i-- > 0;) {
-		struct harbor_conn *c = h->conns[i];
-		if (c->failed)
-			refuse(h, c, c->failed);
-		else if (c->state != CONN_UP && now - c->born_ms > HANDSHAKE_MS)
-			refuse(h, c, "no handshake within the deadline");
-	}
+	if (c->failed)
+		refuse(h, c, c->failed);
+	else if (c->state != CONN_UP && now - c->born_ms > HANDSHAKE_MS)
+		refuse(h, c, "no handshake within the deadline");
+	else
+		return 0;
+	return 1;
 }
 
 static void unlist(struct harbor *h, struct harbor_conn *c)

@@ -166,9 +166,10 @@ void wisp_harbor_conn_send(struct harbor *h, struct harbor_conn *c,
 /* Bytes of frames to the peer: through TLS on a TLS link. */
 void wisp_harbor_conn_write(struct harbor_conn *c, const void *data,
 	size_t size);
-/* Closes conns that failed where they could not be closed, and those past
- * the handshake's deadline. */
-void wisp_harbor_conns_tick(struct harbor *h, uint64_t now);
+/* Closes c if it failed where it could not be closed, or is past the
+ * handshake's deadline: 1 if it did (c is gone), else 0. */
+int wisp_harbor_conn_expired(struct harbor *h, struct harbor_conn *c,
+	uint64_t now);
 
 /* local.c: the same-host transport */
 #define WISP_LOCAL_NAME_MAX 100 /* within a Unix socket's sun_path */

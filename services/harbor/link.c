@@ -187,9 +187,10 @@ void wisp_harbor_links_tick(struct harbor *h)
 {
 	uint64_t now = wisp_harbor_now();
 	const struct wisp_harbor_settings *s = h->settings;
-	wisp_harbor_conns_tick(h, now);
 	for (size_t i = h->conn_count; i-- > 0;) {
 		struct harbor_conn *c = h->conns[i];
+		if (wisp_harbor_conn_expired(h, c, now))
+			continue;
 		note_progress(c, now);
 		/* most links of a large cluster are quiet (the root's above
 		 * all): their buffers go back between ticks; a busy one
