@@ -13,7 +13,10 @@
 -- game nodes still up, with their saved rows.
 -- Ports: the harbors at WISP_DEMO_PORT_BASE + each node's id (7001..7007
 -- unless set), the clients' gate at WISP_GATE_ADDR (127.0.0.1:7100 unless
--- set). The database: WISP_DB_FILE (wisp-demo.db in the current
+-- set) and its WebSocket listener (the browser demo, tools/web-demo) at
+-- WISP_WS_ADDR (127.0.0.1:7180 when neither is set; none when only
+-- WISP_GATE_ADDR is, so that clusters on moved ports do not share it).
+-- The database: WISP_DB_FILE (wisp-demo.db in the current
 -- directory). The cluster secret: WISP_SECRET, required (tools/demo.sh
 -- makes a fresh one per run; `wisp --new-secret` prints one).
 -- Start each node with: build/wisp conf/demo.lua NODE, in any order, or
@@ -34,6 +37,13 @@ local nodes = {
 		harbor = harbor(2),
 		gate = {
 			listen = os.getenv("WISP_GATE_ADDR") or "127.0.0.1:7100",
+			ws_listen = os.getenv("WISP_WS_ADDR")
+				or (not os.getenv("WISP_GATE_ADDR") and "127.0.0.1:7180" or nil),
+			-- TLS on both when WISP_GATE_CERT and WISP_GATE_KEY name PEM files
+			tls = os.getenv("WISP_GATE_CERT") and {
+				cert = os.getenv("WISP_GATE_CERT"),
+				key = os.getenv("WISP_GATE_KEY"),
+			} or nil,
 			max_per_address = tonumber(os.getenv("WISP_GATE_PER_ADDRESS")),
 			events = "login@lobby", -- disconnects end logins and agents
 			commands = {

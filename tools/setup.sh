@@ -2,20 +2,24 @@
 # setup.sh: installs the Debian packages wisp needs (only the missing ones)
 # and builds it into build/ (or the directory given as $1). With --web
 # first (tools/setup.sh --web [DIR]) also node and npm, for the TypeScript
-# SDK's tests (tools/client-js): left out by default, so the first build
-# stays quick.
+# SDK's tests (tools/client-js); with --browser, those and chromium, for
+# the browser demo's test (test/web-demo); with --tests, all of that and
+# what the operations tests drive (tmux for `wisp-ctl top`, a Prometheus
+# server): left out by default, so the first build stays quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 libjemalloc-dev
 	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached
 	sqlite3 curl libssl-dev openssl libwslay-dev)
-if [ "${1:-}" = "--web" ]; then
+case "${1:-}" in --web | --browser | --tests)
+	[ "$1" = "--web" ] || packages+=(chromium)
+	[ "$1" != "--tests" ] || packages+=(tmux prometheus)
 	shift
 	# a node of another origin (nodesource's brings its own npm) will do
 	command -v node >/dev/null && command -v npm >/dev/null \
-		|| packages+=(nodejs npm)
-fi
+		|| packages+=(nodejs npm) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -24,10 +24,12 @@ run_suite() {
 	[ -n "$ok" ] || failed=$((failed + 1)) # the suite did not even run
 }
 
-# --web: node and npm too, so the TypeScript SDK's tests (client_js) run
-tools/setup.sh --web build || { echo "0 passed, 1 failed"; exit 1; }
+# --tests: node, npm, chromium, tmux and prometheus too, so the
+# TypeScript SDK's tests (client_js), the browser demo's (web_demo),
+# wisp-ctl top's (console) and Prometheus' (prometheus) run
+tools/setup.sh --tests build || { echo "0 passed, 1 failed"; exit 1; }
 run_suite build
-tools/setup.sh --web build-asan -Db_sanitize=address,undefined \
+tools/setup.sh --tests build-asan -Db_sanitize=address,undefined \
 	-Djemalloc=disabled -Db_lundef=false || { echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 run_suite build-asan
 

@@ -43,8 +43,7 @@ static int send_one(struct gate *g, struct gate_conn *c,
 	if (rc > 0)
 		return 0; /* a WebSocket client not upgraded yet, or closing */
 	if (rc == 0)
-		rc = later ? wisp_net_write_later(c->id, b->frame, b->size)
-			: wisp_net_write(c->id, b->frame, b->size);
+		rc = wisp_gate_write(c, b->frame, b->size, later);
 	if (rc < 0) {
 		if (errno == ENOBUFS)
 			wisp_gate_slow(g, c);

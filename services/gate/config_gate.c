@@ -36,6 +36,9 @@ static void gate_free(void *settings)
 	wisp_free(g->routes);
 	wisp_free(g->host);
 	wisp_free(g->ws_host);
+	wisp_free(g->tls_cert);
+	wisp_free(g->tls_key);
+	g->tls_cert = g->tls_key = NULL;
 	free_origins(g);
 	g->routes = NULL;
 	g->route_count = 0;
@@ -106,6 +109,30 @@ static int read_ws_origins(struct reader *r, const char *where,
 	}
 	lua_pop(r->L, 1);
 	return 0;
+}
+
+/* tls = { cert = FILE, key = FILE }: TLS for clients on listen and
+ * ws_listen, both files PEM (cert may hold the chain); read by the gate
+ * at start (tls.c), where a bad file is an error, and on SIGHUP. */
+static int read_tls(struct reader *r, const char *where,
+	const struct wisp_cfg_key *k, void *settings)
+{
+	static const char *const keys[] = { "cert", "key", NULL };
+	struct wisp_gate_settings *g = settings;
+	char at[128];
+	(void)k;
+	int got = wisp_cfg_field(r, where, "tls", LUA_TTABLE,
+		"a table { cert = FILE, key = FILE }");
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	snprintf(at, sizeof(at), "%s.tls", where);
+	int rc = wisp_cfg_check_keys(r, at, keys) < 0
+		|| wisp_cfg_string(r, at, "cert", &g->tls_cert) < 0
+		|| wisp_cfg_string(r, at, "key", &g->tls_key) < 0 ? -1 : 0;
+	lua_pop(r->L, 1);
+	if (rc == 0 && (g->tls_cert == NULL || g->tls_key == NULL))
+		return wisp_cfg_fail(r, "%s needs both cert and key (PEM files)", at);
+	return rc;
 }
 
 /* magic: the 4 bytes every client frame starts with; a string only, not
@@ -299,6 +326,7 @@ static const struct wisp_cfg_key gate_keys[] = {
 	GATE_CUSTOM("listen", read_listen),
 	GATE_CUSTOM("ws_listen", read_ws_listen),
 	GATE_CUSTOM("ws_origins", read_ws_origins),
+	GATE_CUSTOM("tls", read_tls),
 	GATE_CUSTOM("magic", read_magic),
 	GATE_INT("version", proto_version, 0, 255, 1),
 	GATE_INT("server_version", server_version, 0, UINT32_MAX, 1),

@@ -104,6 +104,8 @@ static void forget(struct gate *g, struct gate_conn *c)
 	wisp_gate_flow_forget(g, c);
 	if (c->ws)
 		wisp_gate_ws_free(c);
+	if (c->tls)
+		wisp_gate_tls_free(c);
 	wisp_client_decoder_free(&c->dec);
 	wisp_free(c);
 }
@@ -170,16 +172,18 @@ void wisp_gate_accepted(struct gate *g, int id, const char *addr, int ws)
 	wisp_client_decoder_init(&c->dec, &g->proto);
 	if (wisp_net_set_limit(id, g->cfg->output_limit) < 0
 		|| wisp_net_read_limit(id, GATE_READ_AHEAD) < 0
-		|| wisp_net_start(wisp_self(g->ctx), id) < 0) {
+		|| wisp_net_start(wisp_self(g->ctx), id) < 0
+		|| (g->tls && wisp_gate_tls_open(g, c) < 0)) {
 		wisp_free(c);
 		wisp_net_close(id);
 		return;
 	}
 	add(g, c);
 	g->stats.accepted++;
+	/* services hear of it once upgraded, or once its handshake is done */
 	if (ws)
-		wisp_gate_ws_open(g, c); /* services hear of it once upgraded */
-	else
+		wisp_gate_ws_open(g, c);
+	else if (!c->tls)
 		wisp_gate_event(g, c, WISP_GATE_OPEN, c->addr);
 }
 
@@ -315,13 +319,22 @@ long wisp_gate_decode(struct gate *g, struct gate_conn *c,
 	return wisp_gate_conn(g, (uint32_t)id) ? (long)(given - size) : -1;
 }
 
-/* The bytes go to the decoder as far as c's commands in flight allow
- * (flow.c keeps the rest). */
 void wisp_gate_data(struct gate *g, struct gate_conn *c, const uint8_t *data,
 	size_t size)
 {
 	c->last_in_ms = wisp_now();
 	g->stats.bytes_in += size;
+	if (c->tls)
+		wisp_gate_tls_data(g, c, data, size);
+	else
+		wisp_gate_plain(g, c, data, size);
+}
+
+/* The bytes go to the decoder as far as c's commands in flight allow
+ * (flow.c keeps the rest). */
+void wisp_gate_plain(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size)
+{
 	if (c->ws)
 		wisp_gate_ws_data(g, c, data, size);
 	else
@@ -332,13 +345,15 @@ void wisp_gate_close(struct gate *g, struct gate_conn *c, const char *why)
 {
 	if (c->ws)
 		wisp_gate_ws_bye(c, 1008, why); /* policy: a limit of the gate's */
+	if (c->tls)
+		wisp_gate_tls_flush_conn(c);
 	wisp_net_close(c->id);
 	wisp_gate_lost(g, c, why);
 }
 
 void wisp_gate_lost(struct gate *g, struct gate_conn *c, const char *why)
 {
-	if (!wisp_gate_ws_pending(c))
+	if (!wisp_gate_ws_pending(c) && !wisp_gate_tls_pending(c))
 		wisp_gate_event(g, c, WISP_GATE_CLOSE, why);
 	forget(g, c);
 }
@@ -384,7 +399,8 @@ static void expire(struct gate *g, struct gate_conn *c, uint64_t now)
 	} else if (c->first_due_ms && now >= c->first_due_ms) {
 		snprintf(why, sizeof(why), "no whole %s within gate."
 			"first_frame_timeout (%u ms) of connecting",
-			wisp_gate_ws_pending(c) ? "websocket upgrade" : "frame",
+			wisp_gate_tls_pending(c) ? "TLS handshake"
+			: wisp_gate_ws_pending(c) ? "websocket upgrade" : "frame",
 			s->first_frame_timeout_ms);
 		close_late(g, c, WISP_LOG_INFO, why);
 	} else if (c->frame_due_ms && now >= c->frame_due_ms) {

@@ -142,7 +142,7 @@ void wisp_gate_flow_in(struct gate *g, struct gate_conn *c,
 	long used = wisp_gate_decode(g, c, data, size);
 	if (used < 0)
 		return;
-	wisp_net_consumed(c->id, (size_t)used);
+	wisp_gate_consumed(c, (size_t)used);
 	if ((size_t)used < size)
 		keep(g, c, data + used, size - (size_t)used);
 }
@@ -155,7 +155,7 @@ static void drain(struct gate *g, struct gate_conn *c)
 	long used = wisp_gate_decode(g, c, b->data + b->off, b->len);
 	if (used < 0)
 		return; /* c is closed, its backlog freed with it */
-	wisp_net_consumed(c->id, (size_t)used);
+	wisp_gate_consumed(c, (size_t)used);
 	b->off += (size_t)used;
 	b->len -= (size_t)used;
 	g->partial_bytes -= (size_t)used;

@@ -26,6 +26,8 @@ struct wisp_gate_settings {
 	int ws_port;
 	char **ws_origins;         /* Origins allowed; NULL: any (and none) */
 	size_t ws_origin_count;
+	char *tls_cert;            /* gate.tls's PEM files (tls.c); NULL: */
+	char *tls_key;             /* plaintext clients */
 	uint8_t magic[4];
 	uint8_t proto_version;
 	uint32_t server_version;

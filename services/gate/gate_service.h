@@ -7,7 +7,8 @@
  * services send to clients, broadcast.c frames to every client, written
  * in slices between rounds, bind.c the connections bound to services and
  * their session data, routes.c the routes' targets resolved to handles,
- * ws.c WebSocket clients (their upgrade parsed by ws_upgrade.c). */
+ * ws.c WebSocket clients (their upgrade parsed by ws_upgrade.c), tls.c
+ * TLS clients (gate.tls) and every write to a client. */
 #ifndef WISP_GATE_SERVICE_H
 #define WISP_GATE_SERVICE_H
 
@@ -31,6 +32,8 @@ struct gate_bind;    /* bind.c: the services a conn is bound to, its session */
 struct gate_command_route; /* routes.c: a route of gate.commands */
 struct gate_broadcast; /* broadcast.c: a frame for every client */
 struct gate_ws;      /* ws.c: a WebSocket client's upgrade and framing */
+struct gate_tls;     /* tls.c: a TLS client's session */
+struct gate_tls_server; /* tls.c: gate.tls's context, output to flush */
 
 /* One client. Kept small: a net node holds tens of thousands. */
 struct gate_conn {
@@ -52,6 +55,7 @@ struct gate_conn {
 	struct gate_backlog *backlog; /* NULL unless frames wait (flow.c) */
 	struct gate_bind *bind;       /* NULL unless bound or given a session */
 	struct gate_ws *ws;           /* NULL for a TCP client */
+	struct gate_tls *tls;         /* NULL for a plaintext client */
 	struct wisp_client_decoder dec;
 	char addr[48];     /* the client's address, for logs and events */
 };
@@ -86,6 +90,7 @@ enum gate_warning {
 	GATE_WARN_BIND,     /* a binding refused or dropped */
 	GATE_WARN_WS,       /* a WebSocket client refused or closed (ws.c) */
 	GATE_WARN_WS_BYE,   /* a WebSocket client's own close */
+	GATE_WARN_TLS,      /* a TLS client closed for what it sent */
 	GATE_WARN_FAILED,   /* a command failed: one for each enum gate_failure */
 	GATE_WARNINGS = GATE_WARN_FAILED + GATE_FAILURES
 };
@@ -98,6 +103,7 @@ struct gate {
 	int port;                  /* the port bound */
 	int ws_listener;           /* gate.ws_listen's, or -1 */
 	int ws_port;
+	struct gate_tls_server *tls; /* NULL without gate.tls */
 	struct wisp_keymap by_id;  /* socket id -> struct gate_conn */
 	struct gate_conn **list;   /* every conn, for broadcast and sweeps */
 	uint32_t count, cap;
@@ -148,6 +154,41 @@ void wisp_gate_sweep(struct gate *g, uint64_t now_ms);
 uint32_t wisp_gate_sweep_every(const struct gate *g);
 /* 1 when a warning of this kind may be logged now. */
 int wisp_gate_may_warn(struct gate *g, enum gate_warning kind);
+
+/* Bytes from c in the clear (a TLS client's decrypted): to the WebSocket
+ * upgrade and framing, or to the frame decoder. */
+void wisp_gate_plain(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size);
+
+/* tls.c: gate.tls, and TLS clients; each conn with c->tls. */
+/* gate.tls's files into the context: 0, or -1 (wisp_fail) naming the
+ * file and what OpenSSL said. Nothing without gate.tls. */
+int wisp_gate_tls_init(struct gate *g);
+/* SIGHUP: the files read again, for new clients; on an error the old
+ * certificate stays, and the error is logged. */
+void wisp_gate_tls_reload(struct gate *g);
+void wisp_gate_tls_exit(struct gate *g);
+/* A session for c, a new client (with g->tls): 0, or -1. */
+int wisp_gate_tls_open(struct gate *g, struct gate_conn *c);
+void wisp_gate_tls_free(struct gate_conn *c);
+/* Whether c has not finished its handshake (services do not know it). */
+int wisp_gate_tls_pending(const struct gate_conn *c);
+/* The gate's mail to itself that carries a byte (broadcast.c's carry
+ * none): what was written to TLS clients with later, encrypted. */
+void wisp_gate_tls_flush(struct gate *g);
+/* c's output waiting for that, now (c is closing). */
+void wisp_gate_tls_flush_conn(struct gate_conn *c);
+/* Ciphertext read from c. */
+void wisp_gate_tls_data(struct gate *g, struct gate_conn *c,
+	const uint8_t *data, size_t size);
+/* The gate is done with n bytes c's data path was handed: given back to
+ * the socket layer (for a TLS client, as ciphertext: tls.c says how). */
+void wisp_gate_consumed(struct gate_conn *c, size_t n);
+/* Every write of the gate to a client, encrypted for a TLS one: as
+ * wisp_net_write, or wisp_net_write_later when later (for a TLS client,
+ * gathered until the gate's mail to itself: one record for the lot). */
+int wisp_gate_write(struct gate_conn *c, const void *data, size_t size,
+	int later);
 
 /* ws.c: WebSocket clients; each conn with c->ws. */
 void wisp_gate_ws_open(struct gate *g, struct gate_conn *c);

@@ -31,9 +31,9 @@ static void write_to(struct gate *g, struct gate_conn *c, const void *head,
 	if (rc > 0)
 		return; /* a WebSocket client not upgraded yet, or closing */
 	if (rc == 0)
-		rc = wisp_net_write_later(c->id, head, head_size);
+		rc = wisp_gate_write(c, head, head_size, 1);
 	if (rc == 0 && body_size)
-		rc = wisp_net_write_later(c->id, body, body_size);
+		rc = wisp_gate_write(c, body, body_size, 1);
 	if (rc < 0) {
 		if (errno == ENOBUFS)
 			wisp_gate_slow(g, c);

@@ -1,8 +1,9 @@
 /* service.c: the gate as a service: its module entry points, its
  * listener, the open-file limit it needs, its messages and its tick (the
  * sweep of deadlines). builtin.c starts one on every node with the net
- * role. */
+ * role; SIGHUP reloads gate.tls's certificate. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -106,7 +107,9 @@ static int gate_cb(struct wisp_context *ctx, void *ud, int type,
 		wisp_gate_op(g, source, msg, sz);
 		break;
 	case WISP_MSG_TEXT:
-		if (source == wisp_self(ctx)) /* broadcast.c's come back */
+		if (source == wisp_self(ctx) && msg) /* tls.c's, with a byte */
+			wisp_gate_tls_flush(g);
+		else if (source == wisp_self(ctx)) /* broadcast.c's come back */
 			wisp_gate_broadcast_turn(g);
 		break;
 	case WISP_MSG_RESPONSE:
@@ -176,6 +179,8 @@ static int gate_init(void *inst, struct wisp_context *ctx, const char *args)
 		return wisp_fail(ctx, "the gate needs gate.listen in the config");
 	set_proto(g);
 	wisp_gate_routes_init(g);
+	if (wisp_gate_tls_init(g) < 0)
+		return -1;
 	raise_fd_limit(g);
 	g->listener = wisp_socket_listen(ctx, g->cfg->host, g->cfg->port, BACKLOG);
 	if (g->listener < 0)
@@ -204,6 +209,7 @@ static void gate_release(void *inst)
 	while (g->count)
 		wisp_gate_close(g, g->list[g->count - 1], "the node is stopping");
 	wisp_gate_broadcast_free(g);
+	wisp_gate_tls_exit(g);
 	wisp_keymap_free(&g->by_id);
 	wisp_keymap_free(&g->per_address);
 	wisp_keymap_free(&g->cmds);
@@ -213,9 +219,17 @@ static void gate_release(void *inst)
 	wisp_free(g);
 }
 
+/* SIGHUP: gate.tls's files are read again (tls.c). */
+static void gate_signal(void *inst, int sig)
+{
+	if (sig == SIGHUP)
+		wisp_gate_tls_reload(inst);
+}
+
 const struct wisp_module wisp_gate_module = {
 	.name = "gate",
 	.create = gate_create,
 	.init = gate_init,
 	.release = gate_release,
+	.signal = gate_signal,
 };

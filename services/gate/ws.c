@@ -112,7 +112,7 @@ void wisp_gate_ws_bye(struct gate_conn *c, uint16_t code, const char *why)
 		return;
 	uint8_t frame[127];
 	ws->bye = 1;
-	wisp_net_write(c->id, frame, close_frame(code, why, frame));
+	wisp_gate_write(c, frame, close_frame(code, why, frame), 0);
 }
 
 int wisp_gate_ws_head(struct gate_conn *c, size_t size, int later)
@@ -134,8 +134,7 @@ int wisp_gate_ws_head(struct gate_conn *c, size_t size, int later)
 			h[2 + i] = (uint8_t)((uint64_t)size >> (56 - 8 * i));
 		n = 10;
 	}
-	return later ? wisp_net_write_later(c->id, h, n)
-		: wisp_net_write(c->id, h, n);
+	return wisp_gate_write(c, h, n, later);
 }
 
 void wisp_gate_ws_ping(struct gate_conn *c)
@@ -145,7 +144,7 @@ void wisp_gate_ws_ping(struct gate_conn *c)
 	if (!ws->open || ws->pinged || ws->bye)
 		return;
 	ws->pinged = 1;
-	wisp_net_write(c->id, ping, sizeof(ping));
+	wisp_gate_write(c, ping, sizeof(ping), 0);
 }
 
 /* One close of a WebSocket client for a reason only it can repeat:
@@ -171,8 +170,8 @@ static void refuse_upgrade(struct gate *g, struct gate_conn *c, int status,
 	if (wisp_gate_may_warn(g, GATE_WARN_WS))
 		wisp_log(g->ctx, WISP_LOG_WARN, "websocket client %s (conn %d) "
 			"refused (HTTP %d): %s", c->addr, c->id, status, why);
-	wisp_net_write(c->id, answer, wisp_ws_answer_error(status, answer,
-		sizeof(answer)));
+	wisp_gate_write(c, answer, wisp_ws_answer_error(status, answer,
+		sizeof(answer)), 0);
 	wisp_gate_close(g, c, why);
 }
 
@@ -215,10 +214,10 @@ static void accept_upgrade(struct gate *g, struct gate_conn *c,
 	ws->open = 1;
 	wisp_free(ws->head);
 	ws->head = NULL;
-	wisp_net_write(c->id, answer, wisp_ws_answer_101(req, answer,
-		sizeof(answer)));
+	wisp_gate_write(c, answer, wisp_ws_answer_101(req, answer,
+		sizeof(answer)), 0);
 	c->bcast_seq = g->bcast_seq; /* broadcasts before it are not its */
-	snprintf(text, sizeof(text), "ws://%s", c->addr);
+	snprintf(text, sizeof(text), "%s://%s", c->tls ? "wss" : "ws", c->addr);
 	wisp_gate_event(g, c, WISP_GATE_OPEN, text);
 }
 
@@ -250,14 +249,14 @@ static void upgrade(struct gate *g, struct gate_conn *c, const uint8_t *data,
 			memcpy(ws->head, data, size);
 			ws->head_len = size;
 		}
-		wisp_net_consumed(c->id, size);
+		wisp_gate_consumed(c, size);
 		return;
 	}
 	if (!origin_allowed(g, &req))
 		return refuse_upgrade(g, c, 403, "its Origin is not in "
 			"gate.ws_origins");
 	size_t used = (size_t)n - old; /* of data */
-	wisp_net_consumed(c->id, used);
+	wisp_gate_consumed(c, used);
 	accept_upgrade(g, c, &req);
 	if (used < size)
 		feed(g, c, data + used, size - used);
@@ -286,7 +285,7 @@ static ssize_t on_send(wslay_event_context_ptr ev, const uint8_t *data,
 {
 	struct gate_ws *ws = ud;
 	(void)flags;
-	if (ws->dead || wisp_net_write(ws->c->id, data, len) < 0) {
+	if (ws->dead || wisp_gate_write(ws->c, data, len, 0) < 0) {
 		wslay_event_set_error(ev, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
@@ -528,7 +527,7 @@ static void feed(struct gate *g, struct gate_conn *c, const uint8_t *data,
 		wisp_free(ws);
 		return;
 	}
-	wisp_net_consumed(id, size - ws->passed);
+	wisp_gate_consumed(c, size - ws->passed);
 	settle(g, c, rc);
 	if ((c = wisp_gate_conn(g, (uint32_t)id)) != NULL)
 		account(g, c);

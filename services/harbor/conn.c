@@ -110,7 +110,7 @@ void wisp_harbor_conn_write(struct harbor_conn *c, const void *data,
 {
 	if (c->tls == NULL)
 		wisp_net_write(c->id, data, size);
-	else if (wisp_harbor_tls_output(c->tls, data, size) < 0 && !c->failed)
+	else if (wisp_tls_session_output(c->tls, data, size) < 0 && !c->failed)
 		c->failed = "a TLS record that could not be made";
 }
 
@@ -250,8 +250,8 @@ static const char *start_link(struct harbor *h, struct harbor_conn *c)
 	if (c->tls == NULL)
 		return "no TLS session (libssl failed)";
 	c->state = CONN_TLS;
-	if (c->out && wisp_harbor_tls_start(c->tls) < 0)
-		return wisp_harbor_tls_error(c->tls);
+	if (c->out && wisp_tls_session_start(c->tls) < 0)
+		return wisp_tls_session_error(c->tls);
 	return NULL;
 }
 
@@ -361,11 +361,11 @@ void wisp_harbor_conn_data(struct harbor *h, struct harbor_conn *c,
 	if (l)
 		l->bytes_in += sz;
 	size_t rest = c->tls ? sz : take_frames(h, c, data, sz, 0);
-	if (c->tls && !c->failed && wisp_harbor_tls_input(c->tls,
+	if (c->tls && !c->failed && wisp_tls_session_input(c->tls,
 			(const char *)data + sz - rest, rest) < 0)
-		c->failed = wisp_harbor_tls_error(c->tls);
+		c->failed = wisp_tls_session_error(c->tls);
 	if (!c->failed && c->state == CONN_TLS
-		&& wisp_harbor_tls_established(c->tls))
+		&& wisp_tls_session_established(c->tls))
 		set_up(h, c);
 	if (c->failed)
 		refuse(h, c, c->failed);
@@ -412,7 +412,7 @@ void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
 	}
 	wisp_harbor_decoder_free(&c->dec);
 	wisp_harbor_pake_free(c->pake);
-	wisp_harbor_tls_free(c->tls);
+	wisp_tls_session_free(c->tls);
 	memset(&c->keys, 0, sizeof(c->keys));
 	int was_out = l && l->out == c;
 	wisp_free(c);

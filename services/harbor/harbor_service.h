@@ -16,7 +16,7 @@
 #include "keymap.h"
 #include "wisp.h"
 
-struct wisp_harbor_tls;     /* tls.c */
+struct wisp_tls_session;    /* tls/session.c: a link's TLS */
 struct wisp_harbor_tls_ctx;
 
 enum harbor_conn_state {
@@ -42,7 +42,7 @@ struct harbor_conn {
 	                        * be closed at once (inside TLS's callbacks) */
 	struct wisp_harbor_pake *pake;  /* the key exchange, until PROOF */
 	struct wisp_harbor_keys keys;   /* what it gave, until TLS starts */
-	struct wisp_harbor_tls *tls;    /* NULL on a plaintext link */
+	struct wisp_tls_session *tls;   /* NULL on a plaintext link */
 	uint64_t heard_ms;     /* last sign of life: bytes received, or the
 	                        * peer taking some of ours (a large frame
 	                        * keeps its answers, even pongs, behind it) */

@@ -44,21 +44,21 @@ static struct wisp_harbor_tls_ctx *context(void)
 /* A server session fed data in pieces of at most piece bytes. */
 static void feed(const uint8_t *data, size_t size, size_t piece)
 {
-	struct wisp_harbor_tls *t = wisp_harbor_tls_new(context(), 0, key, "peer",
+	struct wisp_tls_session *t = wisp_harbor_tls_new(context(), 0, key, "peer",
 		sink, plain, NULL);
-	if (t == NULL || wisp_harbor_tls_start(t) != 0)
+	if (t == NULL || wisp_tls_session_start(t) != 0)
 		die("no session");
 	int rc = 0;
 	for (size_t at = 0; at < size && rc == 0; at += piece) {
 		size_t n = size - at < piece ? size - at : piece;
-		rc = wisp_harbor_tls_input(t, data + at, n);
+		rc = wisp_tls_session_input(t, data + at, n);
 	}
-	if (wisp_harbor_tls_established(t))
+	if (wisp_tls_session_established(t))
 		die("a handshake finished without the key");
-	if (rc < 0 && wisp_harbor_tls_error(t)[0] == '\0')
+	if (rc < 0 && wisp_tls_session_error(t)[0] == '\0')
 		die("a failure without a reason");
-	wisp_harbor_tls_output(t, data, size);
-	wisp_harbor_tls_free(t);
+	wisp_tls_session_output(t, data, size);
+	wisp_tls_session_free(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

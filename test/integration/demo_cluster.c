@@ -111,3 +111,15 @@ void demo_remove(struct demo_cluster *d, const char *const *extra)
 	}
 	rmdir(d->dir);
 }
+
+int demo_delivered(const char *bots_out, const char *what)
+{
+	const char *at = strstr(bots_out, what);
+	unsigned long got = 0, want = 0;
+	if (at && sscanf(at + strlen(what), " %lu of %lu expected", &got,
+			&want) == 2 && want > 0 && got == want)
+		return 1;
+	fprintf(stderr, "wisp-bots: no \"%s N of N expected\" (N > 0)%s%.80s\n",
+		what, at ? ": " : "", at ? at : "");
+	return 0;
+}

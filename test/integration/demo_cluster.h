@@ -38,6 +38,9 @@ int demo_stop(struct proc *run, int stop_ms);
  * -1. */
 int demo_start_bots(const struct demo_cluster *d, struct proc *p,
 	const char *bots_exe, long bots, long rooms, char **extra);
+/* Whether wisp-bots' output says "summary: WHAT N of M expected" with N
+ * equal to M and M above 0; says on stderr what it found when not. */
+int demo_delivered(const char *bots_out, const char *what);
 /* Removes the directory and what sqlite put in it, and the files named
  * (in the directory) by extra, NULL-terminated (may be NULL). */
 void demo_remove(struct demo_cluster *d, const char *const *extra);

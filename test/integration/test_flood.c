@@ -116,19 +116,6 @@ static void free_drill(struct drill *d)
 	free(d->flood_out[1]);
 }
 
-/* "summary: WHAT N of M expected": equal, and not 0. */
-static void check_delivered(const char *out, const char *what)
-{
-	const char *at = strstr(out, what);
-	unsigned long got = 0, want = 0;
-	CHECK(at != NULL);
-	if (at && sscanf(at + strlen(what), " %lu of %lu expected", &got,
-			&want) == 2) {
-		CHECK(want > 0);
-		CHECK_INT(got, want);
-	}
-}
-
 /* The frames wisp-flood says it queued. */
 static long long flood_frames(const char *out)
 {
@@ -173,8 +160,8 @@ static void test_drill(void)
 		CHECK(strstr(d.bots_out, "summary: " BOTS " bots, " BOTS
 			" logged in") != NULL);
 		CHECK(strstr(d.bots_out, ", errors 0\n") != NULL);
-		check_delivered(d.bots_out, "chat deliveries");
-		check_delivered(d.bots_out, "move pushes");
+		CHECK(demo_delivered(d.bots_out, "chat deliveries"));
+		CHECK(demo_delivered(d.bots_out, "move pushes"));
 	}
 	for (int i = 0; i < 2; i++)
 		CHECK(d.flood_out[i] && strstr(d.flood_out[i], "frames queued"));

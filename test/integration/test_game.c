@@ -68,20 +68,6 @@ static char *run_bots(struct proc *p, char **extra)
 	return out;
 }
 
-/* "summary: WHAT N of M expected": equal, and not 0. */
-static void check_delivered(const char *out, const char *what)
-{
-	const char *at = strstr(out, what);
-	unsigned long got = 0, want = 0;
-	CHECK(at != NULL);
-	if (at == NULL)
-		return;
-	CHECK_INT(sscanf(at + strlen(what), " %lu of %lu expected", &got, &want),
-		2);
-	CHECK(want > 0);
-	CHECK_INT(got, want);
-}
-
 static void check_play(const char *out)
 {
 	char line[96];
@@ -89,8 +75,8 @@ static void check_play(const char *out)
 		BOTS);
 	CHECK(strstr(out, line) != NULL);
 	CHECK(strstr(out, ", errors 0\n") != NULL);
-	check_delivered(out, "chat deliveries");
-	check_delivered(out, "move pushes");
+	CHECK(demo_delivered(out, "chat deliveries"));
+	CHECK(demo_delivered(out, "move pushes"));
 }
 
 /* One line per bot, each logged in once; the bots did walk about. */

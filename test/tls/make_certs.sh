@@ -2,7 +2,8 @@
 # make_certs.sh: a cluster CA and a certificate for each node, for the
 # tests of TLS on harbor links: DIR/ca.pem and ca.key, and for each NODE,
 # DIR/NODE.pem (CN and subjectAltName DNS = NODE, signed by the CA, for
-# either end of a link) and DIR/NODE.key. P-256 keys: made in
+# either end of a link; localhost's also names IP 127.0.0.1, for the
+# gate's TLS clients) and DIR/NODE.key. P-256 keys: made in
 # milliseconds. DIR is made whole or not at all (built beside it, then
 # renamed into place; an empty DIR is replaced), so that processes racing
 # to make the same DIR all find it complete; one already made is kept.
@@ -35,7 +36,10 @@ openssl x509 -req -in "$tmp/ca.csr" -signkey "$tmp/ca.key" -days 3650 \
 	-extfile "$tmp/ca.ext" -out "$tmp/ca.pem" 2>/dev/null
 
 for node in "$@"; do
-	printf '%s\n' "subjectAltName = DNS:$node" \
+	san="DNS:$node"
+	# a server for clients on this host (the gate's tests)
+	[ "$node" = localhost ] && san="$san, IP:127.0.0.1"
+	printf '%s\n' "subjectAltName = $san" \
 		"basicConstraints = critical, CA:FALSE" \
 		"keyUsage = critical, digitalSignature" \
 		"extendedKeyUsage = serverAuth, clientAuth" > "$tmp/node.ext"

@@ -41,7 +41,7 @@ static void buf_add(struct buf *b, const void *data, size_t size)
 }
 
 struct end {
-	struct wisp_harbor_tls *t;
+	struct wisp_tls_session *t;
 	struct buf out;  /* ciphertext not yet handed to the other end */
 	struct buf got;  /* plaintext received */
 	int failed;      /* an input returned -1 */
@@ -76,7 +76,7 @@ static void open_end(struct end *e, int client, struct side s)
 
 static void close_end(struct end *e)
 {
-	wisp_harbor_tls_free(e->t);
+	wisp_tls_session_free(e->t);
 	free(e->out.data);
 	free(e->got.data);
 }
@@ -89,7 +89,7 @@ static void deliver(struct end *from, struct end *to, int uneven)
 	while (at < len && !to->failed) {
 		size_t n = uneven ? 1 + test_rng() % 20000 : len - at;
 		n = n < len - at ? n : len - at;
-		if (wisp_harbor_tls_input(to->t, from->out.data + at, n) < 0)
+		if (wisp_tls_session_input(to->t, from->out.data + at, n) < 0)
 			to->failed = 1;
 		at += n;
 	}
@@ -111,29 +111,29 @@ static void connect_pair(struct end *c, struct side cs, struct end *s,
 {
 	open_end(c, 1, cs);
 	open_end(s, 0, ss);
-	CHECK_INT(wisp_harbor_tls_start(s->t), 0);
-	CHECK_INT(wisp_harbor_tls_start(c->t), 0);
+	CHECK_INT(wisp_tls_session_start(s->t), 0);
+	CHECK_INT(wisp_tls_session_start(c->t), 0);
 	CHECK(c->out.len > 0); /* the ClientHello */
 	pump(c, s);
 }
 
 static int up(const struct end *c, const struct end *s)
 {
-	return wisp_harbor_tls_established(c->t)
-		&& wisp_harbor_tls_established(s->t);
+	return wisp_tls_session_established(c->t)
+		&& wisp_tls_session_established(s->t);
 }
 
 /* Both ends failed, each saying why. */
 static void check_refused(const struct end *c, const struct end *s,
 	const char *what)
 {
-	CHECK(!wisp_harbor_tls_established(c->t));
-	CHECK(!wisp_harbor_tls_established(s->t));
+	CHECK(!wisp_tls_session_established(c->t));
+	CHECK(!wisp_tls_session_established(s->t));
 	CHECK(c->failed && s->failed);
-	CHECK(wisp_harbor_tls_error(c->t)[0] != '\0');
-	CHECK(wisp_harbor_tls_error(s->t)[0] != '\0');
+	CHECK(wisp_tls_session_error(c->t)[0] != '\0');
+	CHECK(wisp_tls_session_error(s->t)[0] != '\0');
 	fprintf(stderr, "%s: client: %s\n  server: %s\n", what,
-		wisp_harbor_tls_error(c->t), wisp_harbor_tls_error(s->t));
+		wisp_tls_session_error(c->t), wisp_tls_session_error(s->t));
 }
 
 /* ---- contexts ---- */
@@ -195,7 +195,7 @@ static size_t write_piece(struct end *e, size_t at, unsigned seed)
 	n = n < STREAM - at ? n : STREAM - at;
 	for (size_t i = 0; i < n; i++)
 		piece[i] = pattern(at + i, seed);
-	CHECK_INT(wisp_harbor_tls_output(e->t, piece, n), 0);
+	CHECK_INT(wisp_tls_session_output(e->t, piece, n), 0);
 	return n;
 }
 
@@ -206,7 +206,7 @@ static void test_psk_stream(void)
 	connect_pair(&c, (struct side){ x, key_a, "s", NULL }, &s,
 		(struct side){ x, key_a, "c", NULL });
 	CHECK(up(&c, &s));
-	CHECK_STR(wisp_harbor_tls_error(c.t), "");
+	CHECK_STR(wisp_tls_session_error(c.t), "");
 	size_t cat = 0, sat = 0;
 	while ((cat < STREAM || sat < STREAM) && up(&c, &s)) {
 		if (cat < STREAM)
@@ -231,7 +231,7 @@ static void test_psk_mismatch(void)
 	connect_pair(&c, (struct side){ x, key_a, "s", NULL }, &s,
 		(struct side){ x, key_b, "c", NULL });
 	check_refused(&c, &s, "PSK mismatch");
-	CHECK_INT(wisp_harbor_tls_output(c.t, "x", 1), -1);
+	CHECK_INT(wisp_tls_session_output(c.t, "x", 1), -1);
 	close_end(&c);
 	close_end(&s);
 	wisp_harbor_tls_ctx_free(x);
@@ -260,11 +260,11 @@ static void test_output_before_established(void)
 	struct end c, s;
 	open_end(&c, 1, (struct side){ x, key_a, "s", NULL });
 	open_end(&s, 0, (struct side){ x, key_a, "c", NULL });
-	CHECK_INT(wisp_harbor_tls_output(c.t, "early ", 6), 0);
-	CHECK_INT(wisp_harbor_tls_output(c.t, "from the client", 15), 0);
-	CHECK_INT(wisp_harbor_tls_output(s.t, "early from the server", 21), 0);
+	CHECK_INT(wisp_tls_session_output(c.t, "early ", 6), 0);
+	CHECK_INT(wisp_tls_session_output(c.t, "from the client", 15), 0);
+	CHECK_INT(wisp_tls_session_output(s.t, "early from the server", 21), 0);
 	CHECK_INT(c.out.len + s.out.len, 0);
-	CHECK_INT(wisp_harbor_tls_start(c.t), 0);
+	CHECK_INT(wisp_tls_session_start(c.t), 0);
 	pump(&c, &s);
 	CHECK(up(&c, &s));
 	CHECK_INT(s.got.len, 21);
@@ -288,16 +288,16 @@ static void test_flipped_byte(void)
 	const char *words[3] = { "first", "second record", "third" };
 	for (int i = 0; i < 3; i++) {
 		starts[i] = c.out.len;
-		CHECK_INT(wisp_harbor_tls_output(c.t, words[i], strlen(words[i])), 0);
+		CHECK_INT(wisp_tls_session_output(c.t, words[i], strlen(words[i])), 0);
 	}
 	CHECK(c.out.len > starts[2] && starts[2] > starts[1] + 10);
 	c.out.data[starts[1] + 8] ^= 0x20; /* in the encrypted content */
-	CHECK_INT(wisp_harbor_tls_input(s.t, c.out.data, c.out.len), -1);
+	CHECK_INT(wisp_tls_session_input(s.t, c.out.data, c.out.len), -1);
 	CHECK(s.got.len == 5 && memcmp(s.got.data, "first", 5) == 0);
-	CHECK(wisp_harbor_tls_error(s.t)[0] != '\0');
-	fprintf(stderr, "flipped byte: %s\n", wisp_harbor_tls_error(s.t));
-	CHECK(!wisp_harbor_tls_established(s.t));
-	CHECK_INT(wisp_harbor_tls_input(s.t, "x", 1), -1);
+	CHECK(wisp_tls_session_error(s.t)[0] != '\0');
+	fprintf(stderr, "flipped byte: %s\n", wisp_tls_session_error(s.t));
+	CHECK(!wisp_tls_session_established(s.t));
+	CHECK_INT(wisp_tls_session_input(s.t, "x", 1), -1);
 	close_end(&c);
 	close_end(&s);
 	wisp_harbor_tls_ctx_free(x);
@@ -309,7 +309,7 @@ static void free_on_plain(void *ud, const void *data, size_t size)
 {
 	struct end *e = ud;
 	(void)data, (void)size;
-	wisp_harbor_tls_free(e->t);
+	wisp_tls_session_free(e->t);
 	e->t = NULL;
 }
 
@@ -321,7 +321,7 @@ static void test_free_from_callback(void)
 		(struct side){ x, key_a, "c", free_on_plain });
 	CHECK(up(&c, &s));
 	static uint8_t big[200000]; /* more than one chunk of plaintext */
-	CHECK_INT(wisp_harbor_tls_output(c.t, big, sizeof(big)), 0);
+	CHECK_INT(wisp_tls_session_output(c.t, big, sizeof(big)), 0);
 	deliver(&c, &s, 0);
 	CHECK(s.t == NULL);
 	close_end(&c);
@@ -339,10 +339,10 @@ static void test_cert_mutual(void)
 	connect_pair(&c, (struct side){ a, NULL, "b", NULL }, &s,
 		(struct side){ b, NULL, "a", NULL });
 	CHECK(up(&c, &s));
-	CHECK_INT(wisp_harbor_tls_output(c.t, "ping", 4), 0);
+	CHECK_INT(wisp_tls_session_output(c.t, "ping", 4), 0);
 	pump(&c, &s);
 	CHECK(s.got.len == 4 && memcmp(s.got.data, "ping", 4) == 0);
-	CHECK_INT(wisp_harbor_tls_output(s.t, "pong", 4), 0);
+	CHECK_INT(wisp_tls_session_output(s.t, "pong", 4), 0);
 	pump(&c, &s);
 	CHECK(c.got.len == 4 && memcmp(c.got.data, "pong", 4) == 0);
 	close_end(&c);
@@ -361,7 +361,7 @@ static void check_cert_refused(struct wisp_harbor_tls_ctx *cx,
 		(struct side){ sx, NULL, s_expects, NULL });
 	/* a TLS 1.3 client is done before the server has checked it: the
 	 * server's alert then ends it, on output too */
-	wisp_harbor_tls_output(c.t, "ping", 4);
+	wisp_tls_session_output(c.t, "ping", 4);
 	pump(&c, &s);
 	check_refused(&c, &s, what);
 	CHECK_INT(s.got.len, 0);
@@ -543,7 +543,7 @@ static double bench_round(struct end *c, struct end *s, size_t total)
 	counted = 0;
 	double t0 = now_s();
 	for (size_t sent = 0; sent < total; sent += sizeof(piece)) {
-		wisp_harbor_tls_output(c->t, piece, sizeof(piece));
+		wisp_tls_session_output(c->t, piece, sizeof(piece));
 		if (c->out.len >= 256 * 1024)
 			deliver(c, s, 0);
 	}
@@ -562,7 +562,7 @@ static double bench_message_us(struct end *c, struct end *s, int count)
 	counted = 0;
 	double t0 = now_s();
 	for (int i = 0; i < count; i++) {
-		wisp_harbor_tls_output(c->t, message, sizeof(message));
+		wisp_tls_session_output(c->t, message, sizeof(message));
 		deliver(c, s, 0);
 	}
 	double dt = now_s() - t0;

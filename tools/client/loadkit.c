@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
 #include "addr.h"
@@ -137,17 +139,88 @@ static const char *parse_error_command(void *opts, const char *v)
 	return NULL;
 }
 
+/* ---- the transport ---- */
+
+static const char *parse_ws(void *opts, const char *v)
+{
+	(void)v;
+	((struct lk_gate *)opts)->transport.ws = 1;
+	return NULL;
+}
+
+/* Its context is made once all the options are read (tls_context):
+ * --ca may come after --tls. */
+static const char *parse_tls(void *opts, const char *v)
+{
+	(void)v;
+	((struct lk_gate *)opts)->tls = 1;
+	return NULL;
+}
+
+static const char *parse_ca(void *opts, const char *v)
+{
+	((struct lk_gate *)opts)->ca = v;
+	return NULL;
+}
+
+static const char *parse_insecure(void *opts, const char *v)
+{
+	(void)v;
+	((struct lk_gate *)opts)->insecure = 1;
+	return NULL;
+}
+
+/* The TLS context --tls asked for: 0, or -1 said on stderr. */
+static int tls_context(struct lk_gate *g)
+{
+	char why[256];
+	if (!g->tls)
+		return g->ca || g->insecure ? lk_complain("--ca and --insecure "
+			"need --tls") : 0;
+	if (g->ca && g->insecure)
+		return lk_complain("--ca and --insecure: choose one");
+	g->transport.tls = wisp_cli_tls_context(g->ca, g->insecure, why,
+		sizeof why);
+	return g->transport.tls ? 0 : lk_complain("--tls: %s", why);
+}
+
+void lk_gate_free(struct lk_gate *g)
+{
+	if (g->transport.tls)
+		wisp_cli_tls_context_free(g->transport.tls);
+	g->transport.tls = NULL;
+}
+
+struct wisp_cli *lk_client(const struct lk_gate *g)
+{
+	struct wisp_cli *c = wisp_cli_new(&g->proto);
+	if (c) {
+		wisp_cli_request_ids(c, g->request_ids);
+		wisp_cli_transport(c, &g->transport);
+	}
+	return c;
+}
+
+uint32_t lk_epoll_wants(const struct wisp_cli *c)
+{
+	return wisp_cli_wants(c) == POLLIN ? EPOLLIN : EPOLLOUT;
+}
+
 /* --max-body is the tools' own: they want different least bodies. */
 static const struct lk_option frame_options[] = {
 	{ "--magic", parse_magic },
 	{ "--proto", parse_proto },
 	{ "--server", parse_server },
 	{ "--error-command", parse_error_command },
+	{ "--ca", parse_ca },
 };
 
 /* Options that take no value: parse gets "yes". */
 static const struct lk_option flag_options[] = {
 	{ "--request-ids", parse_request_ids },
+	{ "--ws", parse_ws },
+	{ "--tls", parse_tls },
+	{ "--insecure", parse_insecure },
 };
 
 int lk_is_error(const struct lk_gate *g, const struct wisp_client_frame *f)
@@ -275,7 +348,7 @@ int lk_options(const struct lk_tool *t, struct lk_gate *gate, int argc,
 			return -1;
 	if (gate->port == 0)
 		return lk_complain("missing HOST:PORT (see --help)");
-	return 0;
+	return tls_context(gate);
 }
 
 /* ---- the run ---- */

@@ -2,7 +2,7 @@
  * their command line's frame (the gate's address, the frame options, the
  * argument loop, number parsing), the gate's error frames, complaints and
  * error counting, the interrupt flag, the clock, and the open file
- * limit. */
+ * limit; and the transport (--ws, --tls) every connection uses. */
 #ifndef WISP_LOADKIT_H
 #define WISP_LOADKIT_H
 
@@ -21,6 +21,10 @@ struct lk_gate {
 	int request_ids;        /* --request-ids: the gate's gate.request_ids */
 	int error_frames;       /* --error-command none: the gate sends none */
 	uint32_t error_command; /* the command id of its error frames */
+	struct wisp_cli_transport transport; /* --ws, --tls */
+	int tls;                /* --tls */
+	const char *ca;         /* --ca: the CA file for --tls */
+	int insecure;           /* --insecure: no certificate check */
 };
 
 /* One option of a tool: parse reads value into the tool's options (which
@@ -38,7 +42,16 @@ struct lk_option {
 	"                      for a gate with gate.request_ids = true\n" \
 	"  --error-command N   the command id of the gate's error frames "\
 	"(4294967295);\n" \
-	"                      none: the gate sends none\n"
+	"                      none: the gate sends none\n" \
+	"  --ws                WebSocket (the gate's gate.ws_listen): each "\
+	"frame one\n" \
+	"                      binary message\n" \
+	"  --tls               TLS (the gate's gate.tls); with --ws, wss\n" \
+	"  --ca FILE           with --tls: the CA (PEM) the gate's certificate "\
+	"must be\n" \
+	"                      signed by, and name HOST (the system's CAs)\n" \
+	"  --insecure          with --tls: do not check the gate's "\
+	"certificate\n"
 
 /* An error frame (lk_is_error): the failed request's command in
  * *command, and its reason into buf (n bytes), e.g. "(6) timeout". -1,
@@ -63,6 +76,16 @@ struct lk_tool {
  * (said on stderr). Call it first: it names the tool for lk_complain. */
 int lk_options(const struct lk_tool *t, struct lk_gate *gate, int argc,
 	char **argv);
+
+/* Frees what lk_options made for g (the TLS context). */
+void lk_gate_free(struct lk_gate *g);
+
+/* A new connection for g's gate, with its request ids and transport;
+ * NULL when out of memory. */
+struct wisp_cli *lk_client(const struct lk_gate *g);
+
+/* What a connection under way waits for, as epoll events. */
+uint32_t lk_epoll_wants(const struct wisp_cli *c);
 
 /* Reads a whole number at *s, at most hi, advancing *s past it. */
 int lk_read_whole(const char **s, unsigned long long hi,

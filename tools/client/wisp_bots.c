@@ -590,6 +590,8 @@ static void connected(struct run *r, struct bot *b)
 		watch(r, b, EPOLL_CTL_MOD, EPOLLIN);
 		send_login(r, b);
 		settle(r, b);
+	} else { /* a TLS handshake or WebSocket upgrade goes on */
+		watch(r, b, EPOLL_CTL_MOD, lk_epoll_wants(b->cli));
 	}
 }
 
@@ -660,9 +662,7 @@ static void set_up(struct run *r)
 	r->phase = "setup";
 	for (long i = 0; i < r->opt.bots; i++) {
 		struct bot *b = &r->bots[i];
-		b->cli = wisp_cli_new(&r->opt.gate.proto);
-		if (b->cli)
-			wisp_cli_request_ids(b->cli, r->opt.gate.request_ids);
+		b->cli = lk_client(&r->opt.gate);
 		b->stage = CONNECTING;
 		b->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 		r->setting_up++;
@@ -980,5 +980,6 @@ int main(int argc, char **argv)
 	lk_catch_interrupts();
 	int rc = setup(&r) < 0 ? -1 : bots_run(&r);
 	teardown(&r);
+	lk_gate_free(&r.opt.gate);
 	return rc < 0 ? 1 : 0;
 }

@@ -4,7 +4,9 @@
  * many connections on one thread: poll wisp_cli_fd, wisp_cli_queue frames
  * and wisp_cli_flush them when writable, wisp_cli_read when readable.
  * Every failure leaves a reason in wisp_cli_error. A gate with
- * gate.request_ids wants an id in every frame: wisp_cli_request_ids. */
+ * gate.request_ids wants an id in every frame: wisp_cli_request_ids.
+ * Frames go over plain TCP, or TLS, WebSocket or both:
+ * wisp_cli_transport. */
 #ifndef WISP_CLI_H
 #define WISP_CLI_H
 
@@ -13,6 +15,24 @@
 #include "client.h"
 
 struct wisp_cli;
+struct ssl_ctx_st;
+
+/* How a connection carries its frames; zeroed, plain TCP. */
+struct wisp_cli_transport {
+	int ws;                 /* WebSocket (gate.ws_listen): each frame one
+	                         * binary message */
+	struct ssl_ctx_st *tls; /* TLS with this context
+	                         * (wisp_cli_tls_context); NULL: none */
+};
+
+/* A TLS context for wisp_cli_transport: the server's certificate must be
+ * signed by the CA in the PEM file ca (the system's store when NULL) and
+ * name the address connected to; insecure: no check at all. NULL, with
+ * the reason in why (n bytes), when it cannot be made. Free it with
+ * wisp_cli_tls_context_free once no connection uses it. */
+struct ssl_ctx_st *wisp_cli_tls_context(const char *ca, int insecure,
+	char *why, size_t n);
+void wisp_cli_tls_context_free(struct ssl_ctx_st *ctx);
 
 /* A new, unconnected connection speaking p; p must outlive it. */
 struct wisp_cli *wisp_cli_new(const struct wisp_client_proto *p);
@@ -26,15 +46,23 @@ const char *wisp_cli_error(const struct wisp_cli *c);
 /* The socket, -1 before wisp_cli_connect. It is always non-blocking. */
 int wisp_cli_fd(const struct wisp_cli *c);
 
+/* Sets how c carries its frames, before wisp_cli_connect; t must outlive
+ * c. */
+void wisp_cli_transport(struct wisp_cli *c, const struct wisp_cli_transport *t);
+
 /* Connects to host:port, host a numeric IPv4 or IPv6 address, waiting up
- * to timeout_ms: 0 once connected, -1 when it failed or timed out. With
- * timeout_ms 0 it does not wait and may return 1, the connection under
- * way: wait for the fd to be writable, then call wisp_cli_check. */
+ * to timeout_ms: 0 once connected (and the TLS handshake and WebSocket
+ * upgrade done), -1 when it failed or timed out. With timeout_ms 0 it
+ * does not wait and may return 1, the connection under way: wait for the
+ * fd to be ready for wisp_cli_wants, then call wisp_cli_check. */
 int wisp_cli_connect(struct wisp_cli *c, const char *host, int port,
 	int timeout_ms);
 /* Where a connection under way stands: 0 connected, 1 still under way,
  * -1 failed. */
 int wisp_cli_check(struct wisp_cli *c);
+/* While a connection is under way: POLLIN or POLLOUT, what it waits
+ * for (POLLOUT while TCP connects, either during the handshakes). */
+int wisp_cli_wants(const struct wisp_cli *c);
 
 /* Appends a frame to c's output buffer, writing nothing yet. -1 (queueing
  * nothing) when the body exceeds max_body or c is not connected. */

@@ -174,27 +174,22 @@ static void flood(struct wisp_cli *c, const struct flood_options *o,
 	}
 }
 
-int main(int argc, char **argv)
+/* One connection: 0 when it flooded, -1 (said) when it could not. */
+static int run(const struct flood_options *o)
 {
-	struct flood_options o = { .duration = 10, .command = 103, .body = "1 1" };
-	int rc = lk_options(&tool, &o.gate, argc, argv);
-	if (rc != 0)
-		return rc < 0 ? 2 : 0;
-	lk_catch_interrupts();
-	struct wisp_cli *c = wisp_cli_new(&o.gate.proto);
-	wisp_cli_request_ids(c, o.gate.request_ids);
-	if (wisp_cli_connect(c, o.gate.host, o.gate.port, CONNECT_MS) < 0) {
+	struct wisp_cli *c = lk_client(&o->gate);
+	if (wisp_cli_connect(c, o->gate.host, o->gate.port, CONNECT_MS) < 0) {
 		lk_complain("%s", wisp_cli_error(c));
 		wisp_cli_free(c);
-		return 1;
+		return -1;
 	}
-	if (first_exchange(c, &o) < 0) {
+	if (first_exchange(c, o) < 0) {
 		wisp_cli_free(c);
-		return 1;
+		return -1;
 	}
 	uint64_t start = lk_now_us();
 	struct tally t = { 0, 0, 0 };
-	flood(c, &o, &t);
+	flood(c, o, &t);
 	double took = (double)(lk_now_us() - start) / 1e6;
 	t.closed = t.closed || closed_by_peer(wisp_cli_fd(c));
 	printf("wisp-flood: %lld frames queued in %.2f s (%.0f/s), %lld frames "
@@ -202,4 +197,16 @@ int main(int argc, char **argv)
 		(double)t.queued / took, t.received, t.closed ? "yes" : "no");
 	wisp_cli_free(c);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct flood_options o = { .duration = 10, .command = 103, .body = "1 1" };
+	int rc = lk_options(&tool, &o.gate, argc, argv);
+	if (rc != 0)
+		return rc < 0 ? 2 : 0;
+	lk_catch_interrupts();
+	rc = run(&o);
+	lk_gate_free(&o.gate);
+	return rc < 0 ? 1 : 0;
 }

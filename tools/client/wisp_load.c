@@ -422,6 +422,8 @@ static void connected(struct load *l, struct load_conn *lc)
 		l->connecting--;
 		l->open++;
 		watch(l, lc, EPOLL_CTL_MOD, EPOLLIN);
+	} else { /* a TLS handshake or WebSocket upgrade goes on */
+		watch(l, lc, EPOLL_CTL_MOD, lk_epoll_wants(lc->cli));
 	}
 }
 
@@ -459,8 +461,7 @@ static void connect_all(struct load *l)
 	l->now = lk_now_us();
 	for (long i = 0; i < l->opt.connections; i++) {
 		struct load_conn *lc = &l->conns[i];
-		lc->cli = wisp_cli_new(&l->opt.gate.proto);
-		wisp_cli_request_ids(lc->cli, l->opt.gate.request_ids);
+		lc->cli = lk_client(&l->opt.gate);
 		lc->state = CONNECTING;
 		l->connecting++;
 		int r = wisp_cli_connect(lc->cli, l->opt.gate.host,
@@ -652,5 +653,6 @@ int main(int argc, char **argv)
 	lk_catch_interrupts();
 	int r = setup(&l) < 0 ? -1 : load_run(&l);
 	teardown(&l);
+	lk_gate_free(&l.opt.gate);
 	return r < 0 ? 1 : 0;
 }

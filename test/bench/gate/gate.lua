@@ -12,6 +12,8 @@ local port = assert(tonumber(os.getenv("WISP_GATE_PORT")),
 	"set WISP_GATE_PORT to a free port for the clients")
 -- WISP_WS_PORT: WebSocket clients there too (test/bench/bench_ws.c)
 local ws_port = tonumber(os.getenv("WISP_WS_PORT"))
+-- WISP_GATE_CERT and WISP_GATE_KEY: TLS clients (test/bench/bench_tls.c)
+local cert = os.getenv("WISP_GATE_CERT")
 
 return {
 	cluster = "gate-bench",
@@ -25,6 +27,8 @@ return {
 			gate = {
 				listen = "127.0.0.1:" .. port,
 				ws_listen = ws_port and "127.0.0.1:" .. ws_port or nil,
+				tls = cert and { cert = cert, key = os.getenv("WISP_GATE_KEY") }
+					or nil,
 				max_connections = 11000,
 				idle_timeout = 0,
 				first_frame_timeout = 0,

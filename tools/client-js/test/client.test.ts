@@ -5,7 +5,10 @@
 // when the node is killed is rejected, and the client reconnects to the
 // node started again. Then what a bad server sends: bad bytes over TCP,
 // a WebSocket message of two frames, a text message. WISP_SDK_NO_WS=1 leaves WebSocket
-// out (a gate without gate.ws_listen).
+// out (a gate without gate.ws_listen). With WISP_SDK_TLS_DIR (a
+// localhost.pem and .key of test/tls/make_certs.sh, whose CA Node trusts
+// through NODE_EXTRA_CA_CERTS) the same tests run over wss:// to a node
+// with gate.tls, where a plain ws:// client gets no connection.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -20,7 +23,7 @@ const PUSHED = 100;
 const UNROUTED = 500;
 const WAIT_MS = 30000; // the bound on any wait for the node
 
-type Transport = "tcp" | "ws";
+type Transport = "tcp" | "ws" | "wss";
 const transports: Transport[] = process.env.WISP_SDK_NO_WS === "1"
 	? ["tcp"] : ["tcp", "ws"];
 
@@ -70,6 +73,29 @@ for (const requestIds of [false, true])
 			}
 		});
 	});
+
+const tlsDir = process.env.WISP_SDK_TLS_DIR;
+describe("a wisp node with gate.tls", { skip: !tlsDir }, () => {
+	const node = new WispNode({ requestIds: false, ws: true, tlsDir });
+	const clients: Client[] = [];
+	before(() => node.start());
+	after(async () => {
+		clients.forEach((c) => c.close());
+		await node.stop();
+	});
+
+	const open = async (t: Transport) => {
+		const c = await connect(`${t}://127.0.0.1:${node.wsPort}`,
+			{ timeout: WAIT_MS, reconnect: false });
+		clients.push(c);
+		return c;
+	};
+	describe("over wss", () => clientTests("wss", open));
+
+	test("a plain ws:// client gets no connection", async () => {
+		await assert.rejects(open("ws"), isWispError("connect"));
+	});
+});
 
 function clientTests(t: Transport, open: (t: Transport) => Promise<Client>) {
 	test("bytes and JSON bodies", async () => {

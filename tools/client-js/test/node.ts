@@ -31,6 +31,7 @@ export async function freePort(): Promise<number> {
 export interface NodeOptions {
 	requestIds: boolean;
 	ws: boolean;  // also a WebSocket listener
+	tlsDir?: string;  // gate.tls on both: localhost.pem and .key from here
 }
 
 export class WispNode {
@@ -51,6 +52,10 @@ export class WispNode {
 			WISP_REQUEST_IDS: this.opts.requestIds ? "1" : "0" };
 		if (this.wsPort)
 			env.WISP_WS_PORT = String(this.wsPort);
+		if (this.opts.tlsDir) {
+			env.WISP_GATE_CERT = path.join(this.opts.tlsDir, "localhost.pem");
+			env.WISP_GATE_KEY = path.join(this.opts.tlsDir, "localhost.key");
+		}
 		const p = spawn(exe, [path.join(dir, "node.lua"), "main"],
 			{ env, stdio: ["ignore", "pipe", "pipe"] });
 		this.proc = p;
