@@ -11,52 +11,9 @@
 #include <lauxlib.h>
 #include "proto_alloc.h"
 #include "value.h"
+#include "value_format.h"
 
-enum {
-	TAG_FIXINT_MAX = 0x7f, /* 0x00-0x7f: the integers 0..127 */
-	TAG_FIXSTR = 0x80,     /* 0x80-0x9f: strings of 0..31 bytes */
-	TAG_RESERVED = 0xa0,   /* 0xa0-0xbf and 0xca-0xdf are not used */
-	TAG_NIL = 0xc0,
-	TAG_FALSE = 0xc1,
-	TAG_TRUE = 0xc2,
-	TAG_INT8 = 0xc3,
-	TAG_INT16 = 0xc4,
-	TAG_INT32 = 0xc5,
-	TAG_INT64 = 0xc6,
-	TAG_FLOAT = 0xc7,
-	TAG_STRING = 0xc8,
-	TAG_TABLE = 0xc9,
-	TAG_NEGINT = 0xe0,     /* 0xe0-0xff: the integers -32..-1 */
-};
-
-#define FIXSTR_MAX 31
-#define COUNT_MAX 10   /* bytes in the longest varint: 64 bits, 7 a byte */
 #define LOCAL_BUF 256  /* most messages fit here and never grow */
-
-static void put_le(unsigned char *b, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *b, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-/* Counts and lengths are varints: 7 bits a byte, low bits first, the high
- * bit set on every byte but the last. Returns the bytes written. */
-static size_t put_count(unsigned char *b, uint64_t v)
-{
-	size_t n = 0;
-	for (; v >= 0x80; v >>= 7)
-		b[n++] = (unsigned char)(v | 0x80);
-	b[n++] = (unsigned char)v;
-	return n;
-}
 
 /* Packing. The packer remembers the tables on the current path: that is
  * how it finds cycles, and how its errors say where the bad value is.
@@ -204,26 +161,7 @@ static void pack_byte(struct packer *p, unsigned char tag)
 
 static void pack_integer(struct packer *p, lua_Integer v)
 {
-	unsigned char *b = reserve(p, 9);
-	if (v >= -32 && v <= TAG_FIXINT_MAX) {
-		b[0] = (unsigned char)v; /* -32..-1 become 0xe0..0xff */
-		p->len++;
-		return;
-	}
-	int n = 8;
-	b[0] = TAG_INT64;
-	if (v >= INT8_MIN && v <= INT8_MAX) {
-		n = 1;
-		b[0] = TAG_INT8;
-	} else if (v >= INT16_MIN && v <= INT16_MAX) {
-		n = 2;
-		b[0] = TAG_INT16;
-	} else if (v >= INT32_MIN && v <= INT32_MAX) {
-		n = 4;
-		b[0] = TAG_INT32;
-	}
-	put_le(b + 1, (uint64_t)v, n);
-	p->len += 1 + (size_t)n;
+	p->len += value_put_integer(reserve(p, VALUE_HEAD_MAX), v);
 }
 
 static void pack_float(struct packer *p, double v)
@@ -232,7 +170,7 @@ static void pack_float(struct packer *p, double v)
 	memcpy(&bits, &v, sizeof bits);
 	unsigned char *b = reserve(p, 9);
 	b[0] = TAG_FLOAT;
-	put_le(b + 1, bits, 8);
+	value_put_le(b + 1, bits, 8);
 	p->len += 9;
 }
 
@@ -246,7 +184,7 @@ static void pack_string(struct packer *p, int idx)
 		b[0] = (unsigned char)(TAG_FIXSTR | n);
 	} else {
 		b[0] = TAG_STRING;
-		head += put_count(b + 1, n);
+		head += value_put_count(b + 1, n);
 	}
 	memcpy(b + head, s, n);
 	p->len += head + n;
@@ -274,7 +212,7 @@ static struct level *enter(struct packer *p, const void *t)
 static void patch_count(struct packer *p, size_t at, uint64_t n)
 {
 	unsigned char count[COUNT_MAX];
-	size_t w = put_count(count, n);
+	size_t w = value_put_count(count, n);
 	if (w > 1) {
 		reserve(p, w - 1);
 		memmove(p->buf + at + w, p->buf + at + 1, p->len - at - 1);
@@ -293,7 +231,7 @@ static void pack_table(struct packer *p, int idx)
 	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
 	unsigned char *b = reserve(p, 2 + COUNT_MAX);
 	b[0] = TAG_TABLE;
-	size_t at = p->len + 1 + put_count(b + 1, (uint64_t)n);
+	size_t at = p->len + 1 + value_put_count(b + 1, (uint64_t)n);
 	p->len = at + 1;
 	int top = lua_gettop(L) + 1; /* items, then keys, go here */
 	lv->key = 0;
@@ -361,7 +299,7 @@ void *wisp_value_pack(lua_State *L, int from, int to, size_t *sz)
 		from = lua_absindex(L, from);
 	if (to < 0)
 		to = lua_absindex(L, to);
-	p.len = put_count(p.buf, from > to ? 0 : (uint64_t)(to - from + 1));
+	p.len = value_put_count(p.buf, from > to ? 0 : (uint64_t)(to - from + 1));
 	for (p.arg = from; p.arg <= to; p.arg++)
 		pack_value(&p, p.arg);
 	*sz = p.len;
@@ -427,7 +365,7 @@ static uint64_t get_count(struct unpacker *u, const char *what)
 
 static double get_float(const unsigned char *b)
 {
-	uint64_t bits = get_le(b, 8);
+	uint64_t bits = value_get_le(b, 8);
 	double v;
 	memcpy(&v, &bits, sizeof v);
 	return v;
@@ -518,13 +456,13 @@ static void unpack_value(struct unpacker *u)
 		lua_pushinteger(L, (int8_t)*take(u, at, 1, "integer"));
 		break;
 	case TAG_INT16:
-		lua_pushinteger(L, (int16_t)get_le(take(u, at, 2, "integer"), 2));
+		lua_pushinteger(L, (int16_t)value_get_le(take(u, at, 2, "integer"), 2));
 		break;
 	case TAG_INT32:
-		lua_pushinteger(L, (int32_t)get_le(take(u, at, 4, "integer"), 4));
+		lua_pushinteger(L, (int32_t)value_get_le(take(u, at, 4, "integer"), 4));
 		break;
 	case TAG_INT64:
-		lua_pushinteger(L, (int64_t)get_le(take(u, at, 8, "integer"), 8));
+		lua_pushinteger(L, (int64_t)value_get_le(take(u, at, 8, "integer"), 8));
 		break;
 	case TAG_FLOAT:
 		lua_pushnumber(L, get_float(take(u, at, 8, "float")));

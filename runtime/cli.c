@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "check.h"
 #include "config.h"
 #include "config_secret.h"
 #include "master.h"
@@ -20,6 +21,7 @@ struct options {
 	const char *log;     /* a node's log file, over the config's */
 	const char *run_dir; /* the master's */
 	const char *log_max; /* the master's, in bytes */
+	const char *nodes;   /* the master's: NAME,NAME (this host's) */
 	const char *watch;   /* a node's: the fd of the master's watch page */
 	const char *config;
 	const char *node;    /* NULL: the master, or --check of every node */
@@ -28,7 +30,8 @@ struct options {
 static int usage(void)
 {
 	fprintf(stderr, "usage: wisp [--check] [--log FILE] CONFIG NODE\n"
-		"       wisp [--run-dir DIR] [--log-max BYTES] CONFIG\n"
+		"       wisp [--run-dir DIR] [--log-max BYTES] [--nodes LIST] "
+		"CONFIG\n"
 		"       wisp --check CONFIG\n"
 		"       wisp --new-secret\n"
 		"  CONFIG   a Lua config file (see conf/)\n"
@@ -44,6 +47,8 @@ static int usage(void)
 		"                   stderr); default run\n"
 		"  --log-max BYTES  a node's log past this size is rotated to\n"
 		"                   NODE.log.1 (5 are kept); default 67108864\n"
+		"  --nodes LIST     the master starts only these nodes (NAME,NAME:\n"
+		"                   this host's, when the config names several)\n"
 		"  --watch FD       (given by the master) the page through which it\n"
 		"                   watches the node for being stuck\n"
 		"  --new-secret     print a fresh random cluster secret (32 bytes,\n"
@@ -61,6 +66,7 @@ static int parse(int argc, char **argv, struct options *o)
 		const char **value = strcmp(argv[i], "--log") == 0 ? &o->log
 			: strcmp(argv[i], "--run-dir") == 0 ? &o->run_dir
 			: strcmp(argv[i], "--log-max") == 0 ? &o->log_max
+			: strcmp(argv[i], "--nodes") == 0 ? &o->nodes
 			: strcmp(argv[i], "--watch") == 0 ? &o->watch : NULL;
 		if (strcmp(argv[i], "--check") == 0)
 			o->check = 1;
@@ -73,17 +79,18 @@ static int parse(int argc, char **argv, struct options *o)
 		return -1;
 	o->config = argv[i];
 	o->node = argv[i + 1]; /* argv[argc] is NULL */
+	int master_only = o->run_dir || o->log_max || o->nodes;
 	if (o->node)
-		return o->run_dir || o->log_max ? -1 : 0;
+		return master_only ? -1 : 0;
 	if (o->check)
-		return o->run_dir || o->log_max || o->log || o->watch ? -1 : 0;
+		return master_only || o->log || o->watch ? -1 : 0;
 	return o->log || o->watch ? -1 : 0;
 }
 
 static int run_master(const struct options *o)
 {
 	struct wisp_master_options mo = { o->run_dir ? o->run_dir : "run",
-		64u << 20 };
+		64u << 20, o->nodes };
 	if (o->log_max) {
 		char *end;
 		unsigned long long max = strtoull(o->log_max, &end, 10);
@@ -128,28 +135,36 @@ static int run_node(const struct options *o)
 struct checked {
 	char **names;
 	size_t count;
+	struct wisp_check *cluster;
 };
 
-/* Keeps the name of a node whose config was read well. */
+/* Keeps the name of a node whose config was read well, and looks at it
+ * as part of the cluster. */
 static int checked(const char *node, const struct wisp_config *cfg, void *ud)
 {
-	(void)cfg;
 	struct checked *c = ud;
 	c->names = wisp_realloc(c->names, (c->count + 1) * sizeof(*c->names));
 	c->names[c->count++] = wisp_strdup(node);
+	wisp_check_node(c->cluster, node, cfg);
 	return 0;
 }
 
-/* Reads the config as each of its nodes would, saying on stdout which
- * were checked, or on stderr the first thing wrong. */
+/* Reads the config as each of its nodes would (the first thing wrong
+ * stops it), then checks the cluster (check.h: every mistake is told);
+ * says on stdout which nodes were checked, when all is right. */
 static int check_all(const char *config)
 {
 	char err[1024];
-	struct checked c = { NULL, 0 };
+	struct checked c = { NULL, 0, wisp_check_new() };
 	int rc = wisp_config_load_each(config, checked, &c, err, sizeof(err));
+	size_t mistakes = wisp_check_finish(c.cluster, rc == 0);
 	if (rc < 0)
 		fprintf(stderr, "wisp: config error: %s\n", err);
-	else
+	else if (mistakes) {
+		fprintf(stderr, "wisp: %s: %zu mistake%s\n", config, mistakes,
+			mistakes == 1 ? "" : "s");
+		rc = -1;
+	} else
 		printf("%s: %zu node%s checked:", config, c.count,
 			c.count == 1 ? "" : "s");
 	for (size_t i = 0; i < c.count; i++) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct wisp_peer;
+struct wisp_check;
 
 struct reader {
 	lua_State *L;
@@ -104,6 +105,10 @@ struct wisp_cfg_section {
 	int (*read_node)(struct reader *r, const char *where, void *settings);
 	void (*defaults)(void *settings); /* what the keys' defaults are not */
 	void (*free)(void *settings);     /* what custom keys hold */
+	/* Optional, for `wisp --check CONFIG` (check.h): what the node of cfg
+	 * listens on and which services it names, in settings. */
+	void (*check)(const void *settings, const struct wisp_config *cfg,
+		struct wisp_check *c);
 };
 
 /* Makes s a part of every config read from now on; the executable does
@@ -132,5 +137,8 @@ int wisp_cfg_check_node_keys(struct reader *r, const char *where,
 int wisp_cfg_sections_read(struct reader *r, struct wisp_config *cfg);
 int wisp_cfg_sections_read_node(struct reader *r, const char *where,
 	struct wisp_config *cfg);
+/* Runs every section's check hook on cfg's settings. */
+void wisp_cfg_sections_check(const struct wisp_config *cfg,
+	struct wisp_check *c);
 
 #endif

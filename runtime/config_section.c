@@ -263,3 +263,11 @@ int wisp_cfg_sections_read_node(struct reader *r, const char *where,
 			return -1;
 	return 0;
 }
+
+void wisp_cfg_sections_check(const struct wisp_config *cfg,
+	struct wisp_check *c)
+{
+	for (size_t i = 0; i < S.count; i++)
+		if (S.list[i]->check && cfg->sections[i])
+			S.list[i]->check(cfg->sections[i], cfg, c);
+}

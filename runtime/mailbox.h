@@ -22,6 +22,7 @@ struct wisp_mailbox {
 	uint32_t head; /* index of the oldest message */
 	uint32_t count;
 	uint32_t idle;  /* drained turns since the ring last had to grow */
+	uint32_t peak;  /* the most messages it has held at once */
 	size_t bytes;   /* payload bytes of the queued messages */
 };
 
@@ -36,6 +37,8 @@ static inline void wisp_mailbox_push(struct wisp_mailbox *mb,
 		wisp_mailbox_grow(mb);
 	mb->ring[(mb->head + mb->count) & (mb->cap - 1)] = *m;
 	mb->count++;
+	if (mb->count > mb->peak)
+		mb->peak = mb->count;
 	mb->bytes += m->size;
 }
 

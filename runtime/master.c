@@ -39,6 +39,8 @@ static struct {
 	int stage;             /* the stage being stopped */
 	long long deadline;    /* of that stage; 0: not asked yet */
 	int killed;            /* its laggards got SIGKILL */
+	size_t in_config;      /* the config's nodes, started or not */
+	size_t listed, found;  /* names in --nodes, and those in the config */
 } M;
 
 static const char *const stage_names[] = { "net", "game", "db", "root" };
@@ -84,11 +86,47 @@ static enum wisp_master_stage stage_of(unsigned roles)
 	return WISP_STAGE_NET;
 }
 
+/* Whether --nodes names name (every node does without it). */
+static int listed(const char *name)
+{
+	const char *list = M.opt.nodes;
+	if (list == NULL)
+		return 1;
+	size_t len = strlen(name);
+	for (const char *at = list; *at; at += strcspn(at, ",")) {
+		at += *at == ',';
+		if (strncmp(at, name, len) == 0 && (at[len] == ',' || at[len] == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* The names of --nodes, counted; 0, or -1 when one is empty. */
+static int count_listed(void)
+{
+	const char *list = M.opt.nodes;
+	if (list == NULL)
+		return 0;
+	for (const char *at = list;; at++) {
+		size_t len = strcspn(at, ",");
+		if (len == 0)
+			return -1;
+		M.listed++;
+		at += len;
+		if (*at == '\0')
+			return 0;
+	}
+}
+
 /* Adds a node, given the config as it reads it. */
 static int add_node(const char *name, const struct wisp_config *cfg,
 	void *ud)
 {
 	(void)ud;
+	M.in_config++;
+	if (!listed(name))
+		return 0; /* checked all the same, as the others */
+	M.found++;
 	M.nodes = wisp_realloc(M.nodes, (M.count + 1) * sizeof(*M.nodes));
 	struct wisp_master_node *n = &M.nodes[M.count++];
 	memset(n, 0, sizeof(*n));
@@ -123,7 +161,17 @@ static int start_order(const void *a, const void *b)
  * starts. The file runs once, however many nodes it has. */
 static int read_cluster(char *err, size_t errsz)
 {
+	if (count_listed() < 0) {
+		snprintf(err, errsz, "--nodes %s: an empty name", M.opt.nodes);
+		return -1;
+	}
 	int rc = wisp_config_load_each(M.config, add_node, NULL, err, errsz);
+	if (rc == 0 && M.opt.nodes && M.found != M.listed) {
+		snprintf(err, errsz, "--nodes %s: %zu of these are not nodes of %s "
+			"(or are named twice)", M.opt.nodes, M.listed - M.found,
+			M.config);
+		return -1;
+	}
 	if (M.count)
 		qsort(M.nodes, M.count, sizeof(*M.nodes), start_order);
 	return rc;
@@ -338,8 +386,9 @@ int wisp_master_run(const char *config, const struct wisp_master_options *opt)
 	M.look_ms = TICK_MS;
 	int code = 1;
 	if (prepare() == 0) {
-		wisp_master_log(WISP_LOG_INFO, "master of %s: %zu nodes, logs in %s",
-			config, M.count, opt->run_dir);
+		wisp_master_log(WISP_LOG_INFO, "master of %s: %zu nodes%s, logs in "
+			"%s", config, M.count, M.count < M.in_config ? " (--nodes)" : "",
+			opt->run_dir);
 		for (size_t i = 0; i < M.count; i++)
 			wisp_master_node_start(&M.nodes[i], config);
 		run_loop();

@@ -13,6 +13,7 @@
 struct wisp_master_options {
 	const char *run_dir; /* the nodes' logs and outputs; created if missing */
 	size_t log_max;      /* bytes: a node's log past this is rotated */
+	const char *nodes;   /* "NAME,NAME": only those start; NULL: all */
 };
 
 /* Runs until SIGTERM or SIGINT has stopped every node. Returns 0 if each
@@ -43,6 +44,7 @@ struct wisp_master_node {
 	int failed;           /* its last exit was not a clean exit 0 */
 	char *log;            /* DIR/NODE.log, given to it with --log */
 	char *out;            /* DIR/NODE.out: its stdout and stderr */
+	long long out_from;   /* NODE.out's size when it last started */
 	uint32_t watchdog_ms; /* stuck this long, it is killed; 0: unwatched */
 	struct wisp_watch *watch; /* the page it writes its progress to */
 	int watch_fd;         /* that page, handed to it with --watch */
@@ -67,6 +69,11 @@ void wisp_master_node_rotate(struct wisp_master_node *n, size_t max);
 void wisp_master_node_watch(struct wisp_master_node *n, long long now);
 /* Frees what it holds (names, its watch page), at the master's end. */
 void wisp_master_node_release(struct wisp_master_node *n);
+
+/* master_out.c: the size of a file (0 if it cannot be read), and the last
+ * lines n wrote to NODE.out since its start, as the master's warnings. */
+long long wisp_master_out_size(const char *path);
+void wisp_master_out_tell(const struct wisp_master_node *n);
 
 /* master.c: milliseconds on the monotonic clock, and the master's own
  * log lines on stdout, in the nodes' format ("... INFO  master ..."). */

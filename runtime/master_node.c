@@ -117,6 +117,7 @@ int wisp_master_node_start(struct wisp_master_node *n, const char *config)
 		n->backoff_ms = BACKOFF_FIRST_MS;
 	n->restart_ms = 0;
 	n->asked = 0;
+	n->out_from = wisp_master_out_size(n->out);
 	pid_t master = getpid(), pid = fork();
 	if (pid == 0)
 		exec_node(n, argv, master);
@@ -170,6 +171,8 @@ void wisp_master_node_exited(struct wisp_master_node *n, int status,
 			? " after it was stuck" : "");
 		schedule_restart(n, died);
 	}
+	if (n->failed)
+		wisp_master_out_tell(n);
 }
 
 /* T (stopped), t (traced), Z or X (gone, not yet reaped) in

@@ -71,6 +71,14 @@ void wisp_module_builtin(const struct wisp_module *m)
 	remember(m, NULL);
 }
 
+int wisp_module_builtin_named(const char *name)
+{
+	for (const struct loaded *l = M.list; l; l = l->next)
+		if (l->dl == NULL && strcmp(l->m.name, name) == 0)
+			return 1;
+	return 0;
+}
+
 static void *symbol(void *dl, const char *module, const char *fn)
 {
 	char name[WISP_NAME_MAX + 16];

@@ -25,6 +25,8 @@ void wisp_modules_init(const char *path);
 void wisp_modules_exit(void);
 /* Makes a module that is linked in findable by name. */
 void wisp_module_builtin(const struct wisp_module *m);
+/* 1 when a module of that name is linked in (and made findable). */
+int wisp_module_builtin_named(const char *name);
 /* The module, or NULL with why it could not be had in err. */
 const struct wisp_module *wisp_module_find(const char *name, char *err,
 	size_t errsz);

@@ -52,16 +52,47 @@ static void deliver_socket(wisp_handle owner, struct wisp_socket_msg *msg,
 	wisp_deliver(0, owner, WISP_MSG_SOCKET, 0, msg, sz);
 }
 
-/* Modules built beside the executable first, then the installed ones. */
-static void default_module_path(char *out, size_t outsz)
+const char *wisp_exe_dir(void)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(out, outsz, "%s/services/?.so;%s/?.so", exe, WISP_MODULE_DIR);
+	static char dir[PATH_MAX];
+	if (dir[0] == '\0') {
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+		dir[n > 0 ? n : 0] = '\0';
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+	}
+	return dir;
+}
+
+int wisp_in_build_tree(void)
+{
+	return strcmp(wisp_exe_dir(), WISP_BUILD_DIR) == 0;
+}
+
+void wisp_module_path(const struct wisp_config *cfg, char *out,
+	size_t size)
+{
+	if (cfg->module_path) /* modules built beside the executable first */
+		snprintf(out, size, "%s", cfg->module_path);
+	else
+		snprintf(out, size, "%s/services/?.so;%s/?.so", wisp_exe_dir(),
+			WISP_MODULE_DIR);
+}
+
+void wisp_lua_path(const struct wisp_config *cfg, char *out, size_t size)
+{
+	const char *own = cfg && cfg->lua_path ? cfg->lua_path : NULL;
+	int source = wisp_in_build_tree();
+	snprintf(out, size, "%s%s%s%s%s", own ? own : "", own ? ";" : "",
+		source ? WISP_LUA_PATH_SOURCE : "", source ? ";" : "",
+		WISP_LUA_PATH_INSTALLED);
+}
+
+void wisp_node_register_modules(void)
+{
+	if (boot && boot->modules)
+		boot->modules();
 }
 
 /* Without a logger module, lines go to stderr (log.h). */
@@ -128,11 +159,9 @@ static int setup(const struct wisp_config *cfg)
 		perror("wisp: cannot set up the event loop");
 		return -1;
 	}
-	if (cfg->module_path == NULL)
-		default_module_path(path, sizeof(path));
-	wisp_modules_init(cfg->module_path ? cfg->module_path : path);
-	if (boot && boot->modules)
-		boot->modules();
+	wisp_module_path(cfg, path, sizeof(path));
+	wisp_modules_init(path);
+	wisp_node_register_modules();
 	return start_logger(cfg);
 }
 

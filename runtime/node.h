@@ -39,6 +39,20 @@ int wisp_main(int argc, char **argv);
  * cannot start, writes one line saying why to stderr and returns 1. */
 int wisp_node_run(const struct wisp_config *cfg);
 const char *wisp_node_name(void);
+/* The directory of the running executable, and whether it is the build
+ * tree's (build/wisp): that one takes the source tree's Lua services
+ * before the installed ones; an installed one never looks there. */
+const char *wisp_exe_dir(void);
+int wisp_in_build_tree(void);
+/* Where cfg's node looks for modules ("dir/?.so;..."): the config's
+ * module_path, else build/services/ beside the executable, then the
+ * installed ones. */
+void wisp_module_path(const struct wisp_config *cfg, char *out, size_t size);
+/* Where it looks for Lua scripts and modules: the config's lua_path, then
+ * the ones that ship (the source tree's first for build/wisp). */
+void wisp_lua_path(const struct wisp_config *cfg, char *out, size_t size);
+/* Makes the modules linked into the executable findable (boot's hook). */
+void wisp_node_register_modules(void);
 /* 1 while the node starts the services its config names: a Lua service
  * started then is part of the node, and its failing to start fails the
  * node. */

@@ -67,6 +67,7 @@ int wisp_service_stats(wisp_handle h, struct wisp_service_stats *out)
 		return -1;
 	*out = (struct wisp_service_stats){ .module = wisp_service_label(ctx),
 		.handled = ctx->handled, .mailbox = ctx->mailbox.count,
+		.mailbox_peak = ctx->mailbox.peak,
 		.refused = ctx->refused, .cpu_ns = wisp_ticks_ns(ctx->busy),
 		.memory = ctx->memory };
 	if (ctx->module && ctx->module->stats)

@@ -74,6 +74,8 @@ struct wisp_service_stats {
 	                      * NULL; both live as long as the service */
 	uint64_t handled;    /* messages handled */
 	uint32_t mailbox;    /* messages queued */
+	uint32_t mailbox_peak; /* the most queued at once, since its start */
+	uint64_t errors;     /* messages its handler failed (a Lua error) */
 	uint64_t refused;    /* requests refused: mailbox full */
 	uint64_t cpu_ns;     /* time spent in its callback */
 	size_t memory;       /* bytes, as its module reports them */

@@ -152,6 +152,9 @@ void *wisp_realloc(void *p, size_t sz);
 void wisp_free(void *p);
 char *wisp_strdup(const char *s);
 
+/* Lua's messages for C services: wisp_value.h. */
+#include "wisp_value.h"
+
 /* A module NAME is NAME.so on the module path, exporting:
  *   void *NAME_create(void);
  *   int   NAME_init(void *inst, struct wisp_context *ctx, const char *args);

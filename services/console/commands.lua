@@ -11,6 +11,7 @@ local wisp = require "wisp"
 local admin = require "wisp.admin"
 local cluster = require "wisp.cluster"
 local text = require "console.text"
+local top = require "console.top"
 
 local concat, format = table.concat, string.format
 
@@ -265,6 +266,15 @@ commands.start = {
 	end,
 }
 
+commands.top = {
+	usage = "top NODE|all [COUNT]",
+	help = "each node's CPU and memory, and its busiest services: "
+		.. "messages/s, mailbox, CPU, memory (wisp-ctl top refreshes it)",
+	target = "required",
+	run = top.run,
+	text = top.text,
+}
+
 commands.gc = {
 	usage = "gc NODE|all [ADDRESS]",
 	help = "a full garbage collection in one Lua service or in all",
@@ -303,6 +313,14 @@ commands.reload = {
 	empty = function(r, args)
 		return args[1] and #r.results == 0
 			and "no Lua service runs " .. args[1]
+	end,
+	-- the services whose update failed: the reply is then an error
+	failures = function(r)
+		local n = 0
+		for _, x in ipairs(r.results) do
+			n = n + (x.error and 1 or 0)
+		end
+		return n
 	end,
 }
 

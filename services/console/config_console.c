@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "addr.h"
+#include "check.h"
 #include "console_config.h"
 #include "wisp.h"
 
@@ -95,6 +96,18 @@ static const struct wisp_cfg_key top_keys[] = {
 
 static const char *const node_keys[] = { "console", "metrics", NULL };
 
+/* For `wisp --check`: where the node listens for operators. */
+static void console_check(const void *settings, const struct wisp_config *cfg,
+	struct wisp_check *c)
+{
+	const struct wisp_console_settings *s = settings;
+	(void)cfg;
+	if (s->host)
+		wisp_check_listen(c, "console", s->host, s->port);
+	if (s->metrics_host)
+		wisp_check_listen(c, "metrics", s->metrics_host, s->metrics_port);
+}
+
 const struct wisp_cfg_section wisp_console_config = {
 	.name = "console",
 	.size = sizeof(struct wisp_console_settings),
@@ -102,6 +115,7 @@ const struct wisp_cfg_section wisp_console_config = {
 	.node_keys = node_keys,
 	.read_node = read_node,
 	.free = console_free,
+	.check = console_check,
 };
 
 const struct wisp_console_settings *wisp_console_settings(

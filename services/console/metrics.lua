@@ -29,7 +29,7 @@ local function number(v)
 	elseif v == huge or v == -huge then
 		return v > 0 and "+Inf" or "-Inf"
 	end
-	return format("%.9g", v)
+	return format("%.15g", v)
 end
 
 -- A writer of families: each one's HELP and TYPE, then its samples.
@@ -89,6 +89,11 @@ local function write_services(w, services)
 			"Messages handled by a service.", "handled", 1 },
 		{ "wisp_service_mailbox", "gauge",
 			"Messages waiting in a service's mailbox.", "mailbox", 1 },
+		{ "wisp_service_mailbox_peak", "gauge",
+			"The most messages a service's mailbox has held at once.",
+			"mailbox_peak", 1 },
+		{ "wisp_service_errors_total", "counter",
+			"Messages whose handler failed (a Lua error).", "errors", 1 },
 		{ "wisp_service_refused_total", "counter",
 			"Requests refused because a service's mailbox was full.",
 			"refused", 1 },
@@ -143,6 +148,10 @@ local gate_closed = { bad_frame = "bad_frames", slow = "slow_dropped",
 	idle = "idle_closed", rate = "rate_closed", kicked = "kicked",
 	frame_timeout = "frame_closed", partial_budget = "budget_closed" }
 
+-- Why commands end with no reply (services/gate/api.c's names).
+local failures = { "unrouted", "overloaded", "unreachable", "service_exited",
+	"handler_failed", "timed_out" }
+
 local function write_gate(w, g)
 	w.family("wisp_gate_connections", "gauge", "Clients connected now.")
 	w.sample("wisp_gate_connections", nil, g.connections)
@@ -164,6 +173,18 @@ local function write_gate(w, g)
 		for _, dir in ipairs({ "in", "out" }) do
 			w.sample(name, { { "direction", dir } }, g[what .. "_" .. dir])
 		end
+	end
+	w.family("wisp_gate_failed_commands_total", "counter",
+		"Client commands that ended with no reply, by reason.")
+	for _, reason in ipairs(failures) do
+		w.sample("wisp_gate_failed_commands_total", { { "reason", reason } },
+			g[reason])
+	end
+	w.family("wisp_gate_error_frames_total", "counter",
+		"Error frames sent to clients, by reason.")
+	for _, reason in ipairs(failures) do
+		w.sample("wisp_gate_error_frames_total", { { "reason", reason } },
+			g["error_frames_" .. reason])
 	end
 	w.family("wisp_gate_closed_total", "counter",
 		"Clients the gate closed, by reason.")
@@ -196,6 +217,50 @@ local function write_db(w)
 	end
 end
 
+-- The process, in the names every Prometheus client library uses, so that
+-- the dashboards made for them work here.
+local function write_process(w)
+	local p = admin.process()
+	local list = {
+		{ "process_cpu_seconds_total", "counter",
+			"Total user and system CPU time spent in seconds.", p.cpu_seconds },
+		{ "process_resident_memory_bytes", "gauge",
+			"Resident memory size in bytes.", p.resident_bytes },
+		{ "process_open_fds", "gauge", "Number of open file descriptors.",
+			p.open_fds },
+		{ "process_start_time_seconds", "gauge",
+			"Start time of the process since unix epoch in seconds.",
+			p.start_time },
+	}
+	if p.max_fds > 0 then
+		list[#list + 1] = { "process_max_fds", "gauge",
+			"Maximum number of open file descriptors.", p.max_fds }
+	end
+	for _, m in ipairs(list) do
+		w.family(m[1], m[2], m[3])
+		w.sample(m[1], nil, m[4])
+	end
+end
+
+-- The latency histograms (runtime/histogram.h): cumulative buckets by
+-- le, then the sum and the count, per label value.
+local function write_histograms(w)
+	for _, h in ipairs(admin.histograms()) do
+		w.family(h.name, "histogram", h.help)
+		for _, s in ipairs(h.series) do
+			local label = { h.label_name, s.label }
+			local total = 0
+			for i, n in ipairs(s.buckets) do
+				total = total + n
+				local le = h.bounds[i] and number(h.bounds[i]) or "+Inf"
+				w.sample(h.name .. "_bucket", { label, { "le", le } }, total)
+			end
+			w.sample(h.name .. "_sum", { label }, s.sum)
+			w.sample(h.name .. "_count", { label }, s.count)
+		end
+	end
+end
+
 -- The metrics of this node, as a scrape gets them.
 function metrics.render()
 	local w = new_writer()
@@ -204,7 +269,9 @@ function metrics.render()
 	table.sort(services, function(a, b) return a.handle < b.handle end)
 	w.family("wisp_uptime_seconds", "gauge", "Seconds since the node started.")
 	w.sample("wisp_uptime_seconds", nil, node.uptime_ms / 1000)
+	write_process(w)
 	write_services(w, services)
+	write_histograms(w)
 	if has_module(services, "harbor") then
 		write_harbor(w)
 	end

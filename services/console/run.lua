@@ -146,6 +146,23 @@ local function check_empty(spec, results, args)
 	error(why, 0)
 end
 
+-- What failed of a command that acts on many services (a reload): the
+-- whole reply becomes an error, so that a script sees a non-zero exit,
+-- and still shows what went right. A node that did not answer counts.
+local function check_failures(name, spec, results, reply)
+	if not spec.failures then
+		return reply
+	end
+	local failed = 0
+	for _, r in ipairs(results) do
+		failed = failed + (r.error and 1 or spec.failures(r.data))
+	end
+	if failed == 0 then
+		return reply
+	end
+	error(format("%s: %d failed\n%s", name, failed, reply), 0)
+end
+
 -- The reply to a command line: its text, or an error raised.
 function run.line(line)
 	local words, want_json = parse(line)
@@ -164,10 +181,9 @@ function run.line(line)
 		error(results[1].error, 0)
 	end
 	check_empty(spec, results, args)
-	if want_json then
-		return render_json(results, many)
-	end
-	return render_text(spec, results, many)
+	local reply = want_json and render_json(results, many)
+		or render_text(spec, results, many)
+	return check_failures(name, spec, results, reply)
 end
 
 return run

@@ -1,6 +1,7 @@
 /* api.c: the gate's read-only face for other services (gate_api.h): its
  * counters by name, so that a reader (the console) need not know how the
  * gate keeps them. */
+#include <stdio.h>
 #include "gate_api.h"
 #include "gate_service.h"
 
@@ -28,8 +29,12 @@ int wisp_gate_counters(void (*fn)(void *ud, const char *name,
 	fn(ud, "idle_closed", s->idle_closed);
 	fn(ud, "rate_closed", s->rate_closed);
 	fn(ud, "kicked", s->kicked);
-	for (int i = 0; i < GATE_FAILURES; i++)
+	char name[48];
+	for (int i = 0; i < GATE_FAILURES; i++) {
 		fn(ud, failure_names[i], s->failed[i]);
+		snprintf(name, sizeof(name), "error_frames_%s", failure_names[i]);
+		fn(ud, name, s->error_frames[i]);
+	}
 	fn(ud, "in_flight", g->cmds.count);
 	fn(ud, "throttled", s->throttled);
 	fn(ud, "frame_closed", s->frame_closed);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
 #include "gate_config.h"
 #include "wisp.h"
 
@@ -409,6 +410,26 @@ static int read_node(struct reader *r, const char *owner, void *settings)
 
 static const char *const node_keys[] = { "gate", NULL };
 
+/* For `wisp --check`: the listeners, and the services the routes and
+ * events name. */
+static void gate_check(const void *settings, const struct wisp_config *cfg,
+	struct wisp_check *c)
+{
+	const struct wisp_gate_settings *g = settings;
+	char what[64];
+	if (g->host)
+		wisp_check_listen(c, "gate.listen", g->host, g->port);
+	if (g->ws_host)
+		wisp_check_listen(c, "gate.ws_listen", g->ws_host, g->ws_port);
+	if (g->events)
+		wisp_check_service(c, cfg, "gate.events", g->events);
+	for (size_t i = 0; i < g->route_count; i++) {
+		snprintf(what, sizeof(what), "the route of gate.commands %lu",
+			(unsigned long)g->routes[i].first);
+		wisp_check_service(c, cfg, what, g->routes[i].service);
+	}
+}
+
 const struct wisp_cfg_section wisp_gate_config = {
 	.name = "gate",
 	.size = sizeof(struct wisp_gate_settings),
@@ -417,6 +438,7 @@ const struct wisp_cfg_section wisp_gate_config = {
 	.read_node = read_node,
 	.defaults = gate_defaults,
 	.free = gate_free,
+	.check = gate_check,
 };
 
 const struct wisp_gate_settings *wisp_gate_settings(

@@ -18,7 +18,9 @@
  * gate.partial_budget. */
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "gate_service.h"
+#include "histogram.h"
 #include "socket.h"
 
 /* A command in flight: found by its session (gate.cmds); listed oldest
@@ -31,6 +33,7 @@ struct gate_cmd {
 	struct gate_cmd *prev, *next; /* the client's */
 	struct gate_conn *conn;
 	uint64_t deadline_ms;
+	uint64_t sent_ns;  /* when it went to its service (wisp_clock_ns) */
 	uint32_t command;
 	uint32_t request; /* the client's id for it (gate.request_ids) */
 	int session;
@@ -171,7 +174,7 @@ void wisp_gate_flow_sent(struct gate *g, struct gate_conn *c, int session,
 	struct gate_cmd *cmd = wisp_malloc(sizeof(*cmd));
 	*cmd = (struct gate_cmd){ .older = g->newest, .next = c->cmds, .conn = c,
 		.deadline_ms = wisp_now() + g->cfg->reply_timeout_ms,
-		.command = command, .request = c->request, .session = session,
+		.sent_ns = wisp_clock_ns(), .command = command, .request = c->request, .session = session,
 		.ordered = wisp_gate_route_ordered(g, command) };
 	c->ordered |= cmd->ordered;
 	if (g->newest)
@@ -211,11 +214,27 @@ static void unlink_cmd(struct gate *g, struct gate_cmd *cmd)
 	wisp_free(cmd);
 }
 
+/* The time from a command's forwarding to its end (an answer, a failure
+ * or its timeout), by command id: routes bound the ids, the histogram
+ * the label values. */
+static void observe(const struct gate_cmd *cmd)
+{
+	static struct wisp_histogram *commands;
+	char label[16];
+	if (commands == NULL)
+		commands = wisp_histogram("wisp_client_command_seconds", "Time from "
+			"a client's command to its end (a reply, an error, a timeout), "
+			"by command id.", "command");
+	snprintf(label, sizeof(label), "%u", cmd->command);
+	wisp_histogram_observe(commands, label, wisp_clock_ns() - cmd->sent_ns);
+}
+
 /* Ends cmd. A client that was held at its limit was not being read, so
  * its silence counts from now. */
 static void end_cmd(struct gate *g, struct gate_cmd *cmd)
 {
 	struct gate_conn *c = cmd->conn;
+	observe(cmd);
 	if (!wisp_gate_flow_open(g, c))
 		c->last_in_ms = wisp_now();
 	unlink_cmd(g, cmd);
@@ -241,8 +260,8 @@ static int error_code(enum gate_failure kind, const char *why)
 
 /* The error frame: the code's short text, not why, which may name the
  * cluster's services and nodes and is for the log. None when
- * gate.max_body leaves no room for it. */
-static void send_error(struct gate *g, struct gate_conn *c, uint32_t command,
+ * gate.max_body leaves no room for it: 0 then, else 1. */
+static int send_error(struct gate *g, struct gate_conn *c, uint32_t command,
 	uint32_t request, int code)
 {
 	uint8_t body[WISP_CLIENT_ERROR_HEAD + WISP_CLIENT_ERROR_TEXT_MAX];
@@ -251,6 +270,7 @@ static void send_error(struct gate *g, struct gate_conn *c, uint32_t command,
 		: sizeof(body), command, (uint8_t)code, wisp_client_error_text(code));
 	if (n)
 		wisp_gate_reply(g, c, g->cfg->error_command, request, body, n);
+	return n > 0;
 }
 
 /* The end of a command with no reply: counted by kind, logged at most
@@ -263,8 +283,9 @@ static void failed(struct gate *g, struct gate_conn *c, uint32_t command,
 	if (wisp_gate_may_warn(g, GATE_WARN_FAILED + kind))
 		wisp_log(g->ctx, WISP_LOG_WARN, "command %u from client %s (conn %d) "
 			"failed: %s", command, c->addr, c->id, why);
-	if (g->cfg->error_frames)
-		send_error(g, c, command, request, error_code(kind, why));
+	if (g->cfg->error_frames
+			&& send_error(g, c, command, request, error_code(kind, why)))
+		g->stats.error_frames[kind]++;
 }
 
 void wisp_gate_failed(struct gate *g, struct gate_conn *c, uint32_t command,

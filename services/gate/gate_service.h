@@ -78,6 +78,7 @@ struct gate_stats {
 	uint64_t frame_closed, budget_closed, address_refused;
 	uint64_t throttled; /* times a client was held at gate.max_inflight */
 	uint64_t failed[GATE_FAILURES]; /* commands ended with no reply */
+	uint64_t error_frames[GATE_FAILURES]; /* and those told by a frame */
 };
 
 /* Warnings that could come for every frame or connection, each logged at

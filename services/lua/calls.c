@@ -1,11 +1,16 @@
-/* calls.c: the timeouts of a Lua service's calls. A timer per call (added,
+/* calls.c: the timeouts of a Lua service's calls, and their latency. A timer per call (added,
  * then cancelled when the answer comes, as nearly all do) would cost more
  * than the rest of a call; instead the waiting calls are kept in a min-heap
  * by deadline, each task knowing its slot, and one timer per service is
  * armed for the earliest deadline. Adding a call, its answer and its
  * timeout each cost O(log n), and a pass looks at no call that is not
  * due, so many calls timing out together cost what they number. */
+#include <stdio.h>
+#include "config.h"
+#include "handle.h"
+#include "histogram.h"
 #include "host.h"
+#include "node.h"
 #include "service.h"
 
 /* Four children a node: half the depth of a binary heap, so a sift moves
@@ -143,4 +148,34 @@ int wisp_calls_sweep(struct host *h, int session)
 void wisp_calls_free(struct host *h)
 {
 	wisp_free(h->calls);
+}
+
+/* What a handle is called in the histogram: its first name when it is a
+ * service of this node, else the node it lives on. */
+static void handle_label(wisp_handle handle, char *out, size_t size)
+{
+	const struct wisp_context *ctx = wisp_handle_grab(handle);
+	if (ctx && ctx->name_count) {
+		snprintf(out, size, "%s", ctx->names[0]);
+		return;
+	}
+	const struct wisp_peer *peer = wisp_config_peer_id(wisp_node_config(),
+		handle >> WISP_LOCAL_BITS);
+	snprintf(out, size, "handle@%s", peer ? peer->name : "?");
+}
+
+void wisp_calls_observe(lua_State *L, int dest, uint64_t ns)
+{
+	static struct wisp_histogram *calls;
+	char label[WISP_HISTOGRAM_LABEL];
+	if (calls == NULL)
+		calls = wisp_histogram("wisp_call_seconds", "Time from a Lua "
+			"service's call to its answer or failure, by service called.",
+			"service");
+	if (lua_type(L, dest) == LUA_TNUMBER)
+		handle_label((wisp_handle)lua_tointeger(L, dest), label,
+			sizeof(label));
+	else
+		snprintf(label, sizeof(label), "%s", lua_tostring(L, dest));
+	wisp_histogram_observe(calls, label, ns);
 }

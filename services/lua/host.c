@@ -249,10 +249,7 @@ static void open_libs(lua_State *L)
 static const char *lua_path(void)
 {
 	static char path[4096];
-	const struct wisp_config *cfg = wisp_node_config();
-	const char *own = cfg && cfg->lua_path ? cfg->lua_path : NULL;
-	snprintf(path, sizeof(path), "%s%s%s", own ? own : "", own ? ";" : "",
-		WISP_LUA_PATH);
+	wisp_lua_path(wisp_node_config(), path, sizeof(path));
 	return path;
 }
 

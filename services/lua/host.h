@@ -45,6 +45,8 @@ struct task {
 	uint64_t deadline_ms; /* when its call times out (wisp_now), 0: never */
 	uint32_t timeout_ms;
 	uint32_t call_slot;   /* its index in the host's heap of timed calls */
+	uint64_t call_ns;     /* when its wisp.call was made (wisp_clock_ns),
+	                       * 0 while it makes none */
 	int nargs;            /* values to resume a ready task with */
 };
 
@@ -80,6 +82,7 @@ struct host {
 	size_t deferred_bytes;
 	struct owed owed;      /* the list of owed answers */
 	size_t mem, mem_limit;
+	uint64_t errors;       /* handlers that raised (the metrics' count) */
 	int enforce_limit;     /* only user code is held to the limit */
 	uint32_t budget_ms;
 	uint32_t call_timeout_ms;
@@ -153,6 +156,11 @@ void wisp_calls_remove(struct host *h, struct task *t);
  * returns 1; else 0. */
 int wisp_calls_sweep(struct host *h, int session);
 void wisp_calls_free(struct host *h);
+/* A call answered (or failed) ns after it was made: observed in the
+ * node's wisp_call_seconds histogram under the service called, as the
+ * caller named it (a handle: the service's name when it is local and
+ * named, else "handle@NODE"). dest is the address's index on L. */
+void wisp_calls_observe(lua_State *L, int dest, uint64_t ns);
 
 /* dispatch.c */
 int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,

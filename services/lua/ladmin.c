@@ -1,15 +1,18 @@
 /* ladmin.c: `wisp.admin`, what the console service needs to see and steer
  * its node: every service with its counters, the gate's counters, the log
- * level, starting services, and system requests (gc, reload) to Lua
- * services. Only the console should need it. */
+ * level, starting services, system requests (gc, reload) to Lua
+ * services, and what its process uses. Only the console should need it. */
 #include <lauxlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "gate_api.h"
 #include "handle.h"
+#include "histogram.h"
 #include "host.h"
 #include "log.h"
 #include "node.h"
+#include "process.h"
 #include "service.h"
 
 static void set_str(lua_State *L, const char *key, const char *v)
@@ -145,13 +148,83 @@ static int l_node(lua_State *L)
 	return 1;
 }
 
+static void set_number(lua_State *L, const char *key, double v)
+{
+	lua_pushnumber(L, v);
+	lua_setfield(L, -2, key);
+}
+
+/* process(): what the node's process uses: cpu_seconds, resident_bytes,
+ * open_fds, max_fds (0: unlimited), start_time (seconds since the epoch),
+ * and now (the same clock, for rates). */
+static int l_process(lua_State *L)
+{
+	struct wisp_process_stats s;
+	struct timespec ts;
+	wisp_process_stats(&s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lua_createtable(L, 0, 6);
+	set_number(L, "cpu_seconds", s.cpu_seconds);
+	wisp_lua_set_int(L, "resident_bytes", (lua_Integer)s.resident_bytes);
+	wisp_lua_set_int(L, "open_fds", (lua_Integer)s.open_fds);
+	wisp_lua_set_int(L, "max_fds", (lua_Integer)s.max_fds);
+	set_number(L, "start_time", s.start_time);
+	set_number(L, "now", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	return 1;
+}
+
+static void push_series(lua_State *L, const struct wisp_histogram_series *s)
+{
+	lua_createtable(L, 0, 4);
+	set_str(L, "label", s->label);
+	lua_createtable(L, WISP_HISTOGRAM_BUCKETS + 1, 0);
+	for (int b = 0; b <= WISP_HISTOGRAM_BUCKETS; b++) {
+		lua_pushinteger(L, (lua_Integer)s->buckets[b]);
+		lua_rawseti(L, -2, b + 1);
+	}
+	lua_setfield(L, -2, "buckets");
+	set_number(L, "sum", s->sum);
+	wisp_lua_set_int(L, "count", (lua_Integer)s->count);
+}
+
+/* histograms(): the node's latency histograms (runtime/histogram.h):
+ * { name, help, label_name, bounds = { seconds... }, series = { { label,
+ * buckets = { each bucket's own count, +Inf last }, sum, count } } }. */
+static int l_histograms(lua_State *L)
+{
+	lua_newtable(L);
+	int n = 0;
+	for (const struct wisp_histogram *h = wisp_histograms(); h; h = h->next) {
+		lua_createtable(L, 0, 5);
+		set_str(L, "name", h->name);
+		set_str(L, "help", h->help);
+		set_str(L, "label_name", h->label_name);
+		lua_createtable(L, WISP_HISTOGRAM_BUCKETS, 0);
+		for (int b = 0; b < WISP_HISTOGRAM_BUCKETS; b++) {
+			lua_pushnumber(L, wisp_histogram_bounds[b]);
+			lua_rawseti(L, -2, b + 1);
+		}
+		lua_setfield(L, -2, "bounds");
+		lua_createtable(L, (int)h->count, 0);
+		for (size_t i = 0; i < h->count; i++) {
+			push_series(L, &h->series[i]);
+			lua_rawseti(L, -2, (lua_Integer)i + 1);
+		}
+		lua_setfield(L, -2, "series");
+		lua_rawseti(L, -2, ++n);
+	}
+	return 1;
+}
+
 int wisp_lua_open_admin(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
 		{ "services", l_services }, { "gate", l_gate },
 		{ "log_level", l_log_level }, { "launch", l_launch },
 		{ "accept_spawns", l_accept_spawns },
-		{ "system", l_system }, { "node", l_node }, { NULL, NULL },
+		{ "system", l_system }, { "node", l_node },
+		{ "process", l_process }, { "histograms", l_histograms },
+		{ NULL, NULL },
 	};
 	luaL_newlib(L, funcs);
 	return 1;

@@ -201,12 +201,15 @@ void wisp_lua_stats(void *inst, struct wisp_service_stats *s)
 	const struct host *h = inst;
 	s->what = h->script;
 	s->memory = h->mem;
+	s->errors = h->errors;
 }
 
 void wisp_lua_set_stats(lua_State *L, const struct wisp_service_stats *s)
 {
 	wisp_lua_set_int(L, "handled", (lua_Integer)s->handled);
 	wisp_lua_set_int(L, "mailbox", s->mailbox);
+	wisp_lua_set_int(L, "mailbox_peak", s->mailbox_peak);
+	wisp_lua_set_int(L, "errors", (lua_Integer)s->errors);
 	wisp_lua_set_int(L, "refused", (lua_Integer)s->refused);
 	lua_pushnumber(L, (double)s->cpu_ns / 1e6);
 	lua_setfield(L, -2, "cpu_ms");

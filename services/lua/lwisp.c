@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "handle.h"
 #include "host.h"
 #include "names.h"
@@ -102,6 +103,11 @@ static int call_done(lua_State *L, int status, lua_KContext k)
 {
 	(void)status;
 	int base = (int)(k >> 2);
+	struct task *t = wisp_lua_task(L);
+	if (t->call_ns) { /* wisp.call's, not another wait's */
+		wisp_calls_observe(L, 1, wisp_clock_ns() - t->call_ns);
+		t->call_ns = 0;
+	}
 	if (lua_toboolean(L, base + 1)) {
 		const void *msg = lua_touserdata(L, base + 2);
 		size_t sz = (size_t)lua_tointeger(L, base + 3);
@@ -144,6 +150,7 @@ static int call(lua_State *L, uint32_t ms)
 	size_t sz;
 	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
 	int session = wisp_new_session(t->host->ctx);
+	t->call_ns = wisp_clock_ns();
 	/* a failure to send comes back as an ERROR answer, like any other */
 	wisp_lua_send(t->host, L, 1, WISP_MSG_LUA_PACKED, session, msg, sz);
 	return wisp_lua_await(L, t, session, ms, AWAIT_CALL);

@@ -17,6 +17,8 @@
 
 #define MODULES "wisp.modules" /* registry: name -> true, from files */
 #define KEPT "wisp.kept"       /* registry: wisp.keep's values */
+#define NO_HANDLER "no handler was replaced (those registered inside " \
+	"wisp.start keep their old code)"
 
 int wisp_lua_is_runtime(const char *name)
 {
@@ -214,7 +216,50 @@ static int run_main(struct host *h, lua_State *L, char *err, size_t errsz)
 	return 0;
 }
 
-static int reload(struct host *h, char *err, size_t errsz)
+/* The entries of table live that are not those of saved, by identity. */
+static int count_changed(lua_State *L, int live, int saved)
+{
+	int changed = 0;
+	lua_pushnil(L);
+	while (lua_next(L, live)) {
+		lua_pushvalue(L, -2);
+		lua_rawget(L, saved);
+		changed += !lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	return changed;
+}
+
+/* How many handlers the main chunk registered anew, the client commands'
+ * one by one: none means it registers them only where a reload does not
+ * reach (inside wisp.start), and the update changed no behaviour. */
+static int count_replaced(struct host *h, lua_State *L, int saved)
+{
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->handlers_ref);
+	int live = lua_gettop(L);
+	int replaced = 0;
+	lua_rawgeti(L, live, WISP_MSG_CLIENT);
+	lua_rawgeti(L, saved, WISP_MSG_CLIENT);
+	if (lua_istable(L, -2) && lua_istable(L, -1))
+		replaced += count_changed(L, lua_gettop(L) - 1, lua_gettop(L));
+	else
+		replaced += !lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	lua_pushnil(L);
+	while (lua_next(L, live)) { /* the rest, the client table aside */
+		if (!lua_istable(L, -1)) {
+			lua_pushvalue(L, -2);
+			lua_rawget(L, saved);
+			replaced += !lua_rawequal(L, -1, -2);
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return replaced;
+}
+
+static int reload(struct host *h, int *replaced, char *err, size_t errsz)
 {
 	lua_State *L = h->L;
 	int top = lua_gettop(L);
@@ -237,6 +282,8 @@ static int reload(struct host *h, char *err, size_t errsz)
 	int saved_modules = lua_gettop(L);
 	unload_modules(L, names);
 	int rc = run_main(h, L, err, errsz);
+	if (rc == 0)
+		*replaced = count_replaced(h, L, saved_handlers);
 	if (rc < 0) {
 		restore_handlers(h, L, saved_handlers);
 		restore_registry(L, LUA_LOADED_TABLE, saved_loaded);
@@ -273,15 +320,24 @@ void wisp_lua_system(struct host *h, wisp_handle source, int session,
 		collect(h, out, sizeof(out));
 	} else if (sz == 6 && memcmp(msg, "reload", 6) == 0) {
 		char err[900];
-		if (reload(h, err, sizeof(err)) < 0) {
+		int replaced = 0;
+		if (reload(h, &replaced, err, sizeof(err)) < 0) {
 			wisp_log(h->ctx, WISP_LOG_WARN, "hot update of %s failed, nothing "
 				"changed: %s", h->script, err);
 			wisp_bounce(wisp_self(h->ctx), source, session, "reload of %s "
 				"failed: %s", h->script, err);
 			return;
 		}
-		wisp_log(h->ctx, WISP_LOG_INFO, "hot update of %s done", h->script);
-		snprintf(out, sizeof(out), "reloaded %s", h->script);
+		if (replaced == 0) {
+			wisp_log(h->ctx, WISP_LOG_WARN, "hot update of %s replaced no "
+				"handler: %s", h->script, NO_HANDLER);
+			snprintf(out, sizeof(out), "reloaded %s, but %s", h->script,
+				NO_HANDLER);
+		} else {
+			wisp_log(h->ctx, WISP_LOG_INFO, "hot update of %s done (%d "
+				"handlers replaced)", h->script, replaced);
+			snprintf(out, sizeof(out), "reloaded %s", h->script);
+		}
 	} else {
 		wisp_bounce(wisp_self(h->ctx), source, session, "unknown system "
 			"request '%.*s' (gc, reload)", (int)(sz < 40 ? sz : 40),

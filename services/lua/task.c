@@ -71,6 +71,7 @@ struct task *wisp_task_new(struct host *h)
 	t->wait = WAIT_NONE;
 	t->wait_session = 0;
 	t->deadline_ms = 0;
+	t->call_ns = 0;
 	return t;
 }
 
@@ -204,6 +205,7 @@ static void failed(struct host *h, struct task *t)
 	luaL_traceback(h->L, t->co, msg ? msg : "(error object is not a string)", 0);
 	wisp_log_at(h->ctx, WISP_LOG_ERROR, place, "%s", lua_tostring(h->L, -1));
 	lua_pop(h->L, 1);
+	h->errors++;
 	if (wisp_owed_pending(&t->answer)) {
 		wisp_owed_settle(&t->answer);
 		wisp_task_reply(h, t->source, t->session, 0, t->co, lua_gettop(t->co),

@@ -2,11 +2,14 @@
  * one line on stderr naming the problem: a config syntax error, an
  * unknown module, a port in use, an unknown key (and the key it would
  * be), a missing file. `wisp --check CONFIG` checks the config as each of
- * its nodes reads it. */
+ * its nodes reads it, then the cluster as a whole: scripts and modules on
+ * their paths, the services routes name, ports used twice. */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "proc.h"
 #include "testlib.h"
@@ -140,6 +143,71 @@ static void check_every_node(void)
 	free(err);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Mistakes only the whole cluster shows, each told (five), and what is
+ * right not: room is registered by game's script, chat by a module that
+ * game's lobby.lua requires, echo is a module on the default path. */
+static void check_cluster(void)
+{
+	char dir[64], text[2048], *out, *err;
+	snprintf(dir, sizeof(dir), "/tmp/wisp_badconf_%d_lua", (int)getpid());
+	mkdir(dir, 0755);
+	write_file(dir, "room.lua", "local wisp = require 'wisp'\n"
+		"wisp.start(function() wisp.register(\"room\") end)\n");
+	write_file(dir, "lobby.lua", "local helper = require(\"helper\")\n");
+	write_file(dir, "helper.lua", "return function(wisp) "
+		"wisp.register('chat') end\n");
+	snprintf(text, sizeof(text), "return { secret = os.getenv('WISP_SECRET'),"
+		" lua_path = '%s/?.lua', nodes = {\n"
+		" root = { id = 1, roles = { 'root' }, harbor = '127.0.0.1:7301',"
+		"   console = '127.0.0.1:7310' },\n"
+		" game = { id = 2, harbor = '127.0.0.1:7302', services = {"
+		"   'lua room', 'lua lobby', 'lua nosuch_script', 'nosuch_module',"
+		"   'echo' } },\n"
+		" net = { id = 3, roles = { 'net' }, harbor = '127.0.0.1:7303',"
+		"   gate = { listen = '127.0.0.1:7310', events = 'login@ghost',"
+		"   commands = { { 1, 'room@game' }, { 2, 'chat@game' },"
+		"     { 3, 'shop@game' }, { 4, 'room' } } } } } }\n", dir);
+	write_conf(text);
+	CHECK_INT(check_all(conf, &out, &err), 1);
+	static const char *const told[] = {
+		"node game: script 'nosuch_script' is not on the lua path",
+		"node game: module 'nosuch_module' is not built in and not on the "
+			"module path",
+		"node net: gate.events names login@ghost, but the config has no "
+			"node ghost",
+		"node net: the route of gate.commands 3 names shop@game, but no "
+			"service of node game registers 'shop'",
+		"node root: console 127.0.0.1:7310 is the port of gate.listen of "
+			"node net too",
+		"5 mistakes",
+	};
+	for (size_t i = 0; i < sizeof(told) / sizeof(*told); i++)
+		if (strstr(err, told[i]) == NULL) {
+			fprintf(stderr, "--check said:\n%s\nwithout: %s\n", err, told[i]);
+			test_failures++;
+		}
+	CHECK_INT(proc_count_lines(err), 6);
+	CHECK_STR(out, "");
+	free(out);
+	free(err);
+	for (const char *f = "room.lua\0lobby.lua\0helper.lua\0"; *f;
+			f += strlen(f) + 1) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", dir, f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 /* Every config that ships is right for every node it names. */
 static void shipped_configs(const char *root)
 {
@@ -191,6 +259,7 @@ int main(int argc, char **argv)
 	RUN(unknown_key);
 	RUN(unknown_node);
 	RUN(check_every_node);
+	RUN(check_cluster);
 	RUN(missing_file);
 	shipped_configs(argv[2]);
 	return TEST_END();

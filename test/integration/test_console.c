@@ -330,19 +330,38 @@ static void check_log_level(void)
 }
 
 /* A hot update through the console: every Lua service of the game node
- * that is not the runtime's (room) is reloaded, and a named script that
- * runs nowhere is an error. test_hot_update covers what a reload does. */
+ * that is not the runtime's (room) is reloaded; room registers its
+ * handlers inside wisp.start, so the reload says it replaced none. A
+ * service whose update fails (once) makes the reply an error, exit 1,
+ * with the other results shown; a named script that runs nowhere is an
+ * error. test_hot_update covers what a reload does. */
 static void check_reload(void)
 {
 	struct reply r = { 0 };
 	const char *out = ctl_ok(&r, "reload game");
-	CHECK(out && strstr(out, "reloaded room") != NULL);
+	CHECK(out && strstr(out, "reloaded room, but no handler was replaced")
+		!= NULL);
 	CHECK(out && strstr(out, "console.service") == NULL);
 	reply_free(&r);
 	out = ctl_ok(&r, "--json reload all room");
-	CHECK(out && strstr(out, "\"result\":\"reloaded room\"") != NULL);
+	CHECK(out && strstr(out, "\"result\":\"reloaded room, but no handler")
+		!= NULL);
 	reply_free(&r);
-	CHECK(proc_wait_output(game, "hot update of room done", WAIT_MS));
+	CHECK(proc_wait_output(game, "hot update of room replaced no handler",
+		WAIT_MS));
+	char address[16] = "", line[64];
+	out = ctl_ok(&r, "start game once");
+	CHECK(out && sscanf(out, "started %10s (once)", address) == 1);
+	reply_free(&r);
+	ctl(&r, "reload game");
+	CHECK_INT(r.code, 1);
+	CHECK(strstr(r.err, "reload: 1 failed") != NULL);
+	CHECK(strstr(r.err, "once.lua refuses a hot update") != NULL);
+	CHECK(strstr(r.err, "reloaded room") != NULL); /* the rest shown */
+	reply_free(&r);
+	snprintf(line, sizeof(line), "kill game %s", address);
+	ctl_ok(&r, line);
+	reply_free(&r);
 	ctl(&r, "reload game no_such_script");
 	CHECK_INT(r.code, 1);
 	CHECK(strstr(r.err, "no_such_script") != NULL);
@@ -425,18 +444,30 @@ static int sample_ok(const char *line, size_t len, const char *types)
 	return end > rest + 1 && end == line + len;
 }
 
+/* Adds " name" and, for a histogram, its samples' names to types. */
+static void add_type(char *types, size_t size, const char *name,
+	const char *kind)
+{
+	static const char *const histogram[] = { "_bucket", "_sum", "_count" };
+	int parts = strcmp(kind, "histogram") == 0 ? 3 : 0;
+	size_t len = strlen(types);
+	len += (size_t)snprintf(types + len, size - len, "%s ", name);
+	for (int i = 0; i < parts && len < size; i++)
+		len += (size_t)snprintf(types + len, size - len, "%s%s ", name,
+			histogram[i]);
+}
+
 /* Every line is a comment or a sample of a family typed before it. */
 static int prometheus_text(const char *body)
 {
-	char types[8192] = " ";
+	char types[16384] = " ";
 	for (const char *line = body; *line;) {
 		size_t len = strcspn(line, "\n");
-		char name[128];
+		char name[128], kind[32];
 		if (strncmp(line, "# TYPE ", 7) == 0
-			&& sscanf(line + 7, "%127s", name) == 1
-			&& strlen(types) + strlen(name) + 2 < sizeof(types)) {
-			strcat(types, name);
-			strcat(types, " ");
+			&& sscanf(line + 7, "%127s %31s", name, kind) == 2
+			&& strlen(types) + 4 * strlen(name) + 32 < sizeof(types)) {
+			add_type(types, sizeof(types), name, kind);
 		} else if (line[0] != '#' && !sample_ok(line, len, types)) {
 			fprintf(stderr, "not a sample of a typed family: %.*s\n",
 				(int)len, line);
@@ -458,11 +489,12 @@ static double sample_value(const char *body, const char *sample)
 
 struct scrape {
 	double frames_in, frames_out, messages;
+	double cpu, rss, fds, start; /* the process_* of the net node */
 };
 
 static struct scrape scrape(void)
 {
-	struct scrape s = { -1, -1, -1 };
+	struct scrape s = { -1, -1, -1, -1, -1, -1, -1 };
 	char *response = http_get("/metrics", "Bearer " TOKEN);
 	const char *body = body_of(response);
 	CHECK(strncmp(response, "HTTP/1.1 200 OK\r\n", 17) == 0);
@@ -481,6 +513,10 @@ static struct scrape scrape(void)
 	s.frames_out = sample_value(body,
 		"wisp_gate_frames_total{direction=\"out\"}");
 	s.messages = sample_value(body, "wisp_messages_total");
+	s.cpu = sample_value(body, "process_cpu_seconds_total");
+	s.rss = sample_value(body, "process_resident_memory_bytes");
+	s.fds = sample_value(body, "process_open_fds");
+	s.start = sample_value(body, "process_start_time_seconds");
 	if (test_failures)
 		fprintf(stderr, "the scrape:\n%s\n", response);
 	free(response);
@@ -514,6 +550,13 @@ static void check_metrics(void)
 	CHECK(after.frames_in >= before.frames_in + CLIENTS * FRAMES);
 	CHECK(after.frames_out >= before.frames_out + CLIENTS * FRAMES);
 	CHECK(after.messages >= before.messages + CLIENTS * FRAMES);
+	/* the process: CPU only grows, a node holds megabytes and more fds
+	 * than its clients, and it started within the last hour */
+	CHECK(before.cpu > 0 && after.cpu >= before.cpu);
+	CHECK(after.rss > 1e6 && after.rss < 1e10);
+	CHECK(after.fds >= CLIENTS + 3);
+	double now = (double)time(NULL);
+	CHECK(after.start > now - 3600 && after.start <= now + 1);
 	char *response = http_get("/other", "Bearer " TOKEN);
 	CHECK(strncmp(response, "HTTP/1.1 404 ", 13) == 0);
 	free(response);
@@ -521,6 +564,104 @@ static void check_metrics(void)
 	CHECK(strncmp(response, "HTTP/1.1 401 ", 13) == 0);
 	CHECK(strstr(response, "wisp_") == NULL);
 	free(response);
+}
+
+/* ---- wisp-ctl top, in a terminal (tmux) ---- */
+
+static char tmux_socket[64];
+
+/* tmux (WISP_TMUX, as meson found it) on the test's own server, the
+ * words of args after "tmux -L S": its stdout, malloc'd, and its exit
+ * code in *code. */
+static char *tmux_out(const char *const *args, int *code)
+{
+	char *argv[24] = { getenv("WISP_TMUX"), "-L", tmux_socket };
+	int n = 3;
+	for (; args[n - 3] && n < 23; n++)
+		argv[n] = (char *)args[n - 3];
+	argv[n] = NULL;
+	struct proc p = { .label = "tmux" };
+	*code = proc_start(&p, argv, NULL) == 0 ? proc_wait(&p, CTL_MS) : -1;
+	char *out = proc_output(&p, 0);
+	proc_cleanup(&p);
+	return out;
+}
+
+static int tmux(const char *const *args)
+{
+	int code;
+	free(tmux_out(args, &code));
+	return code;
+}
+
+static char *pane(void)
+{
+	static const char *const args[] = { "capture-pane", "-p", "-t", "top",
+		NULL };
+	int code;
+	return tmux_out(args, &code);
+}
+
+/* The msg/s of room in a view of top, or -1 when it shows no room. */
+static long room_rate(const char *view)
+{
+	char row[256];
+	long rate = -1;
+	const char *at = strstr(view, "node game ");
+	if (at && find_row(at, ":00c00004", row, sizeof(row)))
+		sscanf(row, "%*s room room %ld", &rate);
+	return rate;
+}
+
+/* top all in a 160x50 terminal: every node's view, refreshed each second
+ * (its clock moves), room's messages/s above 0 while clients talk to it,
+ * and q ends it. */
+static void check_top(void)
+{
+	char address[32], token[64], *view = NULL, first[64] = "";
+	if (getenv("WISP_TMUX") == NULL) {
+		fprintf(stderr, "top: not checked, no tmux (tools/setup.sh --tests "
+			"installs it)\n");
+		return;
+	}
+	snprintf(tmux_socket, sizeof(tmux_socket), "wisp-top-%d", (int)getpid());
+	snprintf(address, sizeof(address), "127.0.0.1:%d", base + CONSOLE);
+	snprintf(token, sizeof(token), "WISP_CONSOLE_TOKEN=%s", TOKEN);
+	const char *const start[] = { "new-session", "-d", "-s", "top", "-x",
+		"160", "-y", "50", "-e", token, ctl_exe, address, "top", NULL };
+	CHECK_INT(tmux(start), 0);
+	int refreshed = 0, busy = 0;
+	for (int i = 0; i < 100 && !(refreshed && busy); i++) {
+		send_frames();
+		free(view);
+		view = pane();
+		const char *clock = strstr(view, "q quits  ");
+		if (clock && strstr(view, "node root ") && strstr(view, "node net ")
+				&& strstr(view, "node game ")) {
+			if (first[0] == '\0')
+				snprintf(first, sizeof(first), "%.8s", clock + 9);
+			else
+				refreshed |= strncmp(first, clock + 9, 8) != 0;
+			busy |= room_rate(view) > 0;
+		}
+		usleep(100000);
+	}
+	CHECK(refreshed);
+	CHECK(busy);
+	CHECK(strstr(view, "ADDRESS") && strstr(view, "MSG/S")
+		&& strstr(view, "cpu ") && strstr(view, "rss "));
+	if (!(refreshed && busy))
+		fprintf(stderr, "the last view of top:\n%s\n", view);
+	free(view);
+	const char *const quit[] = { "send-keys", "-t", "top", "q", NULL };
+	CHECK_INT(tmux(quit), 0);
+	const char *const alive[] = { "has-session", "-t", "top", NULL };
+	int gone = 0;
+	for (int i = 0; i < 50 && !gone; i++, usleep(100000))
+		gone = tmux(alive) != 0;
+	CHECK(gone); /* q ended wisp-ctl, and with it the session */
+	const char *const kill_all[] = { "kill-server", NULL };
+	tmux(kill_all);
 }
 
 /* Bytes from the network are whatever anyone sends: random bytes, lines
@@ -612,7 +753,8 @@ static void run_steps(void)
 		{ "gate", check_gate }, { "start and kill", check_start_kill },
 		{ "log level", check_log_level }, { "reload", check_reload },
 		{ "token", check_token },
-		{ "metrics", check_metrics }, { "garbage", check_garbage },
+		{ "metrics", check_metrics }, { "top", check_top },
+		{ "garbage", check_garbage },
 		{ "stop", check_stop },
 	};
 	RUN_STEPS(steps);

@@ -6,7 +6,8 @@
  * makes the master rotate its log; SIGTERM stops the nodes net first,
  * then game, db and root, and the master exits 0. A second run has a
  * game node that does not stop: it is killed when its time is up, and
- * the master exits 1. A wrong config starts nothing. Every wait is
+ * the master exits 1. A wrong config starts nothing; a node that fails
+ * at start is restarted, and the master says what it printed. Every wait is
  * bounded; the master is killed at the end, whatever happened (its nodes
  * stop when it goes), and the temporary directory removed. */
 #include <signal.h>
@@ -29,6 +30,7 @@
 static const char *wisp_exe;
 static char top[64], run_dir[80], conf[512], port_env[64], dir_env[96];
 static struct proc master = { .label = "master" };
+static int port_base;
 
 /* The nodes in the order they stop: net, game, db, root. */
 static const struct {
@@ -346,6 +348,75 @@ static void test_bad_config(void)
 	proc_cleanup(&p);
 }
 
+/* A node whose script is missing exits 1 at start, saying why on its
+ * stderr (NODE.out): the master's line about the exit quotes it, once per
+ * start, and the restarts back off. */
+static void test_node_says(void)
+{
+	int base = port_base;
+	char path[128], dir[128];
+	snprintf(path, sizeof(path), "%s/says.lua", top);
+	snprintf(dir, sizeof(dir), "%s/says_run", top);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "return { cluster = 'says', secret = os.getenv('WISP_SECRET'),"
+		" nodes = { root = { id = 1, roles = { 'root' }, harbor = "
+		"'127.0.0.1:%d' }, bad = { id = 2, roles = { 'node' }, harbor = "
+		"'127.0.0.1:%d', services = { 'lua no_such_script' } } } }\n",
+		base, base + 1);
+	fclose(f);
+	char *args[] = { (char *)wisp_exe, "--run-dir", dir, path, NULL };
+	struct proc p = { .label = "says master" };
+	CHECK_INT(proc_start(&p, args, NULL), 0);
+	const char *died = "node bad died: exited with code 1; restarting in "
+		"2000 ms\n";
+	CHECK(proc_wait_output(&p, died, WAIT_MS));
+	char *out = proc_output(&p, 0);
+	const char *said = "WARN  master node bad said: wisp: cannot start "
+		"service lua: script 'no_such_script' not found";
+	char *first = strstr(out, said);
+	CHECK(first != NULL);
+	CHECK(first && strstr(first + 1, said) != NULL); /* each start's own */
+	CHECK(first && first > strstr(out, "node bad died: exited with code 1; "
+		"restarting in 1000 ms"));
+	free(out);
+	kill(p.pid, SIGTERM);
+	CHECK_INT(proc_wait(&p, WAIT_MS), 1); /* bad did not exit 0 */
+	proc_cleanup(&p);
+}
+
+/* --nodes: on a host of a cluster of several, the master starts only its
+ * own nodes (here root, not bad, of says.lua); a name the config lacks
+ * starts nothing. */
+static void test_only_nodes(void)
+{
+	char path[128], dir[128];
+	snprintf(path, sizeof(path), "%s/says.lua", top);
+	snprintf(dir, sizeof(dir), "%s/only_run", top);
+	char *args[] = { (char *)wisp_exe, "--run-dir", dir, "--nodes", "root",
+		path, NULL };
+	struct proc p = { .label = "only master" };
+	CHECK_INT(proc_start(&p, args, NULL), 0);
+	CHECK(proc_wait_output(&p, "node root started", WAIT_MS));
+	CHECK(proc_wait_output(&p, ": 1 nodes (--nodes), logs in", WAIT_MS));
+	usleep(300000); /* bad, were it started, would have died by now */
+	kill(p.pid, SIGTERM);
+	CHECK_INT(proc_wait(&p, WAIT_MS), 0);
+	char *out = proc_output(&p, 0);
+	CHECK(strstr(out, "node bad") == NULL);
+	free(out);
+	proc_cleanup(&p);
+	char *wrong[] = { (char *)wisp_exe, "--run-dir", dir, "--nodes",
+		"root,nope", path, NULL };
+	struct proc q = { .label = "wrong master" };
+	CHECK_INT(proc_start(&q, wrong, NULL), 0);
+	CHECK_INT(proc_wait(&q, WAIT_MS), 1);
+	char *err = proc_output(&q, 1);
+	CHECK(strstr(err, "--nodes root,nope: 1 of these are not nodes of")
+		!= NULL);
+	free(err);
+	proc_cleanup(&q);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -357,12 +428,14 @@ int main(int argc, char **argv)
 	snprintf(top, sizeof(top), "/tmp/wisp_master_XXXXXX");
 	CHECK(mkdtemp(top) != NULL);
 	snprintf(dir_env, sizeof(dir_env), "WISP_MASTER_DIR=%s", top);
-	int base = free_port_run(PORTS);
+	int base = port_base = free_port_run(PORTS);
 	CHECK(base > 0);
 	snprintf(port_env, sizeof(port_env), "WISP_PORT_BASE=%d", base);
 	proc_guard(&master, 1, 110); /* under meson's timeout of 120 s */
 
 	RUN(test_bad_config);
+	RUN(test_node_says);
+	RUN(test_only_nodes);
 	if (test_failures == 0) {
 		start_master("run");
 		RUN(test_start);

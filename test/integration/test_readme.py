@@ -531,6 +531,19 @@ def scenario_api(ctx):
         raise Fail('the README\'s Lua API lacks %s' % ', '.join(missing))
 
 
+def wait_lines(p, out):
+    """Waits for the lines of the output block out in p's output."""
+    deadline = time.time() + START_S
+    while True:
+        try:
+            expect_lines(out, p.output(), 'the nodes\' output')
+            return
+        except Fail:
+            if time.time() > deadline or not p.alive():
+                raise
+            time.sleep(0.1)
+
+
 def scenario_tutorial(ctx):
     c = ctx.take('c', 'tutorial')
     ctx.write_block(c)
@@ -539,15 +552,7 @@ def scenario_tutorial(ctx):
     sh = ctx.take('sh', 'tutorial')
     out = ctx.take('output', 'tutorial')
     p = Proc(ctx, 'tutorial', ctx.shell(sh.text))
-    deadline = time.time() + START_S
-    while True:
-        try:
-            expect_lines(out, p.output(), 'the nodes\' output')
-            break
-        except Fail:
-            if time.time() > deadline or not p.alive():
-                raise
-            time.sleep(0.1)
+    wait_lines(p, out)
     p.stop()
     log = p.output()
     for want in ('lobby wisp all services stopped', 'game wisp all services stopped',
@@ -556,6 +561,20 @@ def scenario_tutorial(ctx):
             raise Fail('the tutorial\'s nodes did not log "%s"' % want)
     if re.search(r'pong\.c:\d+:\d+: (warning|error)', log):
         raise Fail('pong.c did not compile cleanly')
+
+
+def scenario_values(ctx):
+    """A C service answering a Lua call through wisp_value.h."""
+    ctx.write_block(ctx.take('c', 'values'))
+    ctx.write_block(ctx.take('lua-service', 'values'))
+    ctx.check_config(ctx.take('config', 'values'))
+    build, node = ctx.commands(ctx.take('sh', 'values'))
+    rc, out = ctx.run(build)
+    if rc != 0 or re.search(r'(warning|error):', out):
+        raise Fail('sum.c did not compile cleanly:\n%s' % out)
+    p = Proc(ctx, 'values', 'exec ' + node)
+    wait_lines(p, ctx.take('output', 'values'))
+    p.stop_clean()
 
 
 def scenario_echo(ctx):
@@ -849,6 +868,7 @@ def scenario_session(ctx):
 
 
 SCENARIOS = [scenario_tools, scenario_reference, scenario_api, scenario_tutorial,
+             scenario_values,
              scenario_echo, scenario_gate, scenario_hot, scenario_db,
              scenario_memcached, scenario_counter, scenario_console,
              scenario_cluster, scenario_master, scenario_bots,

@@ -6,6 +6,9 @@
  *
  *   wisp-ctl [--token T] [--json] [--timeout S] HOST:PORT COMMAND [ARGS...]
  *
+ * `top` is sent again every second, the screen cleared before each
+ * reply, until q is pressed (or Ctrl-C, or an error).
+ *
  * The token may also come from WISP_CONSOLE_TOKEN. The protocol: lines
  * in; each reply's lines, dot-stuffed (a line starting with "." has one
  * more), then a line ".". */
@@ -16,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include "addr.h"
@@ -53,7 +58,8 @@ static void usage(void)
 	fprintf(stderr, "usage: wisp-ctl [--token T] [--json] [--timeout SECONDS] "
 		"HOST:PORT COMMAND [ARGS...]\n"
 		"  the token may also come from WISP_CONSOLE_TOKEN; "
-		"try the command help\n");
+		"try the command help;\n"
+		"  top [NODE|all] [COUNT] refreshes every second until q\n");
 	exit(EXIT_FAILED);
 }
 
@@ -260,6 +266,70 @@ static int exchange(struct conn *c, const char *line, int show)
 	return print_reply(c, show);
 }
 
+/* ---- top ---- */
+
+#define TOP_EVERY_MS 1000
+
+static struct termios saved_tty;
+static int tty_raw;
+static volatile sig_atomic_t top_stop;
+
+static void stop_top(int sig)
+{
+	(void)sig;
+	top_stop = 1;
+}
+
+/* Keys are read one at a time and not echoed, put back when top ends;
+ * the last view stays on the screen, an error below it, as watch does. */
+static void keys(int on)
+{
+	if (on && isatty(0) && tcgetattr(0, &saved_tty) == 0) {
+		struct termios raw = saved_tty;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		tty_raw = tcsetattr(0, TCSANOW, &raw) == 0;
+	} else if (!on && tty_raw) {
+		tcsetattr(0, TCSANOW, &saved_tty);
+	}
+}
+
+/* Waits out the refresh: 1 when q was pressed or top was stopped. */
+static int top_wait(void)
+{
+	long long until = now_ms() + TOP_EVERY_MS;
+	while (!top_stop && now_ms() < until) {
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		int n = poll(&p, 1, (int)(until - now_ms()));
+		char key;
+		if (n > 0 && read(0, &key, 1) == 1 && (key == 'q' || key == 'Q'))
+			return 1;
+		if (n > 0 && !(p.revents & POLLIN))
+			usleep(TOP_EVERY_MS * 1000); /* stdin closed: just wait */
+	}
+	return top_stop;
+}
+
+static int run_top(struct conn *c, const char *line, int timeout_ms)
+{
+	signal(SIGINT, stop_top);
+	signal(SIGTERM, stop_top);
+	keys(1);
+	int code = EXIT_OK;
+	do {
+		char when[16];
+		time_t t = time(NULL);
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
+		printf("\033[H\033[2Jwisp-ctl top %s  every %d s, q quits  %s\n\n",
+			address, TOP_EVERY_MS / 1000, when);
+		c->deadline_ms = now_ms() + timeout_ms;
+		code = exchange(c, line, 1);
+	} while (code == EXIT_OK && !top_wait());
+	keys(0);
+	return code;
+}
+
 /* Words may not carry a line break: it would start another command. */
 static int has_break(const char *s)
 {
@@ -290,6 +360,11 @@ int main(int argc, char **argv)
 	address = o.address;
 	if (o.token && has_break(o.token))
 		usage();
+	static char *top_all[] = { "top", "all" };
+	if (o.word_count == 1 && strcmp(o.words[0], "top") == 0) {
+		o.words = top_all; /* every node, unless one is named */
+		o.word_count = 2;
+	}
 	char *line = command_line(&o);
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -305,7 +380,10 @@ int main(int argc, char **argv)
 		code = exchange(c, auth, 0); /* "authenticated": only errors show */
 		free(auth);
 	}
-	if (code == EXIT_OK)
+	int top = strcmp(o.words[0], "top") == 0;
+	if (code == EXIT_OK && top)
+		code = run_top(c, line, o.timeout_ms);
+	else if (code == EXIT_OK)
 		code = exchange(c, line, 1);
 	close(c->fd);
 	free(c->buf);

@@ -1,0 +1,16 @@
+/* process.h: the node's process as the kernel counts it (process.c). */
+#ifndef WISP_PROCESS_H
+#define WISP_PROCESS_H
+
+#include <stdint.h>
+
+struct wisp_process_stats {
+	double cpu_seconds;      /* user and system, since the start */
+	uint64_t resident_bytes; /* RSS */
+	uint64_t open_fds, max_fds; /* max_fds: 0 when unlimited */
+	double start_time;       /* seconds since the epoch */
+};
+
+void wisp_process_stats(struct wisp_process_stats *s);
+
+#endif
