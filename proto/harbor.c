@@ -19,7 +19,8 @@
 #define ZSTD_LEVEL 1    /* fast: links are short, CPU is the scarce thing */
 #define KEEP_BUF 65536  /* a larger split-frame buffer is freed after use */
 
-enum { FLAG_COMPRESSED = 0x01, FLAG_NAMED = 0x02 };
+enum { FLAG_COMPRESSED = 0x01, FLAG_NAMED = 0x02, FLAG_TRACED = 0x04 };
+#define TRACE_SIZE 8
 
 static const char *const kind_names[] = {
 	[WISP_HARBOR_MSG] = "message", [WISP_HARBOR_PING] = "ping",
@@ -127,6 +128,8 @@ static unsigned char *put_msg_head(unsigned char *p,
 	*p++ = (unsigned char)flags;
 	if (flags & FLAG_COMPRESSED)
 		p = put_le(p, orig, 4);
+	if (flags & FLAG_TRACED)
+		p = put_le(p, m->trace, TRACE_SIZE);
 	if (flags & FLAG_NAMED) {
 		*p++ = (unsigned char)name_len;
 		memcpy(p, m->name, name_len);
@@ -170,6 +173,10 @@ static int put_msg(struct wisp_harbor_encoder *e, const struct wisp_harbor_msg *
 		return -1;
 	}
 	size_t body = MSG_FIXED + (name_len ? 1 + name_len : 0);
+	if (m->trace) { /* an untraced message costs no byte more */
+		flags |= FLAG_TRACED;
+		body += TRACE_SIZE;
+	}
 	if (m->size > e->max_frame - 1 - body)
 		return -1;
 	if (e->compress_threshold && m->size >= e->compress_threshold
@@ -330,7 +337,7 @@ static int msg_name(struct wisp_harbor_decoder *d, struct cursor *c,
 static int parse_msg(struct wisp_harbor_decoder *d, struct cursor *c,
 	struct wisp_harbor_msg *m)
 {
-	const unsigned char *h = take(c, MSG_FIXED), *orig = NULL;
+	const unsigned char *h = take(c, MSG_FIXED), *orig = NULL, *trace;
 	if (h == NULL)
 		return fail(d, "message frame with a %zu-byte body, shorter than"
 			" its %d-byte header", c->left, MSG_FIXED);
@@ -339,10 +346,17 @@ static int parse_msg(struct wisp_harbor_decoder *d, struct cursor *c,
 	m->session = (int32_t)(uint32_t)get_le(h + 8, 4);
 	m->type = h[12];
 	int flags = h[13];
-	if (flags & ~(FLAG_COMPRESSED | FLAG_NAMED))
+	if (flags & ~(FLAG_COMPRESSED | FLAG_NAMED | FLAG_TRACED))
 		return fail(d, "message with unknown flags 0x%02x", flags);
 	if ((flags & FLAG_COMPRESSED) && (orig = take(c, 4)) == NULL)
 		return fail(d, "message frame ends inside its original size");
+	m->trace = 0;
+	if (flags & FLAG_TRACED) {
+		if ((trace = take(c, TRACE_SIZE)) == NULL)
+			return fail(d, "message frame ends inside its trace");
+		if ((m->trace = get_le(trace, TRACE_SIZE)) == 0)
+			return fail(d, "message flagged traced with trace 0");
+	}
 	if (flags & FLAG_NAMED) {
 		if (msg_name(d, c, m) < 0)
 			return WISP_HARBOR_ERROR;

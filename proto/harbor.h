@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "wire.h"
 
-#define WISP_HARBOR_VERSION 2
+#define WISP_HARBOR_VERSION 3
 #define WISP_HARBOR_SHARE_SIZE 65 /* an uncompressed P-256 point */
 #define WISP_HARBOR_PROOF_SIZE 32
 /* The limit on a frame's length field (and on a compressed payload's
@@ -34,6 +34,7 @@ struct wisp_harbor_msg {
 	wisp_handle source;
 	int32_t session;
 	uint8_t type;
+	uint64_t trace;      /* the message's trace, 0 for none */
 	char name[WISP_NAME_MAX + 1]; /* the destination's name, or "" */
 	void *payload;       /* wisp_proto_malloc'd, or NULL when size is 0 */
 	size_t size;

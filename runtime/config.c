@@ -16,7 +16,7 @@
 static const char *const top_keys[] = { "cluster", "nodes", "module_path",
 	"log_level", "log_file", "log_rate", "socket_write_limit", "stop_timeout", "env",
 	"lua_path", "call_timeout", "lua_memory_limit", "lua_handler_budget",
-	"handler_warn", "watchdog",
+	"handler_warn", "watchdog", "slow_call_ms",
 	"mailbox_limit", "mailbox_bytes", "secret", "roots", NULL };
 
 /* Integer settings of the top level: key, range, where it goes. */
@@ -50,12 +50,15 @@ static int read_limits(struct reader *r, struct wisp_config *cfg)
 	return 0;
 }
 
-/* handler_warn and watchdog (the master's), in ms; 0 for off. */
+/* handler_warn, watchdog (the master's) and slow_call_ms, in ms; 0 for
+ * off. */
 static int read_watchdog(struct reader *r, struct wisp_config *cfg)
 {
 	const char *w = "the config";
 	lua_Integer warn = cfg->handler_warn_ms, dog = cfg->watchdog_ms;
+	lua_Integer slow = cfg->slow_call_ms;
 	if (wisp_cfg_integer(r, w, "handler_warn", 0, 3600000, &warn) < 0
+		|| wisp_cfg_integer(r, w, "slow_call_ms", 0, 86400000, &slow) < 0
 		|| wisp_cfg_integer(r, w, "watchdog", 0, 3600000, &dog) < 0)
 		return -1;
 	if (dog > 0 && dog < 100)
@@ -63,6 +66,7 @@ static int read_watchdog(struct reader *r, struct wisp_config *cfg)
 			"(off) or at least 100 (ms)");
 	cfg->handler_warn_ms = (uint32_t)warn;
 	cfg->watchdog_ms = (uint32_t)dog;
+	cfg->slow_call_ms = (uint32_t)slow;
 	return 0;
 }
 

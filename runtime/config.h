@@ -56,6 +56,8 @@ struct wisp_config {
 	size_t lua_memory_limit;  /* bytes per Lua service, 0 for none */
 	uint32_t lua_budget_ms;   /* how long one Lua handler may run */
 	uint32_t handler_warn_ms; /* a longer turn is logged; 0: never */
+	uint32_t slow_call_ms;    /* a longer Lua call is logged with its
+	                           * trace's path; 0: never */
 	uint32_t watchdog_ms;     /* the master kills a node stuck this long */
 	uint32_t mailbox_limit;   /* requests a service may have queued */
 	size_t mailbox_bytes;     /* and their payload bytes */

@@ -6,7 +6,9 @@
  * second; the node as a whole at most log_rate lines a second. Lines held
  * back are counted, and the count is logged in their stead, at most about
  * once a second, so no input can make the log grow faster than that.
- * log_rate 0 turns all of it off, for whoever must see every line. */
+ * log_rate 0 turns all of it off, for whoever must see every line.
+ * A service's line written while it handles a traced message names the
+ * trace after the service, and a copy is kept for `wisp-ctl trace`. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "handle.h"
 #include "log.h"
 #include "service.h"
+#include "trace.h"
 
 #define PLACES 256       /* the table of places (a power of two) */
 #define PROBE 8          /* slots a place may sit in, from its hash on */
@@ -103,8 +106,10 @@ int wisp_log_level_parse(const char *name)
 	return -1;
 }
 
-/* "2026-11-21 15:42:40.123 INFO  node echo:00400002 " */
-static int prefix(char *buf, size_t sz, struct wisp_context *ctx, int level)
+/* "2026-11-21 15:42:40.123 INFO  node echo:00400002 ", then
+ * "trace=0123456789abcdef " when trace is not 0 */
+static int prefix(char *buf, size_t sz, struct wisp_context *ctx, int level,
+	uint64_t trace)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -116,9 +121,22 @@ static int prefix(char *buf, size_t sz, struct wisp_context *ctx, int level)
 	if (ctx == NULL)
 		return snprintf(buf, sz, "%s.%03ld %s %s wisp ", when,
 			ts.tv_nsec / 1000000, tags[level], L.node);
-	return snprintf(buf, sz, "%s.%03ld %s %s %s:%08x ", when,
-		ts.tv_nsec / 1000000, tags[level], L.node,
-		wisp_service_label(ctx), ctx->handle);
+	if (trace == 0)
+		return snprintf(buf, sz, "%s.%03ld %s %s %s:%08x ", when,
+			ts.tv_nsec / 1000000, tags[level], L.node,
+			wisp_service_label(ctx), ctx->handle);
+	return snprintf(buf, sz, "%s.%03ld %s %s %s:%08x trace=%016llx ", when,
+		ts.tv_nsec / 1000000, tags[level], L.node, wisp_service_label(ctx),
+		ctx->handle, (unsigned long long)trace);
+}
+
+/* The logger's mail carries no trace: writing a line is not the
+ * trace's work. */
+static void to_logger(struct wisp_context *ctx, char *line, size_t n)
+{
+	uint64_t trace = wisp_trace_swap(0);
+	wisp_deliver(ctx ? ctx->handle : 0, L.logger, WISP_MSG_TEXT, 0, line, n);
+	wisp_trace_swap(trace);
 }
 
 /* Formats one line and hands it to the logger (to stderr without one). */
@@ -126,17 +144,19 @@ static void write_line(struct wisp_context *ctx, int level, const char *fmt,
 	va_list ap)
 {
 	char line[4096];
-	int n = prefix(line, sizeof(line) - 1, ctx, level);
+	uint64_t trace = ctx ? wisp_trace_now.current : 0;
+	int n = prefix(line, sizeof(line) - 1, ctx, level, trace);
 	n += vsnprintf(line + n, sizeof(line) - 1 - (size_t)n, fmt, ap);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2; /* cut long lines, keep the newline */
 	line[n++] = '\n';
+	if (trace)
+		wisp_trace_note_line(trace, line, (size_t)n);
 	if (wisp_handle_grab(L.logger) == NULL) {
 		fwrite(line, 1, (size_t)n, stderr);
 		return;
 	}
-	char *copy = memcpy(wisp_malloc((size_t)n), line, (size_t)n);
-	wisp_deliver(ctx ? ctx->handle : 0, L.logger, WISP_MSG_TEXT, 0, copy,
+	to_logger(ctx, memcpy(wisp_malloc((size_t)n), line, (size_t)n),
 		(size_t)n);
 }
 

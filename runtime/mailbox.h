@@ -14,6 +14,7 @@ struct wisp_message {
 	int type;
 	void *data;
 	size_t size;
+	uint64_t trace; /* 0: none (trace.h) */
 };
 
 struct wisp_mailbox {

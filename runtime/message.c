@@ -9,6 +9,7 @@
 #include "remote.h"
 #include "scheduler.h"
 #include "service.h"
+#include "trace.h"
 
 int wisp_is_request(int type)
 {
@@ -114,15 +115,27 @@ int wisp_deliver(wisp_handle source, wisp_handle dest, int type, int session,
 		.type = type,
 		.data = data,
 		.size = sz,
+		.trace = wisp_trace_now.current,
 	};
 	wisp_mailbox_push(&to->mailbox, &m);
 	wisp_schedule(to);
 	return 0;
 }
 
+/* A call (a request with a session) sent while no trace is current
+ * starts one, unless the service asked to start none. */
+static inline void start_trace(const struct wisp_context *ctx, int type,
+	int session)
+{
+	if (session > 0 && wisp_trace_now.current == 0 && !ctx->untraced
+		&& wisp_is_request(type))
+		wisp_trace_adopt(wisp_trace_new());
+}
+
 int wisp_send(struct wisp_context *ctx, wisp_handle dest, int type,
 	int session, void *msg, size_t sz)
 {
+	start_trace(ctx, type, session);
 	return wisp_deliver(ctx->handle, dest, type, session, msg, sz);
 }
 
@@ -150,6 +163,7 @@ static int send_at(struct wisp_context *ctx, const char *name,
 int wisp_send_name(struct wisp_context *ctx, const char *name, int type,
 	int session, void *msg, size_t sz)
 {
+	start_trace(ctx, type, session);
 	const char *at = strchr(name, '@');
 	if (at)
 		return send_at(ctx, name, at, type, session, msg, sz);

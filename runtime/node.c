@@ -12,6 +12,7 @@
 #include "module.h"
 #include "names.h"
 #include "node.h"
+#include "trace.h"
 #include "scheduler.h"
 #include "service.h"
 #include "signals.h"
@@ -153,6 +154,7 @@ static int setup(const struct wisp_config *cfg)
 	wisp_handles_init(cfg->node_id);
 	wisp_scheduler_init(cfg->stop_timeout_ms);
 	wisp_scheduler_warn(cfg->handler_warn_ms);
+	wisp_trace_init(cfg->node_id, cfg->slow_call_ms);
 	wisp_service_mailbox_defaults(cfg->mailbox_limit, cfg->mailbox_bytes);
 	if (wisp_net_init(cfg->socket_write_limit, deliver_socket) < 0
 		|| wisp_signals_init() < 0) {

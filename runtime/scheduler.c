@@ -13,6 +13,7 @@
 #include "socket.h"
 #include "spin.h"
 #include "timer.h"
+#include "trace.h"
 #include "watch.h"
 
 static struct {
@@ -139,9 +140,11 @@ static void dispatch(struct wisp_context *ctx, struct wisp_message *m)
 	struct wisp_watch *w = S.watch;
 	atomic_store_explicit(&w->type, m->type, memory_order_relaxed);
 	watch_advance(w);
+	wisp_trace_enter(m->trace);
 	if (ctx->cb)
 		kept = ctx->cb(ctx, ctx->ud, m->type, m->session, m->source,
 			m->data, m->size);
+	wisp_trace_leave();
 	if (!kept)
 		wisp_free(m->data);
 	ctx->handled++;
@@ -187,6 +190,7 @@ static void run_turn(struct wisp_context *ctx)
 	}
 	uint64_t spent = wisp_ticks() - t0;
 	ctx->busy += spent;
+	wisp_trace_turn_end(ctx->handle, t0, spent);
 	if (spent > S.warn_ticks)
 		warn_slow(ctx, i, i ? m.type : -1, spent);
 	if (ctx->dead)

@@ -23,6 +23,7 @@ struct wisp_context {
 	uint8_t queued; /* on the ready queue */
 	uint8_t dead;   /* exited or killed; retired on its next turn */
 	uint8_t lasting; /* infrastructure: stopped after the others */
+	uint8_t untraced; /* its calls start no trace (the console's) */
 	char *fail_reason;
 	uint64_t handled; /* messages handled */
 	uint64_t busy;    /* time spent in its callback, in wisp_ticks() */

@@ -109,6 +109,15 @@ int wisp_timeout(struct wisp_context *ctx, uint32_t ms, int session);
 /* Drops the pending timeout with this session: 1 if there was one. */
 int wisp_timeout_cancel(struct wisp_context *ctx, int session);
 
+/* Traces: a message carries the trace of the one its sender was handling
+ * (0: none), so a request's work is followed across services and nodes.
+ * A call (a request with a session) sent with no trace starts one. Log
+ * lines written while handling a traced message show it. wisp_trace is
+ * the current one; wisp_trace_begin starts a new one for what the
+ * handler sends from now on (the gate: one per client frame). */
+uint64_t wisp_trace(void);
+uint64_t wisp_trace_begin(struct wisp_context *ctx);
+
 /* Logging goes through the logger service; lines carry node and service. */
 enum { WISP_LOG_DEBUG, WISP_LOG_INFO, WISP_LOG_WARN, WISP_LOG_ERROR };
 void wisp_log(struct wisp_context *ctx, int level, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include "scheduler.h"
 #include "service.h"
 #include "socket.h"
+#include "trace.h"
 
 static void fixture_deliver(wisp_handle owner, struct wisp_socket_msg *msg,
 	size_t sz)
@@ -21,6 +22,7 @@ static inline void fixture_up(uint32_t stop_timeout_ms)
 {
 	wisp_log_init("test", WISP_LOG_WARN);
 	wisp_handles_init(1);
+	wisp_trace_init(1, 0);
 	wisp_scheduler_init(stop_timeout_ms);
 	wisp_net_init(1 << 20, fixture_deliver);
 	wisp_modules_init("");

@@ -55,6 +55,12 @@ local function node_of(handle)
 	return nodes_by_id[handle >> LOCAL_BITS]
 end
 
+-- Whether source is a service of this node.
+function auth.local_source(source)
+	local node = node_of(source)
+	return node ~= nil and node.self
+end
+
 -- Whether source, of node, is the console there. Asked of the service
 -- that holds the name "console" on that node, which the node starts
 -- (services/builtin.c) before the services of its config, and which no

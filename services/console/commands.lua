@@ -6,12 +6,15 @@
 --
 -- target: "optional": [NODE|all] first, this node by default;
 -- "required": NODE or all first; "one": a NODE first, not all; "here":
--- runs on the node asked (it finds the db node itself, or needs none).
+-- runs on the node asked (it finds the db node itself, or needs none);
+-- "every": NODE first, or every node by default. A command with merge
+-- renders the replies of many nodes as one.
 local wisp = require "wisp"
 local admin = require "wisp.admin"
 local cluster = require "wisp.cluster"
 local text = require "console.text"
 local top = require "console.top"
+local trace = require "console.trace"
 
 local concat, format = table.concat, string.format
 
@@ -357,6 +360,16 @@ commands.stop = {
 	text = function(r)
 		return "stopping " .. r.node
 	end,
+}
+
+commands.trace = {
+	usage = "trace [NODE] ID",
+	help = "a trace's path, spans and log lines from every node, in time order",
+	target = "every",
+	run = function(args)
+		return trace.here(args[1])
+	end,
+	merge = trace.text,
 }
 
 commands.help = {

@@ -7,6 +7,7 @@ local cluster = require "wisp.cluster"
 local auth = require "console.auth"
 local commands = require "console.commands"
 local json = require "console.json"
+local trace = require "console.trace"
 
 local concat, format = table.concat, string.format
 
@@ -76,6 +77,12 @@ end
 local function targets(name, spec, words)
 	local first = words[1]
 	local rest = table.move(words, 2, #words, 1, {})
+	if spec.target == "every" then
+		if first and first ~= "all" and cluster.exists(first) then
+			return { first }, rest, true
+		end
+		return cluster.names(spec.roles), first == "all" and rest or words, true
+	end
 	if spec.target == "here" then
 		return { cluster.self() }, words, false
 	end
@@ -106,6 +113,9 @@ local function parse(line)
 end
 
 local function render_text(spec, results, many)
+	if spec.merge then
+		return spec.merge(results)
+	end
 	if not many then
 		return spec.text(results[1].data)
 	end
@@ -161,6 +171,32 @@ local function check_failures(name, spec, results, reply)
 		return reply
 	end
 	error(format("%s: %d failed\n%s", name, failed, reply), 0)
+end
+
+-- A call slower than slow_call_ms, as its caller's node reported it
+-- (services/lua/ltrace.c): logged once, with the path its trace took,
+-- gathered from every node. A few are gathered at once; past that they
+-- are counted, and the count is said in the next line.
+local SLOW_AT_ONCE = 4
+local slow = { gathering = 0, skipped = 0 }
+
+function run.slow(target, ms, id)
+	if type(id) ~= "string" or type(ms) ~= "number" then
+		return
+	end
+	if slow.gathering >= SLOW_AT_ONCE then
+		slow.skipped = slow.skipped + 1
+		return
+	end
+	slow.gathering = slow.gathering + 1
+	local ok, results = pcall(on_nodes, cluster.names(), "trace", { id })
+	slow.gathering = slow.gathering - 1
+	local skipped = slow.skipped > 0
+		and format(" (%d more slow calls not shown)", slow.skipped) or ""
+	slow.skipped = 0
+	wisp.log_warn(format("slow call to %s: %.2f ms, trace %s: %s%s",
+		(tostring(target):gsub("%c", "?")), ms, id,
+		ok and trace.path(results) or reason(results), skipped))
 end
 
 -- The reply to a command line: its text, or an error raised.

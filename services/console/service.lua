@@ -72,10 +72,15 @@ end
 -- A command from the console of another node: ok and its values, or
 -- false and why; refused (an error) unless it carries the token and comes
 -- from a console (console/auth.lua). "whoami" is how a console asks
--- another which handle it has.
+-- another which handle it has; "slow" reports a slow call.
 local function forwarded(source, op, name, args, token)
 	if op == "whoami" then
 		return wisp.self()
+	end
+	-- "slow", TARGET, MS, TRACE: a call of this node's took too long
+	-- (services/lua/ltrace.c); only this node's services report them
+	if op == "slow" and auth.local_source(source) then
+		return run.slow(name, args, token)
 	end
 	if op ~= "run" or type(name) ~= "string" or type(args) ~= "table" then
 		return false, "console: run NAME ARGS expected"

@@ -230,11 +230,15 @@ static void observe(const struct gate_cmd *cmd)
 }
 
 /* Ends cmd. A client that was held at its limit was not being read, so
- * its silence counts from now. */
+ * its silence counts from now. The debug line is the net node's line of
+ * the command's trace (README, "Traces"). */
 static void end_cmd(struct gate *g, struct gate_cmd *cmd)
 {
 	struct gate_conn *c = cmd->conn;
 	observe(cmd);
+	wisp_log(g->ctx, WISP_LOG_DEBUG, "command %u from client %s (conn %d) "
+		"ended after %.3f ms", cmd->command, c->addr, c->id,
+		(double)(wisp_clock_ns() - cmd->sent_ns) / 1e6);
 	if (!wisp_gate_flow_open(g, c))
 		c->last_in_ms = wisp_now();
 	unlink_cmd(g, cmd);

@@ -5,7 +5,9 @@
  * (bind.c), to that service; connects and disconnects go to gate.events,
  * and disconnects to bound services too. All as WISP_MSG_CLIENT messages
  * (proto/GATE.md), with the connection's session data. A frame nobody
- * takes fails its command at once; the client stays. */
+ * takes fails its command at once; the client stays. Each frame starts a
+ * trace (README, "Traces"), which its answer and all the work it causes
+ * carry. */
 #include <stdio.h>
 #include <string.h>
 #include "gate_service.h"
@@ -54,6 +56,7 @@ static void send_frame(struct gate *g, struct gate_conn *c,
 	void *msg = encode(c, WISP_GATE_FRAME, bound, f->command, f->body,
 		f->size, &sz);
 	int session = wisp_new_session(g->ctx);
+	wisp_trace_begin(g->ctx);
 	/* a refusal also comes back as an ERROR, for a session not in flight */
 	int rc = to ? wisp_send(g->ctx, to, WISP_MSG_CLIENT, session, msg, sz)
 		: wisp_send_name(g->ctx, name, WISP_MSG_CLIENT, session, msg, sz);

@@ -11,6 +11,7 @@
 #include "remote.h"
 #include "service.h"
 #include "socket.h"
+#include "trace.h"
 
 #define FIRST_BACKOFF_MS 100
 #define MAX_BACKOFF_MS 5000
@@ -149,10 +150,9 @@ void wisp_harbor_link_lost(struct harbor *h, struct harbor_link *l,
 		wisp_directory_node_down(h, l->peer->id);
 }
 
-void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
+static void receive(struct harbor *h, struct harbor_link *l,
 	struct wisp_harbor_msg *m)
 {
-	l->frames_in++;
 	if (m->type == WISP_MSG_LUA_PACKED) /* packed elsewhere: check it here */
 		m->type = WISP_MSG_LUA;
 	if (m->type == WISP_MSG_RESPONSE || m->type == WISP_MSG_ERROR)
@@ -169,6 +169,17 @@ void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
 		&& WISP_HANDLE_NODE(dest) == h->self->id && !wisp_handle_grab(dest))
 		wisp_resolve_missed(h, l, dest);
 	wisp_deliver(m->source, dest, m->type, m->session, m->payload, m->size);
+}
+
+/* The message, and a refusal of it, carry its trace; passing it on is not
+ * the harbor's own work for the trace, so no span of the harbor's. */
+void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
+	struct wisp_harbor_msg *m)
+{
+	l->frames_in++;
+	uint64_t was = wisp_trace_swap(m->trace);
+	receive(h, l, m);
+	wisp_trace_swap(was);
 }
 
 /* A peer reading what we send is alive, even while what it says back

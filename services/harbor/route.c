@@ -7,6 +7,7 @@
 #include "harbor_service.h"
 #include "remote.h"
 #include "service.h"
+#include "trace.h"
 
 /* Frees data; a request is answered with the reason. */
 static int refuse(wisp_handle source, int session, int type, void *data,
@@ -40,7 +41,8 @@ static int route_send(wisp_handle source, wisp_handle dest, int type,
 	 * as the harbor's, since a peer accepts only sources of this node */
 	struct wisp_harbor_msg m = { .dest = dest,
 		.source = source ? source : wisp_self(h->ctx),
-		.session = session, .type = (uint8_t)type };
+		.session = session, .type = (uint8_t)type,
+		.trace = wisp_trace_now.current };
 	return send_msg(h, WISP_HANDLE_NODE(dest), &m, data, sz);
 }
 
@@ -55,7 +57,8 @@ static int route_send_named(wisp_handle source, const char *node,
 		return refuse(source, session, type, data, why);
 	}
 	struct wisp_harbor_msg m = { .source = source ? source
-		: wisp_self(h->ctx), .session = session, .type = (uint8_t)type };
+		: wisp_self(h->ctx), .session = session, .type = (uint8_t)type,
+		.trace = wisp_trace_now.current };
 	size_t n = strnlen(name, sizeof(m.name) - 1); /* names are short */
 	memcpy(m.name, name, n);
 	m.name[n] = '\0';

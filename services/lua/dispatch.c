@@ -11,6 +11,7 @@
 #include "handle.h"
 #include "host.h"
 #include "service.h"
+#include "trace.h"
 #include "value.h"
 
 /* The first function of a task serving a Lua message: unpacks the
@@ -339,7 +340,8 @@ static int defer(struct host *h, int type, int session, wisp_handle source,
 	h->deferred_count++;
 	h->deferred_bytes += sz;
 	struct deferred *d = wisp_malloc(sizeof(*d));
-	*d = (struct deferred){ NULL, type, session, source, msg, sz };
+	*d = (struct deferred){ NULL, type, session, source, msg, sz,
+		wisp_trace() };
 	*h->deferred_tail = d;
 	h->deferred_tail = &d->next;
 	return 1; /* keeps msg */
@@ -360,7 +362,9 @@ static void replay_deferred(struct host *h)
 {
 	while (h->deferred && !h->ctx->dead) {
 		struct deferred *d = next_deferred(h);
+		uint64_t was = wisp_trace_swap(d->trace);
 		on_request(h, d->type, d->session, d->source, d->data, d->size);
+		wisp_trace_swap(was);
 		wisp_free(d->data);
 		wisp_free(d);
 	}

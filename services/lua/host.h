@@ -48,6 +48,9 @@ struct task {
 	uint64_t call_ns;     /* when its wisp.call was made (wisp_clock_ns),
 	                       * 0 while it makes none */
 	int nargs;            /* values to resume a ready task with */
+	uint64_t origin;      /* the trace of the message it serves, 0: none */
+	uint64_t trace;       /* the trace it runs in: origin, or the one its
+	                       * call started, while it waits for the answer */
 };
 
 /* Messages that came before the service had started. */
@@ -57,6 +60,7 @@ struct deferred {
 	wisp_handle source;
 	void *data;
 	size_t size;
+	uint64_t trace;       /* its trace: its handler runs in it */
 };
 
 struct host {
@@ -253,6 +257,13 @@ int wisp_lua_conns_node(struct host *h, const void *msg, size_t sz);
  * { uid = UID } when it has no bytes. */
 void wisp_lua_push_session(lua_State *co, int func,
 	const struct wisp_gate_event *e);
+
+/* ltrace.c: wisp.trace(), and wisp.admin.trace(ID) */
+int wisp_lua_trace(lua_State *L);
+int wisp_lua_admin_trace(lua_State *L);
+/* A call of t to the address at dest answered after ns: past
+ * slow_call_ms, the node's console is told, to log it with its path. */
+void wisp_lua_slow_call(lua_State *L, struct task *t, int dest, uint64_t ns);
 
 /* lwisp.c: the `wisp` Lua module */
 int wisp_lua_open(lua_State *L);

@@ -112,10 +112,13 @@ static int l_launch(lua_State *L)
 }
 
 /* accept_spawns(): this service starts the Lua services other nodes ask
- * for (wisp.newservice_at); the console calls it. */
+ * for (wisp.newservice_at); the console calls it. Its calls (commands
+ * forwarded, traces gathered) are the operator's, not requests to trace. */
 static int l_accept_spawns(lua_State *L)
 {
-	wisp_lua_task(L)->host->accepts_spawns = 1;
+	struct host *h = wisp_lua_task(L)->host;
+	h->accepts_spawns = 1;
+	h->ctx->untraced = 1;
 	return 0;
 }
 
@@ -224,6 +227,7 @@ int wisp_lua_open_admin(lua_State *L)
 		{ "accept_spawns", l_accept_spawns },
 		{ "system", l_system }, { "node", l_node },
 		{ "process", l_process }, { "histograms", l_histograms },
+		{ "trace", wisp_lua_admin_trace },
 		{ NULL, NULL },
 	};
 	luaL_newlib(L, funcs);

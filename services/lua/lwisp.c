@@ -105,7 +105,9 @@ static int call_done(lua_State *L, int status, lua_KContext k)
 	int base = (int)(k >> 2);
 	struct task *t = wisp_lua_task(L);
 	if (t->call_ns) { /* wisp.call's, not another wait's */
-		wisp_calls_observe(L, 1, wisp_clock_ns() - t->call_ns);
+		uint64_t ns = wisp_clock_ns() - t->call_ns;
+		wisp_calls_observe(L, 1, ns);
+		wisp_lua_slow_call(L, t, 1, ns);
 		t->call_ns = 0;
 	}
 	if (lua_toboolean(L, base + 1)) {
@@ -466,5 +468,5 @@ const luaL_Reg wisp_lua_message_funcs[] = {
 	{ "uniqueservice", l_uniqueservice }, { "register", l_register },
 	{ "query", l_query }, { "self", l_self }, { "address", l_address },
 	{ "exit", l_exit }, { "kill", l_kill }, { "pack", l_pack },
-	{ "unpack", l_unpack }, { NULL, NULL },
+	{ "unpack", l_unpack }, { "trace", wisp_lua_trace }, { NULL, NULL },
 };

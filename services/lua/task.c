@@ -9,6 +9,7 @@
 #include "host.h"
 #include "log.h"
 #include "service.h"
+#include "trace.h"
 #include "value.h"
 
 #define POOL_MAX 16
@@ -72,6 +73,7 @@ struct task *wisp_task_new(struct host *h)
 	t->wait_session = 0;
 	t->deadline_ms = 0;
 	t->call_ns = 0;
+	t->origin = t->trace = wisp_trace();
 	return t;
 }
 
@@ -223,23 +225,35 @@ static void failed(struct host *h, struct task *t)
 	wisp_task_recycle(h, t);
 }
 
+/* Waiting for a call's answer, it keeps the call's trace; waiting for
+ * anything else (a timer, a wakeup), it goes back to its message's. */
+static void suspended(struct task *t, int nres)
+{
+	t->trace = t->wait == WAIT_CALL ? wisp_trace() : t->origin;
+	lua_pop(t->co, nres); /* it said what it waits for before yielding */
+}
+
 static void resume(struct host *h, struct task *t, int nargs)
 {
 	struct task *was = h->current;
+	uint64_t outer = wisp_trace();
 	int nres;
 	h->current = t;
 	h->enforce_limit = 1;
+	wisp_trace_adopt(t->trace);
 	wisp_watchdog_begin(t->co, h->budget_ms);
 	int status = lua_resume(t->co, h->L, nargs, &nres);
 	wisp_watchdog_end(t->co);
 	h->enforce_limit = 0;
 	h->current = was;
+	/* its answer and its error are sent and logged in its trace */
 	if (status == LUA_OK)
 		finished(h, t, nres);
 	else if (status == LUA_YIELD)
-		lua_pop(t->co, nres); /* it said what it waits for before yielding */
+		suspended(t, nres);
 	else
 		failed(h, t);
+	wisp_trace_swap(outer);
 }
 
 /* Runs t, then whatever it woke or forked, in order. */

@@ -45,6 +45,8 @@ static void check_round_trip(const struct wisp_harbor_frame *f,
 		if (again.msg.size != f->msg.size || (f->msg.size && memcmp(
 				again.msg.payload, f->msg.payload, f->msg.size) != 0))
 			die("a round trip changed a payload");
+		if (again.msg.trace != f->msg.trace)
+			die("a round trip changed a trace");
 		wisp_proto_free(again.msg.payload);
 	}
 	wisp_harbor_decoder_free(&d);

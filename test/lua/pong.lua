@@ -72,6 +72,13 @@ function commands.unpackable()
 	return 1, print -- a function cannot be an answer
 end
 
+-- the trace the call is served in, before and after a sleep
+function commands.trace(ms)
+	local before = wisp.trace()
+	wisp.sleep(ms or 0)
+	return before, wisp.trace()
+end
+
 function commands.quit()
 	wisp.exit()
 end

@@ -55,6 +55,7 @@ static int same_msg(const struct wisp_harbor_msg *a,
 {
 	return a->dest == b->dest && a->source == b->source
 		&& a->session == b->session && a->type == b->type
+		&& a->trace == b->trace
 		&& strcmp(a->name, b->name) == 0 && a->size == b->size
 		&& (a->size == 0 || memcmp(a->payload, b->payload, a->size) == 0);
 }
@@ -116,8 +117,10 @@ static void samples(struct wisp_harbor_frame f[SAMPLES])
 		big_text[i] = "wisp harbor "[i % 12];
 	f[0] = msg_to(0x00400001, "", "hello", 5);
 	f[1] = msg_to(0, "chat", "by name", 7);
+	f[1].msg.trace = 0x0123456789abcdefull;
 	f[2] = msg_to(0xffffffff, "", NULL, 0);
 	f[3] = msg_to(0, "a.b-C_9", big_text, sizeof(big_text));
+	f[3].msg.trace = UINT64_MAX; /* compressed, named and traced */
 	f[4] = (struct wisp_harbor_frame){.kind = WISP_HARBOR_PING, .token = 0x0102030405060708ull};
 	f[5] = (struct wisp_harbor_frame){.kind = WISP_HARBOR_PONG, .token = UINT64_MAX};
 	f[6] = hello(1, "game1", 9);
@@ -181,12 +184,19 @@ static void test_exact_bytes(void)
 	strcpy(f.msg.name, "chat");
 	CHECK(encodes_to(&f, "\x16\0\0\0" "\x01" "\0\0\0\0" "\x02\0\x80\0"
 		"\xff\xff\xff\xff" "\x00" "\x02" "\x04" "chat" "hi", 26));
+	f.msg.dest = 0x00400001;
+	f.msg.session = 7;
+	f.msg.name[0] = '\0';
+	f.msg.trace = 0x0123456789abcdefull;
+	CHECK(encodes_to(&f, "\x19\0\0\0" "\x01" "\x01\0\x40\0" "\x02\0\x80\0"
+		"\x07\0\0\0" "\x00" "\x04" "\xef\xcd\xab\x89\x67\x45\x23\x01" "hi",
+		29));
 	f = (struct wisp_harbor_frame){.kind = WISP_HARBOR_PING, .token = 0x2a};
 	CHECK(encodes_to(&f, "\x09\0\0\0" "\x02" "\x2a\0\0\0\0\0\0\0", 13));
 	f = hello(3, "db", 0);
 	memset(f.hello.share, 0xab, WISP_HARBOR_SHARE_SIZE);
 	char want[4 + 1 + 4 + WISP_HARBOR_SHARE_SIZE + 3];
-	memcpy(want, "\x49\0\0\0" "\x04" "\x02\0" "\x03\0", 9);
+	memcpy(want, "\x49\0\0\0" "\x04" "\x03\0" "\x03\0", 9);
 	memset(want + 9, 0xab, WISP_HARBOR_SHARE_SIZE);
 	memcpy(want + 9 + WISP_HARBOR_SHARE_SIZE, "\x02" "db", 3);
 	CHECK(encodes_to(&f, want, sizeof(want)));
@@ -375,9 +385,15 @@ static void test_bad_messages(void)
 	size_t n = msg_head(body, 0);
 	rejects(b, frame(b, WISP_HARBOR_MSG, body, 13),
 		"message frame with a 13-byte body, shorter than its 14-byte header");
-	n = msg_head(body, 0x04);
+	n = msg_head(body, 0x08);
 	rejects(b, frame(b, WISP_HARBOR_MSG, body, n),
-		"message with unknown flags 0x04");
+		"message with unknown flags 0x08");
+	n = msg_head(body, 0x04);
+	rejects(b, frame(b, WISP_HARBOR_MSG, body, n + 7),
+		"message frame ends inside its trace");
+	memset(body + n, 0, 8);
+	rejects(b, frame(b, WISP_HARBOR_MSG, body, n + 8),
+		"message flagged traced with trace 0");
 	n = msg_head(body, 0);
 	memset(body, 0, 4);
 	rejects(b, frame(b, WISP_HARBOR_MSG, body, n), "message to handle 0");
