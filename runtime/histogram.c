@@ -1,9 +1,10 @@
 /* histogram.c: the node's latency histograms (histogram.h). A series is
  * found by its label's hash in a keymap, then the label compared: an
  * observation costs a hash of a short string and one bucket search over
- * sixteen bounds. */
+ * sixteen bounds, and no clock read. */
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "histogram.h"
 #include "keymap.h"
 #include "wisp.h"
@@ -40,17 +41,8 @@ const struct wisp_histogram *wisp_histograms(void)
 	return families;
 }
 
-/* FNV-1a, never 0 (the keymap's empty key). */
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h ? h : 1;
-}
-
 static struct wisp_histogram_series *add(struct family *f, const char *label,
-	uint64_t key)
+	size_t len, uint64_t key)
 {
 	struct wisp_histogram *h = &f->h;
 	if (h->count % 16 == 0)
@@ -58,38 +50,64 @@ static struct wisp_histogram_series *add(struct family *f, const char *label,
 			* sizeof(*h->series));
 	struct wisp_histogram_series *s = &h->series[h->count++];
 	memset(s, 0, sizeof(*s));
-	snprintf(s->label, sizeof(s->label), "%s", label);
+	memcpy(s->label, label, len); /* the rest is zeroed */
 	wisp_keymap_put(&f->by_label, key, (void *)(uintptr_t)h->count);
 	return s;
 }
 
-/* The series of label: kept apart while the family has room (all but one
- * slot), else counted as "other" (which a hash collision also falls to). */
+/* FNV-1a of s[0..len), never 0 (the keymap's empty key). */
+static uint64_t hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static int same(const struct wisp_histogram_series *s, const char *label,
+	size_t len)
+{
+	return memcmp(s->label, label, len) == 0 && s->label[len] == '\0';
+}
+
+/* The series of label (its first WISP_HISTOGRAM_LABEL - 1 bytes): kept
+ * apart while the family has room (all but one slot), else counted as
+ * "other" (which a hash collision also falls to). */
 static struct wisp_histogram_series *find(struct family *f, const char *label)
 {
-	char cut[WISP_HISTOGRAM_LABEL];
-	snprintf(cut, sizeof(cut), "%s", label);
-	uint64_t key = hash(cut);
+	size_t len = strnlen(label, WISP_HISTOGRAM_LABEL - 1);
+	uint64_t key = hash(label, len);
 	uintptr_t i = (uintptr_t)wisp_keymap_get(&f->by_label, key);
-	if (i && strcmp(f->h.series[i - 1].label, cut) == 0)
+	if (i && same(&f->h.series[i - 1], label, len))
 		return &f->h.series[i - 1];
 	if (i == 0 && f->h.count < WISP_HISTOGRAM_SERIES - 1)
-		return add(f, cut, key);
-	key = hash("other");
+		return add(f, label, len, key);
+	key = hash("other", 5);
 	i = (uintptr_t)wisp_keymap_get(&f->by_label, key);
 	if (i == 0)
-		return add(f, "other", key);
-	return strcmp(f->h.series[i - 1].label, "other") == 0
-		? &f->h.series[i - 1] : NULL;
+		return add(f, "other", 5, key);
+	return same(&f->h.series[i - 1], "other", 5) ? &f->h.series[i - 1]
+		: NULL;
+}
+
+/* Seconds per tick, measured again every so many observations: ticks
+ * run at a steady rate, and converting each one would read the clock. */
+static double seconds_of(uint64_t ticks)
+{
+	static double per_tick;
+	static uint32_t uses;
+	if (uses++ % 4096 == 0)
+		per_tick = (double)wisp_ticks_ns(1u << 30) / 1e9 / (double)(1u << 30);
+	return (double)ticks * per_tick;
 }
 
 void wisp_histogram_observe(struct wisp_histogram *h, const char *label,
-	uint64_t ns)
+	uint64_t ticks)
 {
 	struct wisp_histogram_series *s = find((struct family *)h, label);
 	if (s == NULL)
 		return;
-	double seconds = (double)ns / 1e9;
+	double seconds = seconds_of(ticks);
 	int b = 0;
 	while (b < WISP_HISTOGRAM_BUCKETS && seconds > wisp_histogram_bounds[b])
 		b++;

@@ -37,9 +37,11 @@ struct wisp_histogram {
  * strings must live as long as the process (literals). */
 struct wisp_histogram *wisp_histogram(const char *name, const char *help,
 	const char *label_name);
-/* One observation of ns nanoseconds under label (cut to fit). */
+/* One observation of a time in wisp_ticks() under label (cut to fit):
+ * ticks, as the caller reads them for the price of an instruction, where
+ * a clock read costs a system call's worth on some machines. */
 void wisp_histogram_observe(struct wisp_histogram *h, const char *label,
-	uint64_t ns);
+	uint64_t ticks);
 /* Every family made so far, newest first. */
 const struct wisp_histogram *wisp_histograms(void);
 

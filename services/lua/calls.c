@@ -151,31 +151,28 @@ void wisp_calls_free(struct host *h)
 }
 
 /* What a handle is called in the histogram: its first name when it is a
- * service of this node, else the node it lives on. */
-static void handle_label(wisp_handle handle, char *out, size_t size)
+ * service of this node, else the node it lives on (written into out). */
+static const char *handle_label(wisp_handle handle, char *out, size_t size)
 {
 	const struct wisp_context *ctx = wisp_handle_grab(handle);
-	if (ctx && ctx->name_count) {
-		snprintf(out, size, "%s", ctx->names[0]);
-		return;
-	}
+	if (ctx && ctx->name_count)
+		return ctx->names[0];
 	const struct wisp_peer *peer = wisp_config_peer_id(wisp_node_config(),
 		handle >> WISP_LOCAL_BITS);
 	snprintf(out, size, "handle@%s", peer ? peer->name : "?");
+	return out;
 }
 
-void wisp_calls_observe(lua_State *L, int dest, uint64_t ns)
+void wisp_calls_observe(lua_State *L, int dest, uint64_t ticks)
 {
 	static struct wisp_histogram *calls;
-	char label[WISP_HISTOGRAM_LABEL];
+	char text[WISP_HISTOGRAM_LABEL];
 	if (calls == NULL)
 		calls = wisp_histogram("wisp_call_seconds", "Time from a Lua "
 			"service's call to its answer or failure, by service called.",
 			"service");
-	if (lua_type(L, dest) == LUA_TNUMBER)
-		handle_label((wisp_handle)lua_tointeger(L, dest), label,
-			sizeof(label));
-	else
-		snprintf(label, sizeof(label), "%s", lua_tostring(L, dest));
-	wisp_histogram_observe(calls, label, ns);
+	const char *label = lua_type(L, dest) == LUA_TNUMBER
+		? handle_label((wisp_handle)lua_tointeger(L, dest), text, sizeof(text))
+		: lua_tostring(L, dest);
+	wisp_histogram_observe(calls, label ? label : "?", ticks);
 }

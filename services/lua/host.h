@@ -45,7 +45,7 @@ struct task {
 	uint64_t deadline_ms; /* when its call times out (wisp_now), 0: never */
 	uint32_t timeout_ms;
 	uint32_t call_slot;   /* its index in the host's heap of timed calls */
-	uint64_t call_ns;     /* when its wisp.call was made (wisp_clock_ns),
+	uint64_t call_ticks;  /* when its wisp.call was made (wisp_ticks),
 	                       * 0 while it makes none */
 	int nargs;            /* values to resume a ready task with */
 	uint64_t origin;      /* the trace of the message it serves, 0: none */
@@ -160,11 +160,12 @@ void wisp_calls_remove(struct host *h, struct task *t);
  * returns 1; else 0. */
 int wisp_calls_sweep(struct host *h, int session);
 void wisp_calls_free(struct host *h);
-/* A call answered (or failed) ns after it was made: observed in the
- * node's wisp_call_seconds histogram under the service called, as the
- * caller named it (a handle: the service's name when it is local and
- * named, else "handle@NODE"). dest is the address's index on L. */
-void wisp_calls_observe(lua_State *L, int dest, uint64_t ns);
+/* A call answered (or failed) ticks (wisp_ticks) after it was made:
+ * observed in the node's wisp_call_seconds histogram under the service
+ * called, as the caller named it (a handle: the service's name when it
+ * is local and named, else "handle@NODE"). dest is the address's index
+ * on L. */
+void wisp_calls_observe(lua_State *L, int dest, uint64_t ticks);
 
 /* dispatch.c */
 int wisp_lua_dispatch(struct wisp_context *ctx, void *ud, int type,

@@ -11,6 +11,7 @@
 #include "host.h"
 #include "names.h"
 #include "service.h"
+#include "trace.h"
 #include "value.h"
 
 struct task *wisp_lua_need_task(lua_State *L, const char *what)
@@ -104,11 +105,12 @@ static int call_done(lua_State *L, int status, lua_KContext k)
 	(void)status;
 	int base = (int)(k >> 2);
 	struct task *t = wisp_lua_task(L);
-	if (t->call_ns) { /* wisp.call's, not another wait's */
-		uint64_t ns = wisp_clock_ns() - t->call_ns;
-		wisp_calls_observe(L, 1, ns);
-		wisp_lua_slow_call(L, t, 1, ns);
-		t->call_ns = 0;
+	if (t->call_ticks) { /* wisp.call's, not another wait's */
+		uint64_t ticks = wisp_ticks() - t->call_ticks;
+		wisp_calls_observe(L, 1, ticks);
+		if (wisp_trace_slow_call_ms()) /* a clock read, only then */
+			wisp_lua_slow_call(L, t, 1, wisp_ticks_ns(ticks));
+		t->call_ticks = 0;
 	}
 	if (lua_toboolean(L, base + 1)) {
 		const void *msg = lua_touserdata(L, base + 2);
@@ -152,7 +154,7 @@ static int call(lua_State *L, uint32_t ms)
 	size_t sz;
 	void *msg = wisp_value_pack(L, 2, lua_gettop(L), &sz);
 	int session = wisp_new_session(t->host->ctx);
-	t->call_ns = wisp_clock_ns();
+	t->call_ticks = wisp_ticks();
 	/* a failure to send comes back as an ERROR answer, like any other */
 	wisp_lua_send(t->host, L, 1, WISP_MSG_LUA_PACKED, session, msg, sz);
 	return wisp_lua_await(L, t, session, ms, AWAIT_CALL);

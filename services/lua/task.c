@@ -72,7 +72,7 @@ struct task *wisp_task_new(struct host *h)
 	t->wait = WAIT_NONE;
 	t->wait_session = 0;
 	t->deadline_ms = 0;
-	t->call_ns = 0;
+	t->call_ticks = 0;
 	t->origin = t->trace = wisp_trace();
 	return t;
 }
