@@ -166,7 +166,8 @@ void wisp_check_node(struct wisp_check *c, const char *node,
 	const struct wisp_peer *self = wisp_config_peer(cfg, node);
 	if (self && self->host) {
 		n->host = wisp_strdup(self->host);
-		wisp_check_listen(c, "harbor", self->host, self->port);
+		wisp_check_listen(c, "harbor", wisp_peer_listen_host(self),
+			wisp_peer_listen_port(self));
 	}
 	char lua_path[4096], module_path[4096];
 	wisp_lua_path(cfg, lua_path, sizeof(lua_path));

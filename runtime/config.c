@@ -228,6 +228,7 @@ void wisp_config_free(struct wisp_config *cfg)
 	for (size_t i = 0; i < cfg->peer_count; i++) {
 		wisp_free(cfg->peers[i].name);
 		wisp_free(cfg->peers[i].host);
+		wisp_free(cfg->peers[i].listen_host);
 	}
 	wisp_free(cfg->peers);
 	wisp_free(cfg->roots);

@@ -36,6 +36,11 @@ struct wisp_peer {
 	unsigned roles;
 	char *host; /* harbor address; NULL when the node has none */
 	int port;
+	/* harbor_listen: where the node listens when that is not where its
+	 * peers dial it (behind a proxy, NAT or a container's port map);
+	 * NULL: host and port */
+	char *listen_host;
+	int listen_port;
 };
 
 /* Sections that services may register (config_reader.h). */
@@ -96,5 +101,8 @@ const struct wisp_peer *wisp_config_peer(const struct wisp_config *cfg,
 	const char *name);
 const struct wisp_peer *wisp_config_peer_id(const struct wisp_config *cfg,
 	uint32_t id);
+/* Where p's harbor listens: harbor_listen, or else harbor. */
+const char *wisp_peer_listen_host(const struct wisp_peer *p);
+int wisp_peer_listen_port(const struct wisp_peer *p);
 
 #endif

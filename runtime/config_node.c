@@ -12,7 +12,7 @@
 #include "wisp.h"
 
 static const char *const node_keys[] = { "id", "roles", "services",
-	"harbor", "log_level", "log_file", "log_rate", "env", NULL };
+	"harbor", "harbor_listen", "log_level", "log_file", "log_rate", "env", NULL };
 const char *const wisp_role_names[] = { "root", "node", "net", "db", NULL };
 
 static int read_level(struct reader *r, const char *where,
@@ -179,20 +179,35 @@ int wisp_cfg_read_common(struct reader *r, const char *where,
 	return wisp_cfg_string(r, where, "log_file", &cfg->log_file);
 }
 
-/* harbor = "host:port" (wisp_cfg_split_address). */
-static int read_address(struct reader *r, const char *where,
-	struct wisp_peer *p)
+/* t[key] = "host:port" (wisp_cfg_split_address) into *host and *port;
+ * *host stays NULL when the key is absent. */
+static int read_address(struct reader *r, const char *where, const char *key,
+	char **host, int *port)
 {
 	char *text = NULL;
-	if (wisp_cfg_string(r, where, "harbor", &text) < 0 || text == NULL)
+	if (wisp_cfg_string(r, where, key, &text) < 0 || text == NULL)
 		return text ? 0 : (r->err[0] ? -1 : 0);
-	char *host;
-	if (wisp_cfg_split_address(text, &host, &p->port) < 0) {
+	char *h;
+	if (wisp_cfg_split_address(text, &h, port) < 0) {
 		wisp_free(text);
-		return wisp_cfg_fail(r, "key 'harbor' in %s must be \"host:port\"",
+		return wisp_cfg_fail(r, "key '%s' in %s must be \"host:port\"", key,
 			where);
 	}
-	p->host = host; /* the start of text, which it owns */
+	*host = h; /* the start of text, which it owns */
+	return 0;
+}
+
+/* harbor, and harbor_listen, which needs harbor. */
+static int read_addresses(struct reader *r, const char *where,
+	struct wisp_peer *p)
+{
+	if (read_address(r, where, "harbor", &p->host, &p->port) < 0
+		|| read_address(r, where, "harbor_listen", &p->listen_host,
+			&p->listen_port) < 0)
+		return -1;
+	if (p->listen_host && p->host == NULL)
+		return wisp_cfg_fail(r, "key 'harbor_listen' in %s needs 'harbor', "
+			"the address its peers dial", where);
 	return 0;
 }
 
@@ -216,7 +231,7 @@ static int read_peer(struct reader *r, const char *name, struct wisp_peer *p)
 	if (got < 0 || wisp_cfg_check_node_keys(r, where, node_keys) < 0
 		|| read_roles(r, where, &p->roles) < 0)
 		return -1;
-	return read_address(r, where, p);
+	return read_addresses(r, where, p);
 }
 
 static int check_unique(struct reader *r, const struct wisp_config *cfg,
@@ -308,4 +323,14 @@ const struct wisp_peer *wisp_config_peer_id(const struct wisp_config *cfg,
 		if (cfg->peers[i].id == id)
 			return &cfg->peers[i];
 	return NULL;
+}
+
+const char *wisp_peer_listen_host(const struct wisp_peer *p)
+{
+	return p->listen_host ? p->listen_host : p->host;
+}
+
+int wisp_peer_listen_port(const struct wisp_peer *p)
+{
+	return p->listen_host ? p->listen_port : p->port;
 }

@@ -109,14 +109,24 @@ static int node_files(struct reader *r, struct wisp_harbor_settings *s)
 	return 0;
 }
 
+/* A node's harbor address, or where it listens, off loopback: NULL if
+ * neither is. */
+static const char *far_address(const struct wisp_peer *p)
+{
+	if (p->host && !wisp_addr_is_loopback(p->host))
+		return p->host;
+	if (p->listen_host && !wisp_addr_is_loopback(p->listen_host))
+		return p->listen_host;
+	return NULL;
+}
+
 /* Every node: plaintext only where every address is on loopback. The node
  * read: its certificate files. */
 static int read_node(struct reader *r, const char *where, void *settings)
 {
 	struct wisp_harbor_settings *s = settings;
-	const char *host = r->node->host;
-	if (s->tls_mode == WISP_HARBOR_TLS_OFF && host
-		&& !wisp_addr_is_loopback(host))
+	const char *host = far_address(r->node);
+	if (s->tls_mode == WISP_HARBOR_TLS_OFF && host)
 		return wisp_cfg_fail(r, "harbor.tls = false (plaintext links) needs "
 			"every harbor address on loopback, and %s's is %s: leave "
 			"harbor.tls out, or set it to true or to certificates", where,
@@ -153,7 +163,7 @@ const struct wisp_harbor_settings *wisp_harbor_settings(
 static const struct wisp_peer *far_peer(const struct wisp_config *cfg)
 {
 	for (size_t i = 0; i < cfg->peer_count; i++)
-		if (cfg->peers[i].host && !wisp_addr_is_loopback(cfg->peers[i].host))
+		if (far_address(&cfg->peers[i]))
 			return &cfg->peers[i];
 	return NULL;
 }
@@ -179,7 +189,7 @@ int wisp_harbor_tls_needed(const struct wisp_config *cfg,
 		}
 		snprintf(why, why_size, "harbor.tls = false (plaintext links) is "
 			"refused: nodes.%s's harbor address %s is not on loopback",
-			far->name, far->host);
+			far->name, far_address(far));
 		return -1;
 	default:
 		if (far == NULL) {
@@ -189,7 +199,7 @@ int wisp_harbor_tls_needed(const struct wisp_config *cfg,
 		}
 		snprintf(why, why_size, "TLS with the cluster key on TCP links: "
 			"nodes.%s's harbor address %s is not on loopback", far->name,
-			far->host);
+			far_address(far));
 		return 1;
 	}
 }

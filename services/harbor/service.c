@@ -139,10 +139,12 @@ static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 		return -1;
 	if (h->settings->same_host)
 		listen_local(h);
-	h->listener = wisp_socket_listen(ctx, h->self->host, h->self->port, 128);
+	const char *host = wisp_peer_listen_host(h->self);
+	int port = wisp_peer_listen_port(h->self);
+	h->listener = wisp_socket_listen(ctx, host, port, 128);
 	if (h->listener < 0)
 		return wisp_fail(ctx, "cannot listen on %s:%d for the harbor: %s",
-			h->self->host, h->self->port, strerror(errno));
+			host, port, strerror(errno));
 	if (wisp_register(ctx, "wisp.harbor") < 0)
 		return wisp_fail(ctx, "another harbor runs on this node");
 	init_links(h);

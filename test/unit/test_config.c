@@ -113,7 +113,7 @@ static void cluster_config(void)
 		"return { secret = '%s', harbor = { heartbeat = 200, timeout = 900 },\n"
 		"  nodes = {\n"
 		"    r2 = { id = 9, roles = { 'root' }, harbor = '127.0.0.1:7009' },\n"
-		"    a = { id = 2, harbor = '[::1]:7002' },\n"
+		"    a = { id = 2, harbor = '[::1]:7002', harbor_listen = '[::1]:7102' },\n"
 		"    r1 = { id = 1, roles = { 'root', 'db' }, harbor = 'localhost:7001' },\n"
 		"    c = { id = 3 },\n"
 		"  } }\n", new_secret());
@@ -127,6 +127,10 @@ static void cluster_config(void)
 	const struct wisp_peer *a = wisp_config_peer(&cfg, "a");
 	CHECK(a != NULL && a->id == 2 && a->port == 7002);
 	CHECK_STR(a ? a->host : NULL, "::1");
+	CHECK_STR(a ? wisp_peer_listen_host(a) : NULL, "::1");
+	CHECK_INT(a ? wisp_peer_listen_port(a) : 0, 7102);
+	const struct wisp_peer *r2 = wisp_config_peer(&cfg, "r2");
+	CHECK_INT(wisp_peer_listen_port(r2), 7009); /* none: where it is dialed */
 	CHECK(wisp_config_peer(&cfg, "c")->host == NULL);
 	CHECK_STR(wisp_config_peer_id(&cfg, 1)->name, "r1");
 	CHECK_INT(wisp_config_peer_id(&cfg, 1)->roles, WISP_ROLE_ROOT | WISP_ROLE_DB);
@@ -405,6 +409,11 @@ static void bad_configs(void)
 		"'127.0.0.1:7001x' } } }", "must be \"host:port\"");
 	refused("return { nodes = { a = { id = 1, harbor = '127.0.0.1:7001' } } }",
 		"missing required key 'secret'");
+	refused("return { nodes = { a = { id = 1, harbor_listen = '127.0.0.1:1' } } }",
+		"key 'harbor_listen' in nodes.a needs 'harbor'");
+	refused("return { secret = 'x', nodes = { a = { id = 1, harbor = "
+		"'127.0.0.1:1', harbor_listen = 'h' } } }",
+		"key 'harbor_listen' in nodes.a must be \"host:port\"");
 	refused("return { roots = { 'z' }, nodes = { a = { id = 1 } } }",
 		"roots names 'z', which is not in nodes");
 	refused("return { harbor = { beat = 1 }, nodes = { a = { id = 1 } } }",
