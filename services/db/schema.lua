@@ -55,6 +55,21 @@ local function load_table(conn, name)
 	return t
 end
 
+-- The columns that lead an index of table t, which range can order by
+-- without sorting the table; the primary key always can.
+local function load_indexes(conn, t)
+	local list = conn:prepare([[SELECT ii.name AS name FROM
+		pragma_index_list(?) AS il, pragma_index_info(il.name) AS ii
+		WHERE ii.seqno = 0]])
+	t.indexed = {}
+	for _, c in ipairs(assert(list:rows(t.name))) do
+		t.indexed[c.name] = true
+	end
+	if t.pk then
+		t.indexed[t.pk] = true
+	end
+end
+
 -- Every table of the database but sqlite's own and the service's.
 function schema.load(conn)
 	local list = conn:prepare([[SELECT name FROM sqlite_schema WHERE
@@ -62,7 +77,9 @@ function schema.load(conn)
 		AND name NOT LIKE 'wisp\_%' ESCAPE '\' ORDER BY name]])
 	local tables = {}
 	for _, row in ipairs(assert(list:rows())) do
-		tables[row.name] = load_table(conn, row.name)
+		local t = load_table(conn, row.name)
+		load_indexes(conn, t)
+		tables[row.name] = t
 	end
 	return tables
 end
@@ -158,6 +175,33 @@ end
 
 function schema.sql_all(t)
 	return format("SELECT * FROM %s", t.q)
+end
+
+-- A page of range: rows in the order of column, then of the primary key
+-- (the tie-break, so that a cursor names one place), NULLs after every
+-- value. from: "start" (the first page), "value" (after a cursor whose
+-- value is not NULL: ? ? are that value and key) or "null" (after a
+-- cursor in the NULLs: ? is its key). Each query is one index walk: the
+-- values, then the NULLs, are asked for apart.
+function schema.sql_range(t, column, desc, nulls, from)
+	local c, k = t.columns[column].q, t.columns[t.pk].q
+	local dir = desc and "DESC" or "ASC"
+	local where
+	if nulls then
+		where = format("%s IS NULL", c)
+		if from == "null" then
+			where = format("%s AND %s %s ?", where, k, desc and "<" or ">")
+		end
+		return format("SELECT * FROM %s WHERE %s ORDER BY %s %s LIMIT ?",
+			t.q, where, k, dir)
+	end
+	where = format("%s IS NOT NULL", c)
+	if from == "value" then
+		where = format("%s AND (%s, %s) %s (?, ?)", where, c, k,
+			desc and "<" or ">")
+	end
+	return format("SELECT * FROM %s WHERE %s ORDER BY %s %s, %s %s LIMIT ?",
+		t.q, where, c, dir, k, dir)
 end
 
 function schema.sql_insert(t, names)

@@ -104,6 +104,7 @@ local ops = {
 	end,
 	get_many = function(...) return db:get_many(...) end,
 	by_fk = function(...) return db:by_fk(...) end,
+	range = function(...) return db:range(...) end,
 	new = function(...) return db:new(...) end,
 	update = function(...) return db:update(...) end,
 	delete = function(...) return db:delete(...) end,

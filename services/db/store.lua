@@ -1,5 +1,5 @@
 -- db/store.lua: the operations of the db service on its tables: get,
--- get_many, by_fk, new, update, delete, incr, and the static tables.
+-- get_many, by_fk, range, new, update, delete, incr, and the static tables.
 -- Reads go to the cache, then sqlite; writes go through the writer (group
 -- commit) and reach the cache only once committed. Every error names the
 -- table, and the column when there is one.
@@ -138,6 +138,79 @@ function store:by_fk(name, column, value)
 		return schema.sql_select(t, column)
 	end)
 	return checked(t, s:rows(value))
+end
+
+local RANGE_LIMIT_MAX = 1000 -- rows a page may ask for: a reply's bound
+
+-- range's options checked: the column, the direction, the page size and
+-- the cursor ({ key = pk, value = v }, value nil in the NULLs).
+local function range_options(t, o)
+	if type(o) ~= "table" then
+		fail("table %s: range takes a table of options, got %s", t.name,
+			type(o))
+	end
+	local c = schema.column(t, o.by)
+	if not t.indexed[c.name] then
+		fail("table %s: range by %s needs an index on it (CREATE INDEX in a "
+			.. "migration)", t.name, c.name)
+	end
+	local limit = o.limit or 10
+	if math.type(limit) ~= "integer" or limit < 1 or limit > RANGE_LIMIT_MAX then
+		fail("table %s: range's limit must be an integer from 1 to %d",
+			t.name, RANGE_LIMIT_MAX)
+	end
+	local after = o.after
+	if after ~= nil then
+		if type(after) ~= "table" or after.key == nil then
+			fail("table %s: range's after must be the next of an earlier "
+				.. "page", t.name)
+		end
+		check_pk(t, after.key)
+		schema.check_value(t, c, after.value)
+	end
+	return c.name, o.desc == true, limit, after
+end
+
+local function range_rows(self, t, column, desc, nulls, from, ...)
+	local key = table.concat({ "range", column, desc and "d" or "a",
+		nulls and "n" or "v", from }, ":")
+	local s = statement(self.conn, t, key, function()
+		return schema.sql_range(t, column, desc, nulls, from)
+	end)
+	return checked(t, s:rows(...))
+end
+
+-- One page in the order of an indexed column: { rows = {...}, next =
+-- cursor } (next nil on the last page). One row more than asked is read
+-- to know whether there is a next page.
+function store:range(name, options)
+	local t = self:table(name)
+	local column, desc, limit, after = range_options(t, options)
+	local want = limit + 1
+	local rows = {}
+	if after == nil or after.value ~= nil then
+		local from = after and "value" or "start"
+		if after then
+			rows = range_rows(self, t, column, desc, false, from, after.value,
+				after.key, want)
+		else
+			rows = range_rows(self, t, column, desc, false, from, want)
+		end
+	end
+	if #rows < want then
+		local nulls = after and after.value == nil
+			and range_rows(self, t, column, desc, true, "null", after.key,
+				want - #rows)
+			or range_rows(self, t, column, desc, true, "start", want - #rows)
+		table.move(nulls, 1, #nulls, #rows + 1, rows)
+	end
+	local page = { rows = rows }
+	if #rows > limit then
+		rows[want] = nil
+		local last = rows[limit]
+		page.next = { key = last[t.pk], value = last[column] }
+	end
+	return page
 end
 
 local function run_insert(self, t, row)

@@ -18,7 +18,7 @@ static struct proc procs[PROCS];
 static int known(const char *name)
 {
 	static const char *const names[] = { "db_get", "db_write",
-		"db_get_memcached", "db_write_memcached", NULL };
+		"db_get_memcached", "db_write_memcached", "db_range", NULL };
 	for (int i = 0; names[i]; i++)
 		if (strcmp(name, names[i]) == 0)
 			return 1;

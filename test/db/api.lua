@@ -241,3 +241,113 @@ t.case("text keys with blanks, control characters, 300 bytes", function()
 end)
 
 t.run()
+
+local scores = db.table("score", { pk = "id", auto = true })
+local tags = db.table("tag", { pk = "id" })
+
+-- rows' order as range promises it: by the column (desc or not), ties by
+-- the key in the same direction, NULLs last
+local function sorted(list, by, key, desc)
+	local copy = table.move(list, 1, #list, 1, {})
+	table.sort(copy, function(a, b)
+		local x, y = a[by], b[by]
+		if x == nil or y == nil then
+			if x ~= nil or y ~= nil then
+				return y == nil
+			end
+		elseif x ~= y then
+			return desc and x > y or not desc and x < y
+		end
+		return desc and a[key] > b[key] or not desc and a[key] < b[key]
+	end)
+	return copy
+end
+
+-- Every page of tbl's range, walked with cursors; the keys in order.
+local function walk(tbl, options)
+	local keys, pages, after = {}, 0, nil
+	repeat
+		options.after = after
+		local page = tbl:range(options)
+		t.ok(#page.rows <= options.limit, "a page holds at most limit rows")
+		for _, row in ipairs(page.rows) do
+			keys[#keys + 1] = row.id
+		end
+		pages = pages + 1
+		after = page.next
+		t.ok(after == nil or #page.rows == options.limit,
+			"a page before the last is full")
+	until after == nil
+	return keys, pages
+end
+
+local function keys_of(list)
+	local keys = {}
+	for i, row in ipairs(list) do
+		keys[i] = row.id
+	end
+	return keys
+end
+
+t.case("range: pages in order, ties, NULLs, cursors, after updates", function()
+	local rows = {}
+	for i = 1, 23 do -- points 0..6 with ties, every fifth NULL
+		local points = i % 5 ~= 0 and i % 7 or nil
+		rows[i] = scores.new({ name = "p" .. i, points = points })
+	end
+	for _, desc in ipairs({ true, false }) do
+		local want = keys_of(sorted(rows, "points", "id", desc))
+		local got, pages = walk(scores, { by = "points", desc = desc, limit = 4 })
+		t.eq(table.concat(got, ","), table.concat(want, ","),
+			"every row once, in order, desc=" .. tostring(desc))
+		t.eq(pages, 6, "23 rows in pages of 4")
+	end
+	local top = scores.range{ by = "points", desc = true, limit = 3 }
+	t.eq(#top.rows, 3, "a top 3")
+	-- an update moves a row: the next read orders it anew
+	scores.update(rows[1].id, { points = 100 })
+	rows[1].points = 100
+	t.eq(scores:range{ by = "points", desc = true, limit = 1 }.rows[1].id,
+		rows[1].id, "an updated row is at its new place")
+	scores.update(rows[5].id, { points = -5 }) -- out of the NULLs
+	rows[5].points = -5
+	local last = scores:range{ by = "points", limit = 23 }
+	t.eq(#last.rows, 23, "a page of every row")
+	t.eq(last.next, nil, "no page after the last")
+	t.eq(table.concat(keys_of(last.rows), ","),
+		table.concat(keys_of(sorted(rows, "points", "id", false)), ","),
+		"the whole order after updates")
+	local by_key = walk(scores, { by = "id", desc = true, limit = 10 })
+	t.eq(#by_key, 23, "range by the primary key")
+	t.eq(by_key[1], rows[23].id, "the largest key first")
+end)
+
+t.case("range over a text key and REAL values", function()
+	local list = {}
+	for i, rank in ipairs({ 2.5, 1.0, 2.5, false, 0.5, 2.5, false }) do
+		local row = { id = "t" .. i, rank = rank or nil }
+		tags.new(row)
+		list[i] = row
+	end
+	local want = keys_of(sorted(list, "rank", "id", false))
+	local got = walk(tags, { by = "rank", limit = 2 })
+	t.eq(table.concat(got, ","), table.concat(want, ","), "text keys, asc")
+	want = keys_of(sorted(list, "rank", "id", true))
+	got = walk(tags, { by = "rank", desc = true, limit = 3 })
+	t.eq(table.concat(got, ","), table.concat(want, ","), "text keys, desc")
+end)
+
+t.case("range's mistakes are the caller's, named", function()
+	fails("table score: range by name needs an index on it", scores.range,
+		{ by = "name" })
+	fails("table score has no column 'nope'", scores.range, { by = "nope" })
+	fails("range's limit must be an integer from 1 to 1000", scores.range,
+		{ by = "points", limit = 1001 })
+	fails("range's limit must be an integer from 1 to 1000", scores.range,
+		{ by = "points", limit = 0.5 })
+	fails("range's after must be the next of an earlier page", scores.range,
+		{ by = "points", after = { value = 3 } })
+	fails("score.points wants an integer, got string", scores.range,
+		{ by = "points", after = { key = 1, value = "x" } })
+	fails("range takes a table of options, got string", scores.range, "points")
+end)

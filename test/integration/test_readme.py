@@ -668,6 +668,28 @@ def scenario_db(ctx):
     p.stop_clean()
 
 
+BOARD_CHECKS = '''
+-- test_readme.py: what the leaderboard above must have read
+assert(top.rows[1].points == 50 and top.rows[2].points == 40
+	and top.rows[3].points == 30 and top.next, "the top three")
+assert(seen == 5 and page.rows[1].points == 50, "every page")
+wisp.log("README BLOCK OK")
+'''
+
+
+def scenario_leaderboard(ctx):
+    write_db_files(ctx)
+    ctx.write_block(ctx.find('config', 'db')[0])
+    ctx.write_block(ctx.take('sql', 'leaderboard'))
+    ctx.write_block(ctx.take('lua-service', 'leaderboard'), BOARD_CHECKS)
+    ctx.check_config(ctx.take('config', 'leaderboard'))
+    (cmd,) = ctx.commands(ctx.take('sh', 'leaderboard'))
+    p = Proc(ctx, 'leaderboard', 'exec ' + cmd)
+    p.wait_for(['README BLOCK OK', 'applied migration 002_score.sql',
+                '1. player3 50'])
+    p.stop_clean()
+
+
 def memcached_stats(port):
     with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
         s.sendall(b'stats\r\n')
@@ -870,7 +892,7 @@ def scenario_session(ctx):
 SCENARIOS = [scenario_tools, scenario_reference, scenario_api, scenario_tutorial,
              scenario_values,
              scenario_echo, scenario_gate, scenario_hot, scenario_db,
-             scenario_memcached, scenario_counter, scenario_console,
+             scenario_memcached, scenario_leaderboard, scenario_counter, scenario_console,
              scenario_cluster, scenario_master, scenario_bots,
              scenario_session]
 

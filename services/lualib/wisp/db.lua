@@ -8,6 +8,8 @@
 --   players.update(p.id, { level = 2 })  -- only level changes; true
 --   players.incr(p.id, "gold", 10)       -- atomic; returns the new value
 --   players.get(p.id), players.get_many({ 1, 2 }), players.by_fk("ann")
+--   local page = players:range{ by = "score", desc = true, limit = 10 }
+--   -- page.rows in order; players:range{ ..., after = page.next } goes on
 --   players.delete(p.id)
 --
 -- Each call waits for the db service; a write returns once it is
@@ -55,7 +57,8 @@ function db.table(name, decl)
 		end
 		return call(what, name, ...)
 	end
-	return {
+	local t
+	t = {
 		name = name,
 		get = function(pk) return op("get", pk) end,
 		get_many = function(pks) return op("get_many", pks) end,
@@ -65,11 +68,20 @@ function db.table(name, decl)
 			end
 			return op("by_fk", decl.fk, value)
 		end,
+		-- a page of rows in the order of an indexed column: called as
+		-- t.range(options) or t:range(options)
+		range = function(first, options)
+			if first == t then
+				first = options
+			end
+			return op("range", first)
+		end,
 		new = function(row) return op("new", row) end,
 		update = function(pk, fields) return op("update", pk, fields) end,
 		delete = function(pk) return op("delete", pk) end,
 		incr = function(pk, field, n) return op("incr", pk, field, n) end,
 	}
+	return t
 end
 
 -- Static (read-only) game data: every row of a table named in db.static,

@@ -1,7 +1,8 @@
 -- bench_db.lua: the game node of the db benchmarks. WISP_BENCH names the
--- figure: db_get (cached rows read by 100 concurrent tasks) or db_write
+-- figure: db_get (cached rows read by 100 concurrent tasks), db_write
 -- (durable updates by 100 concurrent tasks), with _memcached when the db
--- caches in memcached. Best of three rounds; any failure exits 1.
+-- caches in memcached, or db_range (the top 10 of 100,000 scores, by 100
+-- concurrent tasks). Best of three rounds; any failure exits 1.
 local wisp = require "wisp"
 local db = require "wisp.db"
 local bench = require "bench"
@@ -10,6 +11,7 @@ local TASKS, ROWS, ROUNDS = 100, 1000, 3
 local ROUND_MS = 2000
 local name = assert(os.getenv("WISP_BENCH"), "set WISP_BENCH")
 local players = db.table("player", { pk = "id", auto = true })
+local scores = db.table("score", { pk = "id" })
 
 local function setup()
 	for i = 1, ROWS do
@@ -55,12 +57,19 @@ local ops = {
 	write = function(pk)
 		players.update(pk, { level = pk, gold = wisp.now() })
 	end,
+	range = function()
+		local rows = scores:range{ by = "points", desc = true, limit = 10 }.rows
+		if #rows ~= 10 or rows[1].points < rows[10].points then
+			error("range returned " .. #rows .. " rows, or out of order")
+		end
+	end,
 }
 
 local function run()
 	setup()
 	local op = assert(ops[name:match("^db_(%a+)")], "unknown benchmark " .. name)
-	local unit = name:find("get") and "gets/s" or "rows/s"
+	local unit = name:find("get") and "gets/s"
+		or name:find("range") and "queries/s" or "rows/s"
 	bench.report(name, bench.best(ROUNDS, round, op), unit)
 	local stats = db.stats()
 	wisp.log(string.format("db stats: cache %s hits %d misses %d; commits %d "

@@ -22,6 +22,11 @@ CREATE TABLE journal (
 	body TEXT NOT NULL
 );
 CREATE TABLE payload (id TEXT PRIMARY KEY, body BLOB, note TEXT);
+-- ordered pages (range): by an indexed column, ties, NULLs; a text key
+CREATE TABLE score (id INTEGER PRIMARY KEY, name TEXT, points INTEGER);
+CREATE INDEX score_points ON score (points);
+CREATE TABLE tag (id TEXT PRIMARY KEY, rank REAL);
+CREATE INDEX tag_rank ON tag (rank);
 -- static: read-only to the game, reloaded on request
 CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
 	price INTEGER NOT NULL);
