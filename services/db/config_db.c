@@ -32,6 +32,15 @@ static void db_free(void *settings)
 	free_list(d->static_tables, d->static_count);
 	d->memcached = d->static_tables = NULL;
 	d->memcached_count = d->static_count = 0;
+	for (size_t i = 0; i < d->owner_count; i++) {
+		wisp_free(d->owners[i].table);
+		wisp_free(d->owners[i].node);
+	}
+	wisp_free(d->owners);
+	wisp_free(d->default_owner);
+	d->owners = NULL;
+	d->owner_count = 0;
+	d->default_owner = NULL;
 }
 
 /* A "host:port" (proto/addr.h), as wisp.memcached takes it. */
@@ -215,6 +224,89 @@ static const struct wisp_cfg_key top_keys[] = {
 	DB_END,
 };
 
+/* ---- a db node's own table: nodes.NAME.db = { file, tables } ---- */
+
+/* The owner of table among those read so far, or NULL. */
+static const char *owner_of(const struct wisp_db_settings *d,
+	const char *table)
+{
+	for (size_t i = 0; i < d->owner_count; i++)
+		if (strcmp(d->owners[i].table, table) == 0)
+			return d->owners[i].node;
+	return NULL;
+}
+
+/* The list tables of node's db table (on top), into the owners. */
+static int read_owned(struct reader *r, const char *where, const char *node,
+	struct wisp_db_settings *d)
+{
+	char **list = NULL;
+	size_t count = 0;
+	if (read_list(r, where, "tables", &tables, &list, &count) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		const char *other = owner_of(d, list[i]);
+		if (other) {
+			rc = wisp_cfg_fail(r, "the table %s is in the db.tables of both "
+				"nodes.%s and nodes.%s: a table has one owner", list[i], other,
+				node);
+			break;
+		}
+		d->owners = wisp_realloc(d->owners,
+			(d->owner_count + 1) * sizeof(*d->owners));
+		d->owners[d->owner_count].table = list[i];
+		d->owners[d->owner_count++].node = wisp_strdup(node);
+		list[i] = NULL;
+	}
+	free_list(list, count);
+	return rc;
+}
+
+/* A db node without db.tables owns every table no other lists: one such
+ * node at most. */
+static int claim_default(struct reader *r, const char *node,
+	struct wisp_db_settings *d)
+{
+	if (d->default_owner)
+		return wisp_cfg_fail(r, "nodes.%s and nodes.%s both have the db role "
+			"and no db.tables: only one db node may own the tables no db "
+			"node lists", d->default_owner, node);
+	d->default_owner = wisp_strdup(node);
+	return 0;
+}
+
+static const char *const node_db_keys[] = { "file", "tables", NULL };
+
+/* The node table on top: a db node's db table, if any. Every node's
+ * tables are kept (each node routes by them); the file only the running
+ * node's. */
+static int read_node(struct reader *r, const char *where, void *settings)
+{
+	struct wisp_db_settings *d = settings;
+	const char *node = r->node->name;
+	int got = wisp_cfg_field(r, where, "db", LUA_TTABLE, "a table");
+	if (got < 0)
+		return -1;
+	if (!(r->node->roles & WISP_ROLE_DB))
+		return got == 0 ? wisp_cfg_fail(r, "%s has a db table but not the db "
+			"role", where) : 0;
+	if (got > 0)
+		return claim_default(r, node, d);
+	char inner[160];
+	snprintf(inner, sizeof(inner), "%s.db", where);
+	lua_getfield(r->L, -1, "tables");
+	int listed = !lua_isnil(r->L, -1);
+	lua_pop(r->L, 1);
+	int rc = wisp_cfg_check_keys(r, inner, node_db_keys) < 0
+		|| (listed ? read_owned(r, inner, node, d) : claim_default(r, node, d))
+		|| (r->self && wisp_cfg_string(r, inner, "file", &d->file) < 0);
+	lua_pop(r->L, 1);
+	return rc ? -1 : 0;
+}
+
+static const char *const node_keys[] = { "db", NULL };
+
 static void db_defaults(void *settings)
 {
 	((struct wisp_db_settings *)settings)->synchronous = 1; /* normal */
@@ -224,6 +316,8 @@ const struct wisp_cfg_section wisp_db_config = {
 	.name = "db",
 	.size = sizeof(struct wisp_db_settings),
 	.keys = top_keys,
+	.node_keys = node_keys,
+	.read_node = read_node,
 	.defaults = db_defaults,
 	.free = db_free,
 };

@@ -1,6 +1,7 @@
 /* db_config.h: the db service's section of the config (config_db.c),
  * the top-level `db` table: its sqlite3 database and the cache of its
- * rows, in memcached when servers are listed, in process otherwise. Every
+ * rows, in memcached when servers are listed, in process otherwise; and
+ * each db node's own `db` table: its file and the tables it owns. Every
  * node reads it, so that a mistake shows on any node's --check; the db
  * service of a node with the db role uses it. */
 #ifndef WISP_DB_CONFIG_H
@@ -25,6 +26,17 @@ struct wisp_db_settings {
 	uint32_t timeout_ms;    /* of a memcached call */
 	char **static_tables;   /* read-only tables, loaded at start */
 	size_t static_count;
+	/* Which db node owns which table: each db node's db.tables, and the
+	 * db node that lists none, which owns the rest (NULL if none). */
+	struct wisp_db_owner *owners;
+	size_t owner_count;
+	char *default_owner;
+};
+
+/* A table a db node's db.tables lists. */
+struct wisp_db_owner {
+	char *table;
+	char *node;
 };
 
 extern const struct wisp_cfg_section wisp_db_config;

@@ -1,6 +1,7 @@
 /* lsettings.c: the `wisp.db.settings` Lua module: the node config's db
  * settings as a fresh table, so that the db service reads them in Lua
- * with the config's own key names. */
+ * with the config's own key names, and wisp.db finds each table's db
+ * node. */
 #include <lauxlib.h>
 #include "db_config.h"
 #include "host.h"
@@ -34,6 +35,22 @@ static void set_memcached(lua_State *L, const struct wisp_db_settings *d)
 	lua_setfield(L, -2, "memcached");
 }
 
+/* owners = { [table] = node } of the listed tables; default_owner the
+ * node owning the rest. */
+static void set_owners(lua_State *L, const struct wisp_db_settings *d)
+{
+	lua_createtable(L, 0, (int)d->owner_count);
+	for (size_t i = 0; i < d->owner_count; i++) {
+		lua_pushstring(L, d->owners[i].node);
+		lua_setfield(L, -2, d->owners[i].table);
+	}
+	lua_setfield(L, -2, "owners");
+	if (d->default_owner) {
+		lua_pushstring(L, d->default_owner);
+		lua_setfield(L, -2, "default_owner");
+	}
+}
+
 static void push_settings(lua_State *L, const struct wisp_db_settings *d)
 {
 	lua_createtable(L, 0, 8);
@@ -50,6 +67,7 @@ static void push_settings(lua_State *L, const struct wisp_db_settings *d)
 	set_memcached(L, d);
 	push_list(L, d->static_tables, d->static_count);
 	lua_setfield(L, -2, "static");
+	set_owners(L, d);
 }
 
 /* Outside a node (a script run by a test) the defaults stand in. */

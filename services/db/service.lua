@@ -6,6 +6,7 @@
 -- the wisp.db library (services/lualib/wisp/db.lua). On the node's stop it
 -- commits what is open, then exits.
 local wisp = require "wisp"
+local cluster = require "wisp.cluster"
 local sqlite = require "wisp.sqlite"
 local settings = require "wisp.db.settings"
 local migrate = require "db.migrate"
@@ -69,6 +70,23 @@ local function cache_writes(cache)
 	return on_commit, on_abort
 end
 
+-- What this node owns, for its log: the tables its db.tables lists, or
+-- every table no db node lists.
+local function owned_text(cfg)
+	if cfg.default_owner == cluster.self() then
+		return next(cfg.owners) and "every table no db.tables lists"
+			or "every table"
+	end
+	local mine = {}
+	for t, node in pairs(cfg.owners) do
+		if node == cluster.self() then
+			mine[#mine + 1] = t
+		end
+	end
+	table.sort(mine)
+	return table.concat(mine, ", ")
+end
+
 local function open(cfg)
 	conn = sqlite.open(cfg.file, { wal = true, synchronous = cfg.synchronous })
 	if cfg.migrations then
@@ -90,8 +108,9 @@ local function open(cfg)
 	for _ in pairs(tables) do
 		count = count + 1
 	end
-	wisp.log(string.format("db %s open: %d tables, cache in %s", cfg.file,
-		count, cfg.memcached and "memcached" or "memory"))
+	wisp.log(string.format("db %s open: %d tables, cache in %s; owns %s",
+		cfg.file, count, cfg.memcached and "memcached" or "memory",
+		owned_text(cfg)))
 end
 
 local ops = {
@@ -117,16 +136,70 @@ local ops = {
 	end,
 }
 
+-- The node that owns table name (config_db.c): nil if none does.
+local function owner_of(name)
+	return settings.owners[name] or settings.default_owner
+end
+
+-- A request for a table another db node owns (a game node on an old
+-- config asked here, say) goes there once: its answer, or its error.
+local function forward(node, op, name, ...)
+	local ok, result = pcall(wisp.call, cluster.address("db", node),
+		"forwarded", op, name, ...)
+	if ok then
+		return result
+	end
+	local reason = tostring(result):match("(db: .*)$")
+	error(reason or string.format("db: table %s is owned by node %s, which "
+		.. "did not answer: %s", name, node, tostring(result)), 0)
+end
+
+-- Where op on table name is served: here (nil), or the owner's node.
+local function route(op, name, forwarded)
+	if op == "stats" or type(name) ~= "string" then
+		return nil
+	end
+	local node = owner_of(name)
+	if node == nil then
+		error("db: no db node owns the table " .. name
+			.. ": list it in the db.tables of one", 0)
+	end
+	if node == cluster.self() then
+		return nil
+	end
+	if forwarded then -- never twice: the two nodes' configs disagree
+		error(string.format("db: table %s was forwarded here, but node %s "
+			.. "owns it: do the db nodes run one config?", name, node), 0)
+	end
+	return node
+end
+
+local function run(op, forwarded, name, ...)
+	local f = ops[op]
+	if not f then
+		error("db: unknown operation '" .. tostring(op) .. "'", 0)
+	end
+	local node = route(op, name, forwarded)
+	if node then
+		return forward(node, op, name, ...)
+	end
+	return f(name, ...)
+end
+
 -- A request's own mistake (a "db: " error: an unknown column, a broken
 -- constraint) goes back to the caller without filling the log; anything
 -- else is a fault here, raised to be logged with its traceback.
+local function run_forwarded(op, ...)
+	return run(op, true, ...)
+end
+
 local function serve(_, op, ...)
-	local f = ops[op]
-	if not f then
-		wisp.response()(false, "db: unknown operation '" .. tostring(op) .. "'")
-		return
+	local ok, result
+	if op == "forwarded" then
+		ok, result = pcall(run_forwarded, ...)
+	else
+		ok, result = pcall(run, op, false, ...)
 	end
-	local ok, result = pcall(f, ...)
 	if ok then
 		return result
 	end

@@ -240,7 +240,6 @@ t.case("text keys with blanks, control characters, 300 bytes", function()
 	end
 end)
 
-t.run()
 
 local scores = db.table("score", { pk = "id", auto = true })
 local tags = db.table("tag", { pk = "id" })
@@ -351,3 +350,5 @@ t.case("range's mistakes are the caller's, named", function()
 		{ by = "points", after = { key = 1, value = "x" } })
 	fails("range takes a table of options, got string", scores.range, "points")
 end)
+
+t.run()

@@ -617,6 +617,59 @@ static void db_settings(void)
 	wisp_config_free(&cfg);
 }
 
+/* Several db nodes: who owns which table, and node a's own file. */
+static void db_owners(void)
+{
+	struct wisp_config cfg;
+	const char *err = load("return { db = { file = 'main.db' }, nodes = {\n"
+		"  a = { id = 1, roles = { 'db' }, db = { file = 'a.db',\n"
+		"    tables = { 'score', 'guild' } } },\n"
+		"  b = { id = 2, roles = { 'db', 'node' } },\n"
+		"  c = { id = 3, roles = { 'db' }, db = { tables = { 'mail' } } },\n"
+		"  g = { id = 4 } } }", &cfg);
+	CHECK(err == NULL);
+	if (err) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	const struct wisp_db_settings *d = db(&cfg);
+	CHECK_STR(d->file, "a.db");
+	CHECK_STR(d->default_owner, "b");
+	CHECK_INT(d->owner_count, 3);
+	int a = 0, c = 0;
+	for (size_t i = 0; i < d->owner_count; i++) {
+		const char *t = d->owners[i].table, *n = d->owners[i].node;
+		a += (strcmp(t, "score") == 0 || strcmp(t, "guild") == 0)
+			&& strcmp(n, "a") == 0;
+		c += strcmp(t, "mail") == 0 && strcmp(n, "c") == 0;
+	}
+	CHECK_INT(a, 2);
+	CHECK_INT(c, 1);
+	wisp_config_free(&cfg);
+	/* one db node: it owns every table */
+	CHECK(load("return { nodes = { a = { id = 1, roles = { 'db' } } } }",
+		&cfg) == NULL);
+	CHECK_STR(db(&cfg)->default_owner, "a");
+	CHECK_INT(db(&cfg)->owner_count, 0);
+	wisp_config_free(&cfg);
+	refused("return { nodes = { a = { id = 1, db = { file = 'x' } } } }",
+		"nodes.a has a db table but not the db role");
+	refused("return { nodes = { a = { id = 1, roles = { 'db' } },\n"
+		"  b = { id = 2, roles = { 'db' } } } }",
+		"both have the db role and no db.tables");
+	refused("return { nodes = { a = { id = 1, roles = { 'db' }, db = { tables\n"
+		"  = { 'x' } } }, b = { id = 2, roles = { 'db' }, db = { tables =\n"
+		"  { 'y', 'x' } } } } }", "the table x is in the db.tables of both");
+	refused("return { nodes = { a = { id = 1, roles = { 'db' }, db = { tables\n"
+		"  = { 'no such' } } } } }", "nodes.a.db.tables[1] must be a table name");
+	refused("return { nodes = { a = { id = 1, roles = { 'db' }, db = { tables\n"
+		"  = 'x' } } } }", "key 'tables' in nodes.a.db must be a list");
+	refused("return { nodes = { a = { id = 1, roles = { 'db' }, db = {\n"
+		"  table = { 'x' } } } } }", "unknown key 'table' in nodes.a.db");
+	refused("return { nodes = { a = { id = 1, roles = { 'db' }, db = 'x' } } }",
+		"key 'db' in nodes.a must be a table");
+}
+
 /* A config with the given keys in its db table, for the refused cases. */
 static void refused_db(const char *keys, const char *want)
 {
@@ -813,6 +866,7 @@ int main(void)
 	RUN(bad_gates);
 	RUN(db_defaults);
 	RUN(db_settings);
+	RUN(db_owners);
 	RUN(bad_dbs);
 	RUN(console_settings);
 	RUN(bad_consoles);

@@ -21,29 +21,48 @@ local cluster = require "wisp.cluster"
 
 local db = {}
 
-local address
+local settings = require "wisp.db.settings"
 
--- "db" on the db node itself, "db@NODE" elsewhere.
-local function db_address()
+local addresses = {} -- by table: the address of its db service from here
+
+-- The db node that owns table name: the one whose db.tables lists it, or
+-- the db node that lists none.
+local function owner(name)
+	local node = settings.owners[name] or settings.default_owner
+	if node then
+		return node
+	end
+	if not cluster.names("db")[1] then
+		error("wisp.db: no node of the config has the db role", 3)
+	end
+	error("wisp.db: no db node owns the table " .. tostring(name)
+		.. ": list it in the db.tables of one", 3)
+end
+
+-- "db" on the owner itself, "db@NODE" elsewhere.
+local function db_address(name)
+	local address = addresses[name]
 	if not address then
-		local ok, name, addr = pcall(cluster.db)
-		if not ok then
-			error("wisp.db: " .. name, 3)
-		end
-		address = addr
+		address = cluster.address("db", owner(name))
+		addresses[name] = address
 	end
 	return address
 end
 
 -- One value back, or the db service's error text without the call's
 -- wrapping, raised at the caller of the table function.
-local function call(...)
-	local ok, result = pcall(wisp.call, db_address(), ...)
+local function call_at(address, ...)
+	local ok, result = pcall(wisp.call, address, ...)
 	if ok then
 		return result
 	end
 	local reason = tostring(result):match("(db: .*)$") or tostring(result)
-	error(reason, 3)
+	error(reason, 4)
+end
+
+-- The same, to the owner of table name.
+local function call(name, ...)
+	return call_at(db_address(name), ...)
 end
 
 -- decl: { pk = "column", fk = "column", auto = true }, each optional.
@@ -52,10 +71,10 @@ function db.table(name, decl)
 	local declared = false
 	local function op(what, ...)
 		if not declared then
-			call("declare", name, decl)
+			call(name, "declare", name, decl)
 			declared = true
 		end
-		return call(what, name, ...)
+		return call(name, what, name, ...)
 	end
 	local t
 	t = {
@@ -87,17 +106,20 @@ end
 -- Static (read-only) game data: every row of a table named in db.static,
 -- by primary key, as loaded at start or by the last reload.
 function db.static(name)
-	return call("static", name)
+	return call(name, "static", name)
 end
 
 -- Reads a static table from the database again; returns its row count.
 function db.reload(name)
-	return call("reload", name)
+	return call(name, "reload", name)
 end
 
 -- The db service's counters: cache hits and misses, commits, rows.
-function db.stats()
-	return call("stats")
+-- node: a db node's name; the one owning the tables no other lists if
+-- nil.
+function db.stats(node)
+	node = node or settings.default_owner or owner(nil)
+	return call_at(cluster.address("db", node), "stats")
 end
 
 return db
