@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "config.h"
 #include "config_reader.h"
 #include "config_secret.h"
@@ -135,19 +136,28 @@ static int check_secret(struct reader *r, struct wisp_config *cfg)
 	return 0;
 }
 
+/* The cluster's name is only checked: holding a copy across the reads
+ * after it would leak it when one of them raises (run_job). */
+static int check_cluster(struct reader *r)
+{
+	int got = wisp_cfg_field(r, "the config", "cluster", LUA_TSTRING,
+		"a string");
+	if (got == 0)
+		lua_pop(r->L, 1);
+	return got < 0 ? -1 : 0;
+}
+
 static int read_top(struct reader *r, const char *node,
 	struct wisp_config *cfg)
 {
-	char *cluster = NULL;
 	int bad = wisp_cfg_check_top_keys(r, top_keys) < 0
-		|| wisp_cfg_string(r, "the config", "cluster", &cluster) < 0
+		|| check_cluster(r) < 0
 		|| wisp_cfg_string(r, "the config", "module_path", &cfg->module_path) < 0
 		|| wisp_cfg_string(r, "the config", "lua_path", &cfg->lua_path) < 0
 		|| wisp_cfg_string(r, "the config", "secret", &cfg->secret) < 0
 		|| read_limits(r, cfg) < 0 || read_watchdog(r, cfg) < 0
 		|| wisp_cfg_sections_read(r, cfg) < 0
 		|| wisp_cfg_read_common(r, "the config", cfg) < 0;
-	wisp_free(cluster);
 	if (bad)
 		return -1;
 	if (wisp_cfg_field(r, "the config", "nodes", LUA_TTABLE, "a table") != 0)
@@ -180,30 +190,186 @@ void wisp_config_defaults(struct wisp_config *cfg, const char *node)
 	wisp_cfg_sections_new(cfg);
 }
 
+/* The config is the operator's, but one that runs away must end in an
+ * error, not hang `wisp --check` or a start: its Lua may run so many
+ * instructions, a call counting as CALL_COST (a C function such as
+ * string.rep or a raise can cost far more than an instruction), and hold
+ * so much memory; a hook every CONFIG_STEP instructions and at every call
+ * counts, and also ends a run that takes too long all the same. A real
+ * config needs a small fraction of each. */
+#define CONFIG_STEP 1000
+#define CALL_COST 100
+#define CONFIG_INSTRUCTIONS 20000000L
+#define CONFIG_SECONDS 10
+#define CONFIG_MEMORY_MB 64
+
+struct budget {
+	size_t used;      /* bytes the config's Lua holds */
+	long spent;       /* instructions run, calls counted as CALL_COST */
+	uint64_t start;   /* when it started, in ns */
+	char over[64];    /* "", or which bound it passed */
+};
+
+static void *budget_alloc(void *ud, void *p, size_t osize, size_t nsize)
+{
+	struct budget *b = ud;
+	if (p == NULL)
+		osize = 0;
+	if (nsize == 0) {
+		free(p);
+		b->used -= osize;
+		return NULL;
+	}
+	if (nsize > osize
+		&& b->used + (nsize - osize) > (size_t)CONFIG_MEMORY_MB << 20)
+		return NULL;
+	void *q = realloc(p, nsize);
+	if (q != NULL)
+		b->used = b->used - osize + nsize;
+	return q;
+}
+
+static struct budget *budget_of(lua_State *L)
+{
+	void *ud;
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* Past a bound, raises at every instruction of every coroutine that
+ * runs: a pcall in the config catches the error, but the next
+ * instruction after it raises again, up to the loader. */
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	struct budget *b = budget_of(L);
+	b->spent += ar->event == LUA_HOOKCOUNT ? CONFIG_STEP : CALL_COST;
+	if (b->spent > CONFIG_INSTRUCTIONS)
+		snprintf(b->over, sizeof(b->over), "ran for more than %ld "
+			"instructions", CONFIG_INSTRUCTIONS);
+	else if (wisp_clock_ns() - b->start > CONFIG_SECONDS * 1000000000ull)
+		snprintf(b->over, sizeof(b->over), "ran for more than %d s",
+			CONFIG_SECONDS);
+	if (b->over[0] == '\0')
+		return;
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	luaL_error(L, "the config %s", b->over);
+}
+
+static lua_State *new_state(void)
+{
+	struct budget *b = wisp_malloc(sizeof(*b));
+	memset(b, 0, sizeof(*b));
+	lua_State *L = lua_newstate(budget_alloc, b);
+	if (L == NULL) {
+		wisp_free(b);
+		return NULL;
+	}
+	b->start = wisp_clock_ns();
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT | LUA_MASKCALL, CONFIG_STEP);
+	return L;
+}
+
+static void close_state(lua_State *L)
+{
+	if (L == NULL)
+		return;
+	struct budget *b = budget_of(L);
+	lua_close(L);
+	wisp_free(b);
+}
+
+/* The error of a failed run of the config's Lua (status, its value on
+ * top), written as one line: -1. */
+static int lua_failed(struct reader *r, int status)
+{
+	const char *msg = lua_tostring(r->L, -1);
+	if (budget_of(r->L)->over[0])
+		return wisp_cfg_fail(r, "the config %s", budget_of(r->L)->over);
+	if (status == LUA_ERRMEM)
+		return wisp_cfg_fail(r, "the config needs more than %d MB of "
+			"memory", CONFIG_MEMORY_MB);
+	if (msg == NULL)
+		return wisp_cfg_fail(r, "the config raised an error that is not a "
+			"string");
+	if (strncmp(msg, r->file, strlen(r->file)) != 0) /* error(x, 0) */
+		return wisp_cfg_fail(r, "%s", msg);
+	snprintf(r->err, r->errsz, "%s", msg);
+	return -1;
+}
+
 /* Runs the config file: 0 with the table it returns on top, or -1 with
  * the error written. */
 static int run_file(struct reader *r)
 {
+	int status;
+	if (r->L == NULL)
+		return wisp_cfg_fail(r, "no memory for the config's Lua");
 	luaL_openlibs(r->L);
-	if (luaL_loadfilex(r->L, r->file, "t") != LUA_OK
-		|| lua_pcall(r->L, 0, 1, 0) != LUA_OK) {
-		snprintf(r->err, r->errsz, "%s", lua_tostring(r->L, -1));
-		return -1;
-	}
+	if ((status = luaL_loadfilex(r->L, r->file, "t")) != LUA_OK
+		|| (status = lua_pcall(r->L, 0, 1, 0)) != LUA_OK)
+		return lua_failed(r, status);
 	if (!lua_istable(r->L, -1))
 		return wisp_cfg_fail(r, "must return a table (return { nodes = { "
 			"... } })");
 	return 0;
 }
 
+/* What is read from the config's table under protection: a metamethod
+ * of the config's tables (__index, __len, __tostring) runs its Lua, and
+ * what that raises, or running out of the budget, must fail the read,
+ * not the process. */
+struct job {
+	struct reader *r;
+	const char *node;          /* read_top for node into cfg, */
+	struct wisp_config *cfg;
+	char ***names;             /* or collect_names when names is set */
+	size_t *count;
+	int rc;
+};
+
+static int collect_names(struct reader *r, char ***names, size_t *count);
+
+static int run_job(lua_State *L)
+{
+	struct job *j = lua_touserdata(L, 2);
+	lua_settop(L, 1);
+	j->rc = j->names ? collect_names(j->r, j->names, j->count)
+		: read_top(j->r, j->node, j->cfg);
+	return 0;
+}
+
+/* Runs j on the table on top of j->r->L: its result, or -1. */
+static int protect(struct job *j)
+{
+	lua_State *L = j->r->L;
+	lua_pushcfunction(L, run_job);
+	lua_pushvalue(L, -2);
+	lua_pushlightuserdata(L, j);
+	int status = lua_pcall(L, 2, 0, 0);
+	return status == LUA_OK ? j->rc : lua_failed(j->r, status);
+}
+
+static int read_node(struct reader *r, const char *node,
+	struct wisp_config *cfg)
+{
+	struct job j = { r, node, cfg, NULL, NULL, 0 };
+	return protect(&j);
+}
+
+static int read_names(struct reader *r, char ***names, size_t *count)
+{
+	struct job j = { r, NULL, NULL, names, count, 0 };
+	return protect(&j);
+}
+
 int wisp_config_load(const char *path, const char *node,
 	struct wisp_config *cfg, char *err, size_t errsz)
 {
-	struct reader r = { luaL_newstate(), path, err, errsz, NULL, 0 };
+	struct reader r = { new_state(), path, err, errsz, NULL, 0 };
 	err[0] = '\0';
 	wisp_config_defaults(cfg, node);
-	int rc = run_file(&r) < 0 ? -1 : read_top(&r, node, cfg);
-	lua_close(r.L);
+	int rc = run_file(&r) < 0 ? -1 : read_node(&r, node, cfg);
+	close_state(r.L);
 	if (rc < 0)
 		wisp_config_free(cfg);
 	return rc;
@@ -272,7 +438,7 @@ static int read_each(struct reader *r, char **names, size_t count,
 		r->node = NULL;
 		r->self = 0;
 		wisp_config_defaults(&cfg, names[i]);
-		int rc = read_top(r, names[i], &cfg) < 0 ? -1
+		int rc = read_node(r, names[i], &cfg) < 0 ? -1
 			: fn(names[i], &cfg, ud);
 		wisp_config_free(&cfg);
 		if (rc < 0)
@@ -286,16 +452,16 @@ int wisp_config_load_each(const char *path,
 	int (*fn)(const char *node, const struct wisp_config *cfg, void *ud),
 	void *ud, char *err, size_t errsz)
 {
-	struct reader r = { luaL_newstate(), path, err, errsz, NULL, 0 };
+	struct reader r = { new_state(), path, err, errsz, NULL, 0 };
 	char **names = NULL;
 	size_t count = 0;
 	err[0] = '\0';
-	int rc = run_file(&r) < 0 || collect_names(&r, &names, &count) < 0 ? -1
+	int rc = run_file(&r) < 0 || read_names(&r, &names, &count) < 0 ? -1
 		: 0;
 	lua_settop(r.L, 1); /* the config's table */
 	if (rc == 0)
 		rc = read_each(&r, names, count, fn, ud);
-	lua_close(r.L);
+	close_state(r.L);
 	for (size_t i = 0; i < count; i++)
 		wisp_free(names[i]);
 	wisp_free(names);
@@ -305,13 +471,13 @@ int wisp_config_load_each(const char *path,
 int wisp_config_node_names(const char *path, char ***names, size_t *count,
 	char *err, size_t errsz)
 {
-	struct reader r = { luaL_newstate(), path, err, errsz, NULL, 0 };
+	struct reader r = { new_state(), path, err, errsz, NULL, 0 };
 	int rc = -1;
 	*names = NULL;
 	*count = 0;
 	if (run_file(&r) == 0)
-		rc = collect_names(&r, names, count);
-	lua_close(r.L);
+		rc = read_names(&r, names, count);
+	close_state(r.L);
 	if (rc < 0) {
 		for (size_t i = 0; i < *count; i++)
 			wisp_free((*names)[i]);

@@ -237,7 +237,7 @@ static int read_peer(struct reader *r, const char *name, struct wisp_peer *p)
 static int check_unique(struct reader *r, const struct wisp_config *cfg,
 	const struct wisp_peer *p)
 {
-	for (size_t i = 0; i < cfg->peer_count; i++)
+	for (size_t i = 0; i + 1 < cfg->peer_count; i++) /* p is the last */
 		if (cfg->peers[i].id == p->id)
 			return wisp_cfg_fail(r, "nodes.%s and nodes.%s have the same id %u",
 				cfg->peers[i].name, p->name, p->id);
@@ -271,10 +271,12 @@ static int read_peers(struct reader *r, const char *node,
 			(cfg->peer_count + 1) * sizeof(*cfg->peers));
 		struct wisp_peer *p = &cfg->peers[cfg->peer_count];
 		memset(p, 0, sizeof(*p));
+		/* counted before it is read, so that free sees what is read of it
+		 * when a read fails, or raises (config.c's run_job) */
+		cfg->peer_count++;
 		const char *name = lua_tostring(r->L, -2);
 		int bad = read_peer(r, name, p) < 0 || check_unique(r, cfg, p) < 0
 			|| read_sections(r, p, strcmp(name, node) == 0, cfg) < 0;
-		cfg->peer_count++; /* counted even when bad, so that free sees it */
 		if (bad)
 			return -1;
 		lua_pop(r->L, 1);

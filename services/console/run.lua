@@ -199,18 +199,35 @@ function run.slow(target, ms, id)
 		ok and trace.path(results) or reason(results), skipped))
 end
 
--- The reply to a command line: its text, or an error raised.
-function run.line(line)
+-- What a command line asks, before any work: { name, spec, nodes, args,
+-- many, json }, or nil and why not. Parsing only (test/fuzz/fuzz_console).
+function run.plan(line)
 	local words, want_json = parse(line)
 	local name = table.remove(words, 1)
 	local spec = commands[name]
 	if not spec then
-		error(format("unknown command '%s' (try help)", tostring(name)), 0)
+		return nil, format("unknown command '%s' (try help)", tostring(name))
 	end
-	local nodes, args, many = targets(name, spec, words)
+	local ok, nodes, args, many = pcall(targets, name, spec, words)
+	if not ok then
+		return nil, nodes
+	end
 	if #nodes == 0 then
-		error(name .. ": no node to run it on", 0)
+		return nil, name .. ": no node to run it on"
 	end
+	return { name = name, spec = spec, nodes = nodes, args = args,
+		many = many, json = want_json }
+end
+
+-- The reply to a command line: its text, or an error raised.
+function run.line(line)
+	local plan, why = run.plan(line)
+	if not plan then
+		error(why, 0)
+	end
+	local name, spec, nodes, args, many = plan.name, plan.spec, plan.nodes,
+		plan.args, plan.many
+	local want_json = plan.json
 	local results = many and on_nodes(nodes, name, args)
 		or { on_node(nodes[1], name, args) }
 	if not many and results[1].error then

@@ -842,6 +842,24 @@ static void bad_consoles(void)
 		"key 'console_token' in the config must be a string");
 }
 
+/* A config that runs away, or whose tables raise when read, is an error
+ * naming the file, never a hang or a crash of the loader. */
+static void runaway_configs(void)
+{
+	refused("while true do end",
+		"the config ran for more than 20000000 instructions");
+	refused("while true do pcall(function() while true do end end) end",
+		"the config ran for more than 20000000 instructions");
+	refused("local t = {} for i = 1, 99 do t[i] = ('x'):rep(1 << 22) .. i end",
+		"the config needs more than 64 MB of memory");
+	refused("return setmetatable({}, { __index = function() "
+		"error('no key') end })", "no key");
+	refused("return setmetatable({ nodes = { a = { id = 1 } } },"
+		" { __index = function() while true do end end })",
+		"the config ran for more than");
+	refused("error({})", "an error that is not a string");
+}
+
 static void missing_file(void)
 {
 	struct wisp_config cfg;
@@ -870,6 +888,7 @@ int main(void)
 	RUN(bad_dbs);
 	RUN(console_settings);
 	RUN(bad_consoles);
+	RUN(runaway_configs);
 	RUN(missing_file);
 	unlink(path);
 	return TEST_END();

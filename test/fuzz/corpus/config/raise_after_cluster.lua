@@ -1,0 +1,1 @@
+return setmetatable({ cluster = "x", nodes = { a = { id = 1 } } }, { __index = function(_, k) error("no " .. k) end })

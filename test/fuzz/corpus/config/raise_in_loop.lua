@@ -1,0 +1,1 @@
+while true do pcall(function() while t|ul do end end) end

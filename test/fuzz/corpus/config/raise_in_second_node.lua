@@ -1,0 +1,1 @@
+return { nodes = { a = { id = 1, harbor = '127.0.0.1:7001', secret = string.rep('Zq9x', 12) }, b = setmetatable({ id = 2, harbor='127.0.0.1:7002' }, { __index = function(_, k) error("no " .. k) end }) } }

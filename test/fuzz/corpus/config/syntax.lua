@@ -1,0 +1,1 @@
+return { nodes = { a = { id = 1, harbor = "127.0.0.1:7001" }, b = { id = "x" } }
