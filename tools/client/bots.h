@@ -17,6 +17,9 @@ struct bots_options {
 	const char *save, *verify;
 	long spread;  /* --spread: the game nodes the logins must spread over */
 	int relogin;  /* --relogin yes: a failed move means log in again */
+	int chaos;       /* --chaos yes: play through faults, count them */
+	double deadline; /* --deadline: s a command may stay open (chaos) */
+	double ramp;     /* --ramp: s the first connections spread over */
 };
 
 /* Reads argv into o: 0, 1 when --help was asked (and printed), -1 when an

@@ -33,10 +33,28 @@ static const char usage[] =
 	"  --spread N       the first logins must spread over N game nodes, "
 	"each\n"
 	"                   holding 1/N of the bots, +/- 10%\n"
+	"  --chaos yes      play through faults (nodes killed or stopped, "
+	"links cut):\n"
+	"                   a closed connection or a failed login is "
+	"retried after a\n"
+	"                   backoff; only the violations count (a command "
+	"open past\n"
+	"                   --deadline, an acknowledged state lost, a chat "
+	"line heard\n"
+	"                   twice or out of order); --duration counts from "
+	"the start;\n"
+	"                   a last line BOTS-SUMMARY KEY=N... (no)\n"
+	"  --deadline S     with --chaos: seconds a command (login, enter, "
+	"move, chat)\n"
+	"                   may stay open (10)\n"
+	"  --ramp S         with --chaos: the bots' first connections spread "
+	"over S\n"
+	"                   seconds, not all at once (0)\n"
 	"  --max-body N     the largest body either way (65536)\n"
 	LK_SHARED_USAGE
-	"Exit code 1 on any error or missing delivery, 2 on bad "
-	"arguments.\n";
+	"Exit code 1 on any error or missing delivery (with --chaos: on a "
+	"violation,\n"
+	"or a --verify state not given back), 2 on bad arguments.\n";
 
 static const char *parse_bots(void *opts, const char *v)
 {
@@ -120,6 +138,29 @@ static const char *parse_relogin(void *opts, const char *v)
 	return NULL;
 }
 
+static const char *parse_chaos(void *opts, const char *v)
+{
+	struct bots_options *o = opts;
+	if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+		return "want yes or no";
+	o->chaos = strcmp(v, "yes") == 0;
+	return NULL;
+}
+
+static const char *parse_deadline(void *opts, const char *v)
+{
+	struct bots_options *o = opts;
+	return lk_real(v, 0.1, 3600, &o->deadline) < 0
+		? "want seconds from 0.1 to 3600" : NULL;
+}
+
+static const char *parse_ramp(void *opts, const char *v)
+{
+	struct bots_options *o = opts;
+	return lk_real(v, 0, 3600, &o->ramp) < 0
+		? "want seconds from 0 to 3600" : NULL;
+}
+
 static const char *parse_spread(void *opts, const char *v)
 {
 	struct bots_options *o = opts;
@@ -149,6 +190,8 @@ static const struct lk_option options[] = {
 	{ "--timeout", parse_timeout }, { "--save", parse_save },
 	{ "--verify", parse_verify }, { "--max-body", parse_max_body },
 	{ "--relogin", parse_relogin }, { "--spread", parse_spread },
+	{ "--chaos", parse_chaos }, { "--deadline", parse_deadline },
+	{ "--ramp", parse_ramp },
 };
 
 static const struct lk_tool tool = {
@@ -160,7 +203,7 @@ int bots_options(struct bots_options *o, int argc, char **argv)
 {
 	*o = (struct bots_options){
 		.bots = 100, .rooms = 10, .duration = 10, .moves = 1, .chats = 1,
-		.timeout = 10, .prefix = "bot",
+		.timeout = 10, .prefix = "bot", .deadline = 10,
 	};
 	return lk_options(&tool, &o->gate, argc, argv);
 }
