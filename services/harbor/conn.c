@@ -401,7 +401,7 @@ void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
 	unlist(h, c);
 	struct harbor_link *l = c->peer ? wisp_harbor_link(h, c->peer) : NULL;
 	if (l && l->in == c)
-		l->in = NULL;
+		wisp_harbor_link_in_lost(h, l, c);
 	if (!c->out && c->state != CONN_UP) {
 		h->handshaking--;
 		/* a connector whose secret differs sees our proof fail and

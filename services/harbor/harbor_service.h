@@ -117,6 +117,7 @@ struct harbor {
 	size_t conn_count;
 	struct wisp_keymap conn_by_socket; /* socket id -> conn, for events */
 	int tick_session;
+	uint64_t last_tick_ms;     /* when the heartbeat tick last ran */
 	struct harbor_link *dirty;        /* links with frames to write */
 	/* directory */
 	int is_root;
@@ -190,6 +191,10 @@ void wisp_harbor_link_up(struct harbor *h, struct harbor_link *l);
 /* The out conn is gone: fail what waits on it, and back off. */
 void wisp_harbor_link_lost(struct harbor *h, struct harbor_link *l,
 	const char *why);
+/* The peer's conn to us (c) is closing: on the root, the peer is gone
+ * if the root's conn to it is gone too. */
+void wisp_harbor_link_in_lost(struct harbor *h, struct harbor_link *l,
+	const struct harbor_conn *c);
 void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
 	struct wisp_harbor_msg *m);
 void wisp_harbor_link_flush(struct harbor *h, struct harbor_link *l);

@@ -131,6 +131,14 @@ static void fail_call(uint64_t key, void *value, void *ud)
 		"node %s is down (%s)", lc->node, lc->why);
 }
 
+/* The directory learns of a peer that is gone: the root tells everyone,
+ * a node tells its root's loss to itself. */
+static void peer_gone(struct harbor *h, struct harbor_link *l)
+{
+	if (h->is_root || l->peer->id == h->root)
+		wisp_directory_node_down(h, l->peer->id);
+}
+
 void wisp_harbor_link_lost(struct harbor *h, struct harbor_link *l,
 	const char *why)
 {
@@ -146,8 +154,29 @@ void wisp_harbor_link_lost(struct harbor *h, struct harbor_link *l,
 	wisp_resolve_forget(l); /* the peer may come back a new process */
 	struct lost_call lc = { h, l->peer->name, why };
 	wisp_keymap_drain(&l->pending, fail_call, &lc);
-	if (h->is_root || l->peer->id == h->root)
-		wisp_directory_node_down(h, l->peer->id);
+	/* on the root, while the node's own conn to it is up, the node
+	 * lives: only the root's way to it broke (the node judged it silent
+	 * after a stall of its own, say), and the tick dials again; the
+	 * node is down once both are gone. A node that loses its conn to
+	 * the root joins again (on the conn it dials), whatever else. */
+	if (h->is_root && l->in && l->in->state == CONN_UP)
+		return;
+	peer_gone(h, l);
+}
+
+void wisp_harbor_link_in_lost(struct harbor *h, struct harbor_link *l,
+	const struct harbor_conn *c)
+{
+	l->in = NULL;
+	/* the peer answers our calls on its conn to us: answers in flight on
+	 * it are lost with it, so the calls fail now, not at their timeout */
+	if (c->state == CONN_UP) {
+		struct lost_call lc = { h, l->peer->name,
+			"its link to this node was lost" };
+		wisp_keymap_drain(&l->pending, fail_call, &lc);
+	}
+	if (h->is_root && c->state == CONN_UP && l->out == NULL)
+		peer_gone(h, l);
 }
 
 static void receive(struct harbor *h, struct harbor_link *l,
@@ -183,14 +212,42 @@ void wisp_harbor_link_received(struct harbor *h, struct harbor_link *l,
 }
 
 /* A peer reading what we send is alive, even while what it says back
- * (a pong too) waits behind a large frame of ours. */
+ * (a pong too) waits behind a large frame of ours. Over TCP "taken" is
+ * what the peer's kernel acknowledged, and a stopped process's kernel
+ * still takes pings into its buffer: only PROGRESS_MIN bytes between
+ * ticks, more than pings ever are, count as the peer reading. */
+#define PROGRESS_MIN 4096
 static void note_progress(struct harbor_conn *c, uint64_t now)
 {
 	int64_t taken = wisp_net_taken(c->id);
-	if (taken > c->taken) {
-		c->taken = taken;
+	if (taken - c->taken >= PROGRESS_MIN)
 		c->heard_ms = now;
-	}
+	if (taken > c->taken)
+		c->taken = taken;
+}
+
+/* A tick long after the last one: this node was not running (stopped,
+ * starved of CPU) and read nothing meanwhile, so no peer can be judged
+ * silent by that time; each gets a full timeout from now. */
+static void forgive_own_stall(struct harbor *h, uint64_t now)
+{
+	uint64_t last = h->last_tick_ms;
+	h->last_tick_ms = now;
+	if (last == 0 || now - last <= h->settings->heartbeat_ms)
+		return;
+	for (size_t i = 0; i < h->conn_count; i++)
+		if (h->conns[i]->heard_ms < now)
+			h->conns[i]->heard_ms = now;
+}
+
+/* A peer whose conn to us is up but ours to it was lost: dial it again
+ * once its backoff is over. */
+static void redial(struct harbor *h, struct harbor_conn *c, uint64_t now)
+{
+	struct harbor_link *l = c->out || c->state != CONN_UP ? NULL
+		: wisp_harbor_link(h, c->peer);
+	if (l && l->in == c && l->out == NULL && now >= l->retry_ms)
+		wisp_harbor_conn_dial(h, l);
 }
 
 /* Pings quiet links; closes silent or stuck ones. */
@@ -198,10 +255,12 @@ void wisp_harbor_links_tick(struct harbor *h)
 {
 	uint64_t now = wisp_harbor_now();
 	const struct wisp_harbor_settings *s = h->settings;
+	forgive_own_stall(h, now);
 	for (size_t i = h->conn_count; i-- > 0;) {
 		struct harbor_conn *c = h->conns[i];
 		if (wisp_harbor_conn_expired(h, c, now))
 			continue;
+		redial(h, c, now);
 		note_progress(c, now);
 		/* most links of a large cluster are quiet (the root's above
 		 * all): their buffers go back between ticks; a busy one
