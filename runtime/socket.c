@@ -83,6 +83,12 @@ struct watch {
 	void *ud;
 };
 
+/* A callback for the end of the round (wisp_poll_flush_later). */
+struct later {
+	void (*fn)(void *ud);
+	void *ud;
+};
+
 static struct {
 	int epfd;
 	/* Held open so that on EMFILE one fd can be freed to accept and shed
@@ -95,6 +101,8 @@ static struct {
 	wisp_socket_deliver deliver;
 	struct watch *watches;
 	int nwatches;
+	struct later *laters;
+	size_t nlaters, laters_cap;
 	/* ids of the sockets with deferred writes, sent by wisp_net_flush */
 	int *dirty;
 	size_t ndirty, dirty_cap;
@@ -597,7 +605,8 @@ static void handle_event(uint64_t key, uint32_t ev)
 {
 	if (key & WATCH_KEY) {
 		struct watch *w = &net.watches[key & ~WATCH_KEY];
-		w->ready(w->ud);
+		if (w->ready) /* NULL: unwatched earlier in this batch */
+			w->ready(w->ud);
 		return;
 	}
 	struct sock *s = find((int)key);
@@ -634,6 +643,7 @@ void wisp_net_exit(void)
 			sock_free(net.slots[i]);
 	wisp_free(net.slots);
 	wisp_free(net.watches);
+	wisp_free(net.laters);
 	wisp_free(net.dirty);
 	wisp_free(net.spare);
 	if (net.epfd >= 0)
@@ -655,17 +665,42 @@ int wisp_net_poll(int timeout_ms)
 	return n;
 }
 
-/* Watches are never removed: closing the fd takes it out of epoll. */
-int wisp_poll_watch(int fd, void (*ready)(void *ud), void *ud)
+/* A free slot (ready NULL) is taken again before the table grows. */
+int wisp_poll_watch_events(int fd, uint32_t events, void (*ready)(void *ud),
+	void *ud)
 {
-	struct epoll_event ev = { .events = EPOLLIN,
-		.data.u64 = WATCH_KEY | (uint64_t)net.nwatches };
+	int slot = 0;
+	while (slot < net.nwatches && net.watches[slot].ready)
+		slot++;
+	struct epoll_event ev = { .events = events,
+		.data.u64 = WATCH_KEY | (uint64_t)slot };
 	if (epoll_ctl(net.epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -1;
-	net.watches = wisp_realloc(net.watches,
-		(net.nwatches + 1) * sizeof *net.watches);
-	net.watches[net.nwatches++] = (struct watch){ ready, ud };
-	return 0;
+	if (slot == net.nwatches)
+		net.watches = wisp_realloc(net.watches,
+			++net.nwatches * sizeof *net.watches);
+	net.watches[slot] = (struct watch){ ready, ud };
+	return slot;
+}
+
+int wisp_poll_watch(int fd, void (*ready)(void *ud), void *ud)
+{
+	return wisp_poll_watch_events(fd, EPOLLIN, ready, ud) < 0 ? -1 : 0;
+}
+
+int wisp_poll_rewatch(int fd, int watch, uint32_t events)
+{
+	struct epoll_event ev = { .events = events,
+		.data.u64 = WATCH_KEY | (uint64_t)watch };
+	return epoll_ctl(net.epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* fd may be closed already (then epoll has dropped it): the slot is
+ * freed all the same. */
+void wisp_poll_unwatch(int fd, int watch)
+{
+	epoll_ctl(net.epfd, EPOLL_CTL_DEL, fd, NULL);
+	net.watches[watch] = (struct watch){ NULL, NULL };
 }
 
 /* As if the owner closed each one, so what it wrote is still sent. A
@@ -848,6 +883,25 @@ int wisp_net_write_later(int id, const void *data, size_t sz)
 	return 0;
 }
 
+/* A callback may queue another, or cancel one: the list is taken first,
+ * and one queued meanwhile waits for the next round. */
+static void run_laters(void)
+{
+	struct later *list = net.laters;
+	size_t n = net.nlaters, cap = net.laters_cap;
+	net.laters = NULL;
+	net.nlaters = net.laters_cap = 0;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].fn)
+			list[i].fn(list[i].ud);
+	if (net.laters == NULL) {
+		net.laters = list;
+		net.laters_cap = cap;
+	} else {
+		wisp_free(list);
+	}
+}
+
 /* A socket whose queue was already waiting for EPOLLOUT is left to it;
  * one still connecting sends when it connects. */
 void wisp_net_flush(void)
@@ -863,6 +917,24 @@ void wisp_net_flush(void)
 			flush(s);
 	}
 	net.ndirty = 0;
+	run_laters();
+}
+
+void wisp_poll_flush_later(void (*fn)(void *ud), void *ud)
+{
+	if (net.nlaters == net.laters_cap) {
+		net.laters_cap = net.laters_cap ? 2 * net.laters_cap : 8;
+		net.laters = wisp_realloc(net.laters,
+			net.laters_cap * sizeof(*net.laters));
+	}
+	net.laters[net.nlaters++] = (struct later){ fn, ud };
+}
+
+void wisp_poll_flush_cancel(void *ud)
+{
+	for (size_t i = 0; i < net.nlaters; i++)
+		if (net.laters[i].ud == ud)
+			net.laters[i].fn = NULL;
 }
 
 /* A socket still connecting is closed at once, its queue dropped: it may

@@ -24,6 +24,17 @@ int wisp_net_poll(int timeout_ms);
 /* Watches another fd (a signalfd, say) in the same poll: ready(ud) runs
  * whenever fd is readable. */
 int wisp_poll_watch(int fd, void (*ready)(void *ud), void *ud);
+/* The same for events (EPOLLIN, EPOLLOUT): the watch's number, or -1. A
+ * watch can change its events, and end before its fd is closed. */
+int wisp_poll_watch_events(int fd, uint32_t events, void (*ready)(void *ud),
+	void *ud);
+int wisp_poll_rewatch(int fd, int watch, uint32_t events);
+void wisp_poll_unwatch(int fd, int watch);
+/* Runs fn(ud) once when wisp_net_flush next runs, at the end of the
+ * scheduler's round: a client library's many small writes in a round
+ * then cost one system call. cancel drops those queued for ud. */
+void wisp_poll_flush_later(void (*fn)(void *ud), void *ud);
+void wisp_poll_flush_cancel(void *ud);
 /* Closes every socket owned by a service that is going away. */
 void wisp_net_drop_owner(wisp_handle owner);
 

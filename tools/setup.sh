@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 libjemalloc-dev
 	liblua5.4-dev libzstd-dev libsqlite3-dev libmemcached-dev memcached
-	sqlite3 curl libssl-dev openssl libwslay-dev)
+	sqlite3 curl libssl-dev openssl libwslay-dev postgresql libpq-dev)
 case "${1:-}" in --web | --browser | --tests)
 	[ "$1" = "--web" ] || packages+=(chromium)
 	[ "$1" != "--tests" ] || packages+=(tmux prometheus)

@@ -1,6 +1,7 @@
 /* config_db.c: the db service's section of the config, the top-level
  * `db` table, read by every node and used by the db service of a node
- * with the db role: the sqlite3 database, its migrations, the row cache
+ * with the db role: the sqlite3 database (or a PostgreSQL one), its
+ * migrations, the row cache
  * (memcached servers or in process) and the tables loaded read-only at
  * start. */
 #include <lauxlib.h>
@@ -30,6 +31,8 @@ static void db_free(void *settings)
 	struct wisp_db_settings *d = settings;
 	free_list(d->memcached, d->memcached_count);
 	free_list(d->static_tables, d->static_count);
+	wisp_free(d->postgres);
+	d->postgres = NULL;
 	d->memcached = d->static_tables = NULL;
 	d->memcached_count = d->static_count = 0;
 	for (size_t i = 0; i < d->owner_count; i++) {
@@ -172,6 +175,40 @@ static int check_prefix(struct reader *r, const char *where,
 	return 0;
 }
 
+/* postgres = { conninfo = "..." }, in place of file: the db table is on
+ * top, so that a file given as well is refused. */
+static int read_postgres(struct reader *r, const char *where,
+	const struct wisp_cfg_key *k, void *settings)
+{
+	static const char *const allowed[] = { "conninfo", NULL };
+	struct wisp_db_settings *d = settings;
+	lua_getfield(r->L, -1, "file");
+	int has_file = !lua_isnil(r->L, -1);
+	lua_pop(r->L, 1);
+	int got = wisp_cfg_field(r, where, k->name, LUA_TTABLE,
+		"a table { conninfo = \"...\" }");
+	if (got != 0)
+		return got < 0 ? -1 : 0;
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s.%s", where, k->name);
+	char *info = NULL;
+	if (wisp_cfg_check_keys(r, sub, allowed) < 0
+		|| wisp_cfg_string(r, sub, "conninfo", &info) < 0)
+		return -1;
+	lua_pop(r->L, 1);
+	if (info == NULL || info[0] == '\0') {
+		wisp_free(info);
+		return wisp_cfg_fail(r, "key 'conninfo' in %s must be a libpq "
+			"connection string (\"host=... dbname=...\")", sub);
+	}
+	wisp_free(d->postgres);
+	d->postgres = info;
+	if (has_file)
+		return wisp_cfg_fail(r, "%s has both file (sqlite3) and postgres: "
+			"give one of them", where);
+	return 0;
+}
+
 static int read_servers(struct reader *r, const char *where,
 	const struct wisp_cfg_key *k, void *settings)
 {
@@ -209,6 +246,7 @@ static const struct wisp_cfg_key memcached_keys[] = {
 
 static const struct wisp_cfg_key db_keys[] = {
 	DB_STRING("file", file, "wisp.db", check_path),
+	DB_CUSTOM("postgres", read_postgres),
 	DB_STRING("migrations", migrations, NULL, check_path),
 	DB_CUSTOM("synchronous", read_synchronous),
 	DB_INT("cache_size", cache_size, 0, (lua_Integer)1 << 40, 64 << 20),

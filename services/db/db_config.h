@@ -1,7 +1,8 @@
 /* db_config.h: the db service's section of the config (config_db.c),
- * the top-level `db` table: its sqlite3 database and the cache of its
- * rows, in memcached when servers are listed, in process otherwise; and
- * each db node's own `db` table: its file and the tables it owns. Every
+ * the top-level `db` table: its sqlite3 database (or PostgreSQL's
+ * conninfo) and the cache of its rows, in memcached when servers are
+ * listed, in process otherwise; and each db node's own `db` table: its
+ * file and the tables it owns. Every
  * node reads it, so that a mistake shows on any node's --check; the db
  * service of a node with the db role uses it. */
 #ifndef WISP_DB_CONFIG_H
@@ -14,6 +15,7 @@
 
 struct wisp_db_settings {
 	char *file;             /* the database; relative to the working dir */
+	char *postgres;         /* libpq's conninfo, in place of file; or NULL */
 	char *migrations;       /* a directory of *.sql files, or NULL */
 	int synchronous;        /* sqlite3's: 0 off, 1 normal, 2 full */
 	size_t cache_size;      /* bytes of rows cached in process */

@@ -54,8 +54,15 @@ static void set_owners(lua_State *L, const struct wisp_db_settings *d)
 static void push_settings(lua_State *L, const struct wisp_db_settings *d)
 {
 	lua_createtable(L, 0, 8);
-	lua_pushstring(L, d->file);
-	lua_setfield(L, -2, "file");
+	if (d->postgres) {
+		lua_createtable(L, 0, 1);
+		lua_pushstring(L, d->postgres);
+		lua_setfield(L, -2, "conninfo");
+		lua_setfield(L, -2, "postgres");
+	} else {
+		lua_pushstring(L, d->file);
+		lua_setfield(L, -2, "file");
+	}
 	if (d->migrations) {
 		lua_pushstring(L, d->migrations);
 		lua_setfield(L, -2, "migrations");

@@ -1,7 +1,8 @@
 -- db/schema.lua: what the db service knows of its tables, read from
--- sqlite itself after the migrations: columns, their types and the
--- primary key. It checks the values a request brings against them (errors
--- name the table and column) and writes the SQL of each statement. SQL is
+-- the database itself after the migrations (sqlite's pragmas, or
+-- PostgreSQL's catalog): columns, their types and the primary key. It
+-- checks the values a request brings against them (errors name the table
+-- and column) and writes the SQL of each statement. SQL is
 -- only ever built from these names, quoted; values are always bound.
 local schema = {}
 
@@ -80,6 +81,84 @@ function schema.load(conn)
 		local t = load_table(conn, row.name)
 		load_indexes(conn, t)
 		tables[row.name] = t
+	end
+	return tables
+end
+
+-- PostgreSQL's types as the Lua type a column takes; bytea, like a
+-- sqlite BLOB, takes strings and numbers.
+local function pg_kind(declared)
+	if declared:find("int", 1, true) then
+		return "integer"
+	elseif declared == "real" or declared == "double precision"
+		or declared:find("^numeric") then
+		return "number"
+	elseif declared == "bytea" or declared == "boolean" then
+		return "any"
+	end
+	return "string"
+end
+
+local PG_TABLE = [[c.relnamespace = current_schema()::regnamespace
+	AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'wisp\_%']]
+
+local function pg_rows(conn, sql)
+	return assert(conn:prepare(sql):rows())
+end
+
+local function pg_columns(conn, tables)
+	for _, c in ipairs(pg_rows(conn, [[SELECT c.relname AS tbl,
+		a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
+		a.attnotnull AS notnull, (a.attidentity <> '' OR COALESCE(
+		pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false)) AS auto
+		FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+		LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+		WHERE a.attnum > 0 AND NOT a.attisdropped AND ]] .. PG_TABLE
+		.. " ORDER BY c.relname, a.attnum")) do
+		local t = tables[c.tbl]
+		if not t then
+			t = { name = c.tbl, q = quote(c.tbl), columns = {}, order = {},
+				stmts = {}, indexed = {}, pks = {} }
+			tables[c.tbl] = t
+		end
+		t.columns[c.name] = { name = c.name, kind = pg_kind(c.type),
+			notnull = c.notnull, q = quote(c.name), auto = c.auto }
+		t.order[#t.order + 1] = c.name
+	end
+end
+
+-- The primary keys' columns, and the columns that lead an index.
+local function pg_indexes(conn, tables)
+	for _, i in ipairs(pg_rows(conn, [[SELECT c.relname AS tbl,
+		a.attname AS name, i.indisprimary AS pk, a.attnum = i.indkey[0]
+		AS lead FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid
+		JOIN pg_attribute a ON a.attrelid = c.oid
+		AND a.attnum = ANY (i.indkey) WHERE ]] .. PG_TABLE)) do
+		local t = tables[i.tbl]
+		if i.pk then
+			t.pks[#t.pks + 1] = i.name
+		end
+		if i.lead then
+			t.indexed[i.name] = true
+		end
+	end
+end
+
+-- Every table of the current schema but the service's (wisp_*).
+function schema.load_pg(conn)
+	local tables = {}
+	pg_columns(conn, tables)
+	pg_indexes(conn, tables)
+	for _, t in pairs(tables) do
+		if #t.pks == 1 then
+			t.pk = t.pks[1]
+			t.auto = t.columns[t.pk].auto
+		else
+			t.auto = false
+			t.unsupported = #t.pks == 0 and "has no primary key"
+				or "has a primary key of several columns"
+		end
+		t.pks = nil
 	end
 	return tables
 end

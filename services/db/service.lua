@@ -1,10 +1,11 @@
 -- db/service.lua: the db service, which every node with the db role runs
 -- (as the local name "db"). It owns one sqlite3 database (WAL, prepared
--- statements only), applies the application's migrations at start, caches
--- rows in memcached or in process, and commits writes in groups, answering
--- each write only once it is committed. Game services reach it through
--- the wisp.db library (services/lualib/wisp/db.lua). On the node's stop it
--- commits what is open, then exits.
+-- statements only) or a PostgreSQL connection (db.pg), applies the
+-- application's migrations at start, caches rows in memcached or in
+-- process, and commits writes in groups, answering each write only once
+-- it is committed. Game services reach it through the wisp.db library
+-- (services/lualib/wisp/db.lua). On the node's stop it commits what is
+-- open, then exits.
 local wisp = require "wisp"
 local cluster = require "wisp.cluster"
 local sqlite = require "wisp.sqlite"
@@ -25,7 +26,7 @@ local function next_generation()
 		key TEXT PRIMARY KEY, value INTEGER NOT NULL)]])
 	local row = conn:prepare([[INSERT INTO wisp_meta (key, value)
 		VALUES ('cache_generation', 1) ON CONFLICT (key)
-		DO UPDATE SET value = value + 1 RETURNING value]]):first()
+		DO UPDATE SET value = wisp_meta.value + 1 RETURNING value]]):first()
 	return row.value
 end
 
@@ -87,12 +88,23 @@ local function owned_text(cfg)
 	return table.concat(mine, ", ")
 end
 
-local function open(cfg)
-	conn = sqlite.open(cfg.file, { wal = true, synchronous = cfg.synchronous })
-	if cfg.migrations then
-		migrate.run(conn, cfg.migrations, wisp.log)
+-- The connection, the name of its kind and how its tables are read.
+local function connect(cfg)
+	if cfg.postgres then
+		local pg = require "db.pg"
+		return pg.open(cfg.postgres.conninfo), "postgres", schema.load_pg
 	end
-	local tables = schema.load(conn)
+	return sqlite.open(cfg.file, { wal = true,
+		synchronous = cfg.synchronous }), "sqlite", schema.load
+end
+
+local function open(cfg)
+	local backend, load
+	conn, backend, load = connect(cfg)
+	if cfg.migrations then
+		migrate.run(conn, cfg.migrations, wisp.log, backend)
+	end
+	local tables = load(conn)
 	local cache = make_cache(cfg)
 	commits = writer.new(conn, cfg.batch, cache_writes(cache))
 	local static = {}
@@ -109,8 +121,8 @@ local function open(cfg)
 		count = count + 1
 	end
 	wisp.log(string.format("db %s open: %d tables, cache in %s; owns %s",
-		cfg.file, count, cfg.memcached and "memcached" or "memory",
-		owned_text(cfg)))
+		cfg.file or "postgres", count,
+		cfg.memcached and "memcached" or "memory", owned_text(cfg)))
 end
 
 local ops = {

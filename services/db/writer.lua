@@ -6,6 +6,11 @@
 -- after MAX_WAIT_MS while the service never runs out of messages.
 -- Only then is each write answered: an acknowledged write is committed.
 -- A commit that fails rolls back and fails every write of the batch.
+-- On PostgreSQL a write's statement suspends its task until its answer
+-- comes: the commit waits for the batch's writes still running, and a
+-- write that comes meanwhile waits for the next batch, which begins as
+-- soon as that COMMIT is sent (a pipelined connection keeps them in
+-- order); the rows of a batch being committed are pending too.
 local wisp = require "wisp"
 
 local writer = {}
@@ -19,17 +24,34 @@ local MAX_WAIT_MS = 5
 function writer.new(conn, batch_max, on_commit, on_abort)
 	return setmetatable({ conn = conn, batch_max = batch_max,
 		on_commit = on_commit, on_abort = on_abort, batch = nil,
-		commits = 0, rows = 0, commit_us = 0 }, writer)
+		next_batch = {}, committing = {}, commits = 0, rows = 0,
+		commit_us = 0 }, writer)
 end
 
+-- The open batch, counting one more write running in it; a task waits
+-- here while one is being committed. The batch counts its opener's write
+-- while BEGIN runs, so that it is not committed meanwhile.
 function writer:open()
 	local b = self.batch
+	while b and b.closing do
+		self.next_batch[#self.next_batch + 1] = coroutine.running()
+		wisp.wait()
+		b = self.batch
+	end
 	if b then
+		b.running = b.running + 1
 		return b
 	end
-	self.conn:exec("BEGIN")
-	b = { n = 0, answers = {}, results = {}, touched = {} }
+	b = { n = 0, running = 1, answers = {}, results = {}, calls = {},
+		touched = {} }
 	self.batch = b
+	local ok, err = pcall(self.conn.exec, self.conn, "BEGIN",
+		self.conn.pipelined)
+	if not ok then
+		self.batch = nil
+		self:wake_next()
+		error(err, 0)
+	end
 	local function commit_this()
 		if self.batch == b then
 			self:commit()
@@ -40,16 +62,27 @@ function writer:open()
 	return b
 end
 
--- Whether the row (t, pk) was written in the open batch: its value is not
--- committed yet, so it must not be cached.
-function writer:pending(t, pk)
-	local b = self.batch
-	local rows = b and b.touched[t]
+local function touched(b, t, pk)
+	local rows = b.touched[t]
 	return rows ~= nil and rows[pk] ~= nil
 end
 
+-- Whether the row (t, pk) was written in the open batch or one being
+-- committed: its value is not committed yet, so it must not be cached.
+function writer:pending(t, pk)
+	if self.batch and touched(self.batch, t, pk) then
+		return true
+	end
+	for b in pairs(self.committing) do
+		if touched(b, t, pk) then
+			return true
+		end
+	end
+	return false
+end
+
 function writer:touch(t, pk, row)
-	local b = self:open()
+	local b = self.batch
 	local rows = b.touched[t]
 	if not rows then
 		rows = {}
@@ -58,18 +91,50 @@ function writer:touch(t, pk, row)
 	rows[pk] = row or false
 end
 
+-- Runs call.fn(call...) in the open batch; answer (wisp.response() of
+-- the request) gets its result once the batch is committed. A batch whose
+-- transaction failed (on PostgreSQL a statement's failure fails it all:
+-- conn.tx_failed) is rolled back and its other writes run again in the
+-- next batch, so that a broken constraint fails its own write alone.
+function writer:run(call, answer)
+	local conn = self.conn
+	while true do
+		local b = self:open()
+		local task = coroutine.running()
+		if conn.writing then
+			conn.writing[task] = true
+		end
+		local ok, result = pcall(call.fn, table.unpack(call, 1, call.n))
+		if conn.writing then
+			conn.writing[task] = nil
+		end
+		if ok then -- answered with the batch, before its commit is made
+			local n = b.n + 1
+			b.n = n
+			b.answers[n] = answer or wisp.response()
+			b.results[n] = result
+			b.calls[n] = call
+		elseif conn.tx_failed then
+			b.doomed = true
+		end
+		b.running = b.running - 1
+		if not b.closing and (b.doomed or b.n >= self.batch_max) then
+			self:commit()
+		elseif b.closing and b.running == 0 then
+			self:finish(b)
+		end
+		if ok then
+			return
+		elseif result ~= conn.RETRY then
+			error(result, 0)
+		end
+	end
+end
+
 -- Runs fn(...) inside the batch's transaction; its result is the answer,
 -- sent once the batch is committed. An error of fn fails this write only.
 function writer:write(fn, ...)
-	local b = self:open()
-	local result = fn(...)
-	local n = b.n + 1
-	b.n = n
-	b.answers[n] = wisp.response()
-	b.results[n] = result
-	if n >= self.batch_max then
-		self:commit()
-	end
+	self:run({ fn = fn, n = select("#", ...), ... })
 end
 
 local function answer_all(b, ok, err)
@@ -83,21 +148,69 @@ local function answer_all(b, ok, err)
 	end
 end
 
+function writer:wake_next()
+	local waiting = self.next_batch
+	self.next_batch = {}
+	for _, task in ipairs(waiting) do
+		wisp.wakeup(task)
+	end
+end
+
+-- Commits the open batch once none of its writes is running.
 function writer:commit()
 	local b = self.batch
-	if not b then
+	if not b or b.closing then
 		return
 	end
-	self.batch = nil
+	b.closing = true
+	if b.running == 0 then
+		self:finish(b)
+	end
+end
+
+-- A failed transaction's writes run again, each in a task of its own.
+function writer:replay(b)
+	pcall(self.conn.exec, self.conn, "ROLLBACK")
+	self.committing[b] = nil
+	self:wake_next()
+	self.on_abort(b.touched)
+	for i = 1, b.n do
+		local call, answer = b.calls[i], b.answers[i]
+		wisp.fork(function()
+			local ok, err = pcall(self.run, self, call, answer)
+			if not ok then
+				answer(false, err)
+			end
+		end)
+	end
+end
+
+-- A COMMIT that fails on PostgreSQL has ended the transaction: no
+-- ROLLBACK, which would end the next batch's.
+function writer:finish(b)
 	local started = wisp.now()
+	self.batch = nil
+	self.committing[b] = true
+	if self.conn.pipelined then
+		self:wake_next()
+	end
+	if b.doomed or self.conn.tx_failed then
+		self:replay(b)
+		return
+	end
 	local ok, err = pcall(self.conn.exec, self.conn, "COMMIT")
+	self.committing[b] = nil
 	if not ok then
-		pcall(self.conn.exec, self.conn, "ROLLBACK")
+		if not self.conn.pipelined then
+			pcall(self.conn.exec, self.conn, "ROLLBACK")
+		end
+		self:wake_next()
 		wisp.log_error("commit of " .. b.n .. " writes failed: " .. err)
 		self.on_abort(b.touched)
 		answer_all(b, false, "db: the commit failed: " .. err)
 		return
 	end
+	self:wake_next()
 	self.commits = self.commits + 1
 	self.rows = self.rows + b.n
 	self.commit_us = self.commit_us + (wisp.now() - started) * 1000

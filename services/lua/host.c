@@ -390,6 +390,7 @@ static const struct {
 } on_module_path[] = {
 	{ "wisp.sqlite", "wispdb", "wisp_lua_open_sqlite" },
 	{ "wisp.memcached", "wispdb", "wisp_lua_open_memcached" },
+	{ "wisp.pq", "wispdb", "wisp_lua_open_pq" },
 };
 
 /* Pushes the loader of one of on_module_path; 0 if name is none of them.

@@ -179,6 +179,8 @@ int wisp_lua_open_socket(lua_State *L);
  * `wisp.memcached` Lua modules, which the db service is built on */
 int wisp_lua_open_sqlite(lua_State *L);
 int wisp_lua_open_memcached(lua_State *L);
+/* services/db/lpq.c: `wisp.pq`, PostgreSQL through libpq, asynchronous */
+int wisp_lua_open_pq(lua_State *L);
 /* services/db/lsettings.c: `wisp.db.settings`, the config's db table */
 int wisp_lua_open_db_settings(lua_State *L);
 /* services/db/lfiles.c: `wisp.db.files`, directory listing */

@@ -2,23 +2,27 @@
  * (test/bench/db/db.lua): the db node (also the root) with its database
  * in a fresh temporary directory, and a game node running
  * test/bench/db/bench_db.lua; for the _memcached figures, a memcached
- * server this program starts first. Prints the BENCH line the game node
- * logged and stops everyone. */
+ * server this program starts first; for the _pg ones, a throwaway
+ * PostgreSQL server (pg_server.h, fsync and synchronous_commit on).
+ * Prints the BENCH line the game node logged and stops everyone. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../integration/pg_server.h"
 #include "../integration/proc.h"
 
-enum { DB, GAME, MEMCACHED, PROCS };
+enum { DB, GAME, MEMCACHED, POSTGRES, PROCS };
 
 static struct proc procs[PROCS];
+static struct pg_server pg;
 
 static int known(const char *name)
 {
 	static const char *const names[] = { "db_get", "db_write",
-		"db_get_memcached", "db_write_memcached", "db_range", NULL };
+		"db_get_memcached", "db_write_memcached", "db_range", "db_get_pg",
+		"db_write_pg", "db_range_pg", NULL };
 	for (int i = 0; names[i]; i++)
 		if (strcmp(name, names[i]) == 0)
 			return 1;
@@ -44,6 +48,23 @@ static int start_memcached(char *env, size_t envsz)
 	return 0;
 }
 
+static int start_postgres(char *env, size_t envsz)
+{
+	char out[64], info[256];
+	if (pg_server_find(&pg) < 0) {
+		fprintf(stderr, "no PostgreSQL binaries in /usr/lib/postgresql/*/bin "
+			"(tools/setup.sh installs them)\n");
+		return -1;
+	}
+	if (pg_server_init(&pg, 1) < 0 || pg_server_start(&pg,
+			&procs[POSTGRES]) < 0 || pg_server_sql(&pg, "postgres",
+			"CREATE DATABASE bench", out, sizeof(out)) < 0)
+		return -1;
+	pg_server_conninfo(&pg, "bench", info, sizeof(info));
+	snprintf(env, envsz, "WISP_PG=%s", info);
+	return 0;
+}
+
 static int start_node(int i, const char *wisp, const char *conf,
 	const char *node, char **env)
 {
@@ -56,6 +77,7 @@ static int run(const char *wisp, const char *conf, const char *name,
 	char *dir)
 {
 	char port_env[64], file_env[600], bench_env[64], mc_env[64] = "";
+	char pg_env[300] = "";
 	int base = free_port_run(2);
 	if (base < 0)
 		return -1;
@@ -65,10 +87,16 @@ static int run(const char *wisp, const char *conf, const char *name,
 	if (strstr(name, "memcached") && start_memcached(mc_env,
 			sizeof(mc_env)) < 0)
 		return -1;
-	char *env[] = { port_env, file_env, bench_env, mc_env[0] ? mc_env : NULL,
-		NULL };
+	if (strstr(name, "_pg") && start_postgres(pg_env, sizeof(pg_env)) < 0)
+		return -1;
+	char *env[6] = { port_env, file_env, bench_env };
+	int n = 3;
+	if (mc_env[0])
+		env[n++] = mc_env;
+	if (pg_env[0])
+		env[n++] = pg_env;
 	if (start_node(DB, wisp, conf, "db", env) < 0
-		|| !proc_wait_output(&procs[DB], " open: ", 10000)
+		|| !proc_wait_output(&procs[DB], " open: ", 60000)
 		|| start_node(GAME, wisp, conf, "game", env) < 0)
 		return -1;
 	int code = proc_wait(&procs[GAME], 550000);
@@ -79,7 +107,8 @@ int main(int argc, char **argv)
 {
 	if (argc != 4 || !known(argv[3])) {
 		fprintf(stderr, "usage: bench_db WISP SOURCE_ROOT db_get|db_write|"
-			"db_get_memcached|db_write_memcached\n");
+			"db_get_memcached|db_write_memcached|db_range|db_get_pg|"
+			"db_write_pg|db_range_pg\n");
 		return 2;
 	}
 	char conf[512], dir[] = "/tmp/wisp-bench-db-XXXXXX";
@@ -97,6 +126,8 @@ int main(int argc, char **argv)
 				proc_dump(&procs[i]);
 	}
 	proc_kill_all();
+	if (pg.dir[0])
+		pg_server_remove(&pg);
 	for (int i = 0; i < PROCS; i++)
 		if (procs[i].label)
 			proc_cleanup(&procs[i]);

@@ -3,13 +3,15 @@
 -- WISP_PORT_BASE (root at the base, then db, game1, game2); WISP_DB_DIR is
 -- the driver's temporary directory, holding the database and the
 -- migrations it copies there; WISP_MEMCACHED ("host:port"), when set,
--- puts the row cache in that memcached. Each game process runs the
+-- puts the row cache in that memcached; WISP_PG, when set, is the libpq
+-- conninfo of a PostgreSQL database in place of the sqlite3 file. Each game process runs the
 -- script (with its arguments) named by WISP_SCRIPT.
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local base = assert(tonumber(os.getenv("WISP_PORT_BASE")),
 	"set WISP_PORT_BASE to the first of four free ports")
 local dir = assert(os.getenv("WISP_DB_DIR"), "set WISP_DB_DIR")
 local memcached = os.getenv("WISP_MEMCACHED")
+local postgres = os.getenv("WISP_PG")
 local script = os.getenv("WISP_SCRIPT")
 
 local function node(id, offset, roles)
@@ -39,7 +41,8 @@ return {
 		max_frame = 8 * 1024 * 1024, -- rows of 1 MB and more
 	},
 	db = {
-		file = dir .. "/game.db",
+		file = not postgres and dir .. "/game.db" or nil,
+		postgres = postgres and { conninfo = postgres } or nil,
 		migrations = dir .. "/migrations",
 		-- small, so that the incr load fills batches and commits them
 		-- before the turn ends, as well as at the turn's end

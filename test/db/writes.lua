@@ -1,7 +1,8 @@
 -- writes.lua: a write load from many tasks, each writing journal rows with
 -- keys of its own in order, until its first failure. After WRITES_MARK
 -- acknowledged writes it logs "WRITING <phase>", and the driver takes the
--- db node down (phase "kill": kill -9; "term": SIGTERM). Every write
+-- db node down (phase "kill": kill -9; "term": SIGTERM; "pgkill": kill -9
+-- of PostgreSQL under it, which the driver starts again). Every write
 -- then fails with an error, none hangs; the script logs "WRITES STOPPED
 -- <phase> acked=N", the driver starts the db node again, and every
 -- acknowledged row must be there.
@@ -14,8 +15,9 @@ local phase = ...
 local TASKS = 20
 local WRITES_MARK = 300 -- acknowledged writes before the driver's move
 local MAX_SEQ = 99999 -- a task's keys: base + task * 100000 + seq
-local base = ({ kill = 100000000, term = 200000000 })[phase]
-	or error("writes.lua wants the phase kill or term")
+local base = ({ kill = 100000000, term = 200000000,
+	pgkill = 300000000 })[phase]
+	or error("writes.lua wants the phase kill, term or pgkill")
 
 local journal = db.table("journal", { pk = "id" })
 local acked, failures = {}, {}

@@ -6,9 +6,11 @@
  * markers they log: it adds migrations between starts of the db node,
  * changes the database with the sqlite3 CLI, kills the db node (-9, and
  * SIGTERM) and memcached under load, and reads the database file itself
- * to check what was committed. Every wait is bounded; every child is
- * killed and the temporary directory removed at the end, whatever
- * happened. */
+ * to check what was committed. Given "postgres", it runs the same on a
+ * throwaway PostgreSQL server (pg_server.h) in place of the sqlite3 file,
+ * reading it with psql, and also kills PostgreSQL (-9) under a write load
+ * and starts it again. Every wait is bounded; every child is killed and
+ * the temporary directories removed at the end, whatever happened. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "pg_server.h"
 #include "proc.h"
 #include "testlib.h"
 
@@ -42,11 +45,14 @@ static char conf[512], top[64], port_env[64];
 static int base_port;
 static struct proc procs[MAX_PROCS];
 static int proc_count;
+static struct pg_server pg;
 
 /* One run of the cases: its cache, its directory, its processes. */
 struct run {
-	const char *name; /* "memory" or "memcached" */
+	const char *name; /* "memory" or "memcached", "pg-" before on PostgreSQL */
 	int memcached;
+	int postgres;     /* the database is pg's database of this name */
+	char pg_env[300];
 	char dir[128];    /* the database, migrations and gate files */
 	char dir_env[160], mc_env[64];
 	struct proc *root, *db, *mc;
@@ -72,10 +78,12 @@ static struct proc *start_node(struct run *r, const char *node,
 	const char *script)
 {
 	static char scripts[MAX_PROCS][64];
-	char *env[5] = { port_env, r->dir_env };
+	char *env[6] = { port_env, r->dir_env };
 	int n = 2;
 	if (r->memcached)
 		env[n++] = r->mc_env;
+	if (r->postgres)
+		env[n++] = r->pg_env;
 	if (script) {
 		snprintf(scripts[proc_count], sizeof(scripts[0]), "WISP_SCRIPT=%s",
 			script);
@@ -172,13 +180,15 @@ static void open_gate(struct run *r, const char *name)
 		close(fd);
 }
 
-/* ---- the database file, through the sqlite3 CLI ---- */
+/* ---- the database, through the sqlite3 CLI or psql ---- */
 
-/* The first line sqlite3 prints for sql on this run's database, into
- * out; 0, or -1 if the CLI failed. It may run beside the db node: WAL
- * lets it, and .timeout waits out the node's write transactions. */
+/* The first line sqlite3 (or psql) prints for sql on this run's database,
+ * into out; 0, or -1 if the CLI failed. It may run beside the db node:
+ * WAL lets it, and .timeout waits out the node's write transactions. */
 static int sql(struct run *r, const char *query, char *out, size_t size)
 {
+	if (r->postgres)
+		return pg_server_sql(&pg, r->name + 3, query, out, size);
 	char file[192];
 	snprintf(file, sizeof(file), "%s/game.db", r->dir);
 	char *args[] = { SQLITE3, "-batch", "-cmd", ".timeout 10000", file,
@@ -226,6 +236,7 @@ static int copy_file(const char *from, const char *to)
 	return ok ? 0 : -1;
 }
 
+/* NAME.sql, and on PostgreSQL its NAME.pg.sql when there is one. */
 static void add_migration(struct run *r, const char *name)
 {
 	char from[640], to[256];
@@ -233,6 +244,13 @@ static void add_migration(struct run *r, const char *name)
 		name);
 	snprintf(to, sizeof(to), "%s/migrations/%s", r->dir, name);
 	CHECK(copy_file(from, to) == 0);
+	size_t base = strlen(name) - strlen(".sql");
+	snprintf(from, sizeof(from), "%s/test/db/migrations/%.*s.pg.sql",
+		source_root, (int)base, name);
+	snprintf(to, sizeof(to), "%s/migrations/%.*s.pg.sql", r->dir, (int)base,
+		name);
+	if (r->postgres && access(from, R_OK) == 0)
+		CHECK(copy_file(from, to) == 0);
 }
 
 static void remove_migration(struct run *r, const char *name)
@@ -332,7 +350,7 @@ static void check_journal(struct run *r, long long base, long long acked)
 		"BETWEEN %lld AND %lld;", base, base + 99999999);
 	snprintf(gaps, sizeof(gaps), "SELECT count(*) FROM (SELECT task FROM "
 		"journal WHERE id BETWEEN %lld AND %lld GROUP BY task "
-		"HAVING max(seq) <> count(*));", base, base + 99999999);
+		"HAVING max(seq) <> count(*)) AS gaps;", base, base + 99999999);
 	long long rows = sql_number(r, count);
 	if (rows < acked || rows > acked + WRITE_TASKS)
 		fprintf(stderr, "%lld journal rows for %lld acknowledged writes\n",
@@ -373,6 +391,38 @@ static int db_down_under_writes(struct run *r, const char *phase, int signal,
 	return 1;
 }
 
+/* PostgreSQL killed (-9, every process of it) under a write load from
+ * game1 (writes.lua "pgkill"): writes fail with an error while it is
+ * away, the db node stays up and reconnects once it is started again,
+ * and every acknowledged write is in the database. */
+static int postgres_killed(struct run *r, long long base)
+{
+	struct proc *g = start_node(r, "game1", "writes pgkill");
+	int connects = count_text(r->db, "postgres connected");
+	if (!wait_marker(g, "WRITING pgkill", WAIT_MS))
+		return 0;
+	pg_server_kill(&pg);
+	if (!wait_marker(g, "WRITES STOPPED pgkill", GAME_MS))
+		return 0;
+	CHECK(has_text(g, "db: postgres unavailable"));
+	long long acked = logged_number(g, "acked=");
+	CHECK(acked >= 300);
+	CHECK(proc_count < MAX_PROCS);
+	if (proc_count == MAX_PROCS
+		|| pg_server_start(&pg, &procs[proc_count++]) < 0)
+		return 0;
+	if (!proc_wait_log_count(r->db, "postgres connected", connects + 1,
+			WAIT_MS * 2)) {
+		fprintf(stderr, "the db node did not connect to PostgreSQL again\n");
+		test_failures++;
+		return 0;
+	}
+	game_passed(g, WRITES_CASES);
+	check_journal(r, base, acked);
+	CHECK(r->db->running);
+	return 1;
+}
+
 /* Case 5: memcached killed and started again under load (mcload.lua). */
 static int memcached_outage(struct run *r)
 {
@@ -406,9 +456,12 @@ static int failing_migration(struct run *r)
 	int code = bad ? proc_wait(bad, START_MS) : -1;
 	CHECK(code > 0 && code < 128);
 	CHECK(bad && has_text(bad, "migration 003_broken.sql failed"));
-	CHECK(bad && has_text(bad, "no such table: no_such_table"));
-	CHECK_INT(sql_number(r, "SELECT count(*) FROM sqlite_schema "
-		"WHERE name = 'half_done';"), 0);
+	CHECK(bad && has_text(bad, r->postgres
+		? "relation \"no_such_table\" does not exist"
+		: "no such table: no_such_table"));
+	CHECK_INT(sql_number(r, r->postgres ? "SELECT count(*) FROM pg_class "
+		"WHERE relname = 'half_done';" : "SELECT count(*) FROM "
+		"sqlite_schema WHERE name = 'half_done';"), 0);
 	CHECK_INT(sql_number(r, "SELECT count(*) FROM wisp_migrations;"), 2);
 	remove_migration(r, "003_broken.sql");
 	r->db = start_db(r);
@@ -429,11 +482,14 @@ static void run_cases(struct run *r)
 	r->db = start_db(r);
 	if (r->root == NULL || r->db == NULL)
 		return;
-	CHECK(has_text(r->db, "applied migration 001_init.sql"));
+	CHECK(has_text(r->db, r->postgres ? "applied migration 001_init.pg.sql"
+		: "applied migration 001_init.sql"));
 	if (!api_calls(r) || !restart_with_migration(r) || !concurrent_incr(r)
 		|| !db_down_under_writes(r, "kill", SIGKILL, 100000000))
 		return;
 	if (r->memcached && !memcached_outage(r))
+		return;
+	if (r->postgres && !postgres_killed(r, 300000000))
 		return;
 	if (!db_down_under_writes(r, "term", SIGTERM, 200000000)
 		|| !failing_migration(r))
@@ -444,7 +500,24 @@ static void run_cases(struct run *r)
 
 static void run(const char *name, int memcached)
 {
-	struct run r = { .name = name, .memcached = memcached };
+	struct run r = { .name = name, .memcached = memcached,
+		.postgres = strncmp(name, "pg-", 3) == 0 };
+	/* postgres is one of procs, so that a guard's kill takes it too: it
+	 * starts again for each run, since the end of one kills it */
+	if (r.postgres && (proc_count == MAX_PROCS
+		|| pg_server_start(&pg, &procs[proc_count++]) < 0)) {
+		fprintf(stderr, "cannot start PostgreSQL\n");
+		test_failures++;
+		return;
+	}
+	if (r.postgres) {
+		char create[64], out[64], info[256];
+		snprintf(create, sizeof(create), "CREATE DATABASE \"%s\"",
+			name + 3);
+		CHECK(pg_server_sql(&pg, "postgres", create, out, sizeof(out)) == 0);
+		pg_server_conninfo(&pg, name + 3, info, sizeof(info));
+		snprintf(r.pg_env, sizeof(r.pg_env), "WISP_PG=%s", info);
+	}
 	snprintf(r.dir, sizeof(r.dir), "%s/%s", top, name);
 	snprintf(r.dir_env, sizeof(r.dir_env), "WISP_DB_DIR=%s", r.dir);
 	snprintf(r.mc_env, sizeof(r.mc_env), "WISP_MEMCACHED=127.0.0.1:%d",
@@ -465,9 +538,15 @@ static void run(const char *name, int memcached)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: test_db WISP SOURCE_ROOT\n");
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "postgres") == 0)) {
+		fprintf(stderr, "usage: test_db WISP SOURCE_ROOT [postgres]\n");
 		return 2;
+	}
+	int postgres = argc == 4;
+	if (postgres && pg_server_find(&pg) < 0) {
+		printf("SKIP: no PostgreSQL binaries in /usr/lib/postgresql/*/bin "
+			"(tools/setup.sh installs them)\n");
+		return 77;
 	}
 	wisp_exe = argv[1];
 	source_root = argv[2];
@@ -479,11 +558,17 @@ int main(int argc, char **argv)
 	snprintf(port_env, sizeof(port_env), "WISP_PORT_BASE=%d", base_port);
 	proc_guard(procs, MAX_PROCS, 280); /* under meson's timeout of 300 s */
 
+	if (postgres && pg_server_init(&pg, 0) < 0) {
+		fprintf(stderr, "cannot make a PostgreSQL cluster\n");
+		test_failures++;
+	}
 	if (base_port > 0 && test_failures == 0) {
-		run("memory", 0);
-		run("memcached", 1);
+		run(postgres ? "pg-memory" : "memory", 0);
+		run(postgres ? "pg-memcached" : "memcached", 1);
 	}
 	proc_kill_all();
+	if (postgres)
+		pg_server_remove(&pg);
 	for (int i = 0; i < proc_count; i++)
 		proc_cleanup(&procs[i]);
 	proc_remove_tree(top);

@@ -690,6 +690,12 @@ def scenario_leaderboard(ctx):
     p.stop_clean()
 
 
+def scenario_postgres(ctx):
+    write_db_files(ctx)
+    ctx.write_block(ctx.find('config', 'db')[0])
+    ctx.check_config(ctx.take('config', 'postgres'))
+
+
 def memcached_stats(port):
     with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
         s.sendall(b'stats\r\n')
@@ -893,6 +899,7 @@ SCENARIOS = [scenario_tools, scenario_reference, scenario_api, scenario_tutorial
              scenario_values,
              scenario_echo, scenario_gate, scenario_hot, scenario_db,
              scenario_memcached, scenario_leaderboard, scenario_counter, scenario_console,
+             scenario_postgres,
              scenario_cluster, scenario_master, scenario_bots,
              scenario_session]
 

@@ -614,6 +614,11 @@ static void db_settings(void)
 	CHECK_INT(db(&cfg)->synchronous, 0);
 	CHECK(db(&cfg)->cache_size == (size_t)1 << 40);
 	CHECK_STR(db(&cfg)->file, "/var/lib/wisp/x.db");
+	CHECK(db(&cfg)->postgres == NULL);
+	wisp_config_free(&cfg);
+	CHECK(load("return { db = { postgres = { conninfo = 'dbname=game' } },\n"
+		"  nodes = { a = { id = 1 } } }", &cfg) == NULL);
+	CHECK_STR(db(&cfg)->postgres, "dbname=game");
 	wisp_config_free(&cfg);
 }
 
@@ -747,6 +752,15 @@ static void bad_dbs(void)
 	refused_db("static = { string.rep('t', 64) }",
 		"db.static[1] must be a table name");
 	refused_db("static = { {} }", "db.static[1] must be a table name");
+	refused_db("file = 'x.db', postgres = { conninfo = 'dbname=x' }",
+		"db has both file (sqlite3) and postgres: give one of them");
+	refused_db("postgres = 'dbname=x'",
+		"key 'postgres' in db must be a table { conninfo = \"...\" }");
+	refused_db("postgres = {}", "key 'conninfo' in db.postgres must be a "
+		"libpq connection string");
+	refused_db("postgres = { conninfo = '' }", "key 'conninfo' in db.postgres");
+	refused_db("postgres = { connifo = 'x' }",
+		"unknown key 'connifo' in db.postgres (did you mean 'conninfo'?)");
 }
 
 /* The running node's console and metrics addresses, and the token. */

@@ -2,7 +2,8 @@
 -- figure: db_get (cached rows read by 100 concurrent tasks), db_write
 -- (durable updates by 100 concurrent tasks), with _memcached when the db
 -- caches in memcached, or db_range (the top 10 of 100,000 scores, by 100
--- concurrent tasks). Best of three rounds; any failure exits 1.
+-- concurrent tasks); with _pg, on PostgreSQL. Best of three rounds; any
+-- failure exits 1.
 local wisp = require "wisp"
 local db = require "wisp.db"
 local bench = require "bench"

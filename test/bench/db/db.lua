@@ -1,11 +1,13 @@
 -- db.lua: the config of the db benchmarks: a db node (also the root) and
 -- a game node on loopback. Ports from WISP_PORT_BASE (two in a row), the
--- database file from WISP_DB_FILE, memcached servers from WISP_MEMCACHED
+-- database file from WISP_DB_FILE (or PostgreSQL's conninfo from
+-- WISP_PG), memcached servers from WISP_MEMCACHED
 -- (none: the in-process cache), the game node's script from WISP_SCRIPT.
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local base = assert(tonumber(os.getenv("WISP_PORT_BASE")),
 	"set WISP_PORT_BASE to the first of two free ports")
 local memcached = os.getenv("WISP_MEMCACHED")
+local postgres = os.getenv("WISP_PG")
 
 return {
 	cluster = "db-bench",
@@ -14,7 +16,9 @@ return {
 		.. "cluster secret (wisp --new-secret makes one)"),
 	call_timeout = 30000,
 	db = {
-		file = assert(os.getenv("WISP_DB_FILE"), "set WISP_DB_FILE"),
+		file = not postgres and assert(os.getenv("WISP_DB_FILE"),
+			"set WISP_DB_FILE") or nil,
+		postgres = postgres and { conninfo = postgres } or nil,
 		migrations = here .. "/migrations",
 		memcached = memcached and { servers = { memcached } } or nil,
 	},
