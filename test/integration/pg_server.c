@@ -162,17 +162,7 @@ int pg_server_sql(struct pg_server *s, const char *db, const char *query,
 	char *args[] = { PSQL, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1",
 		"-h", s->dir, "-p", port, "-U", "wisp", "-d", (char *)db, "-c",
 		(char *)query, NULL };
-	struct proc p = { .label = "psql" };
-	out[0] = '\0';
-	if (proc_start(&p, args, NULL) < 0)
-		return -1;
-	int code = proc_wait(&p, 20000);
-	char *text = proc_output(&p, 0);
-	snprintf(out, size, "%s", text);
-	out[strcspn(out, "\n")] = '\0';
-	free(text);
-	proc_cleanup(&p);
-	return code == 0 ? 0 : -1;
+	return proc_run_line("psql", args, 20000, out, size);
 }
 
 void pg_server_conninfo(const struct pg_server *s, const char *db, char *out,

@@ -509,3 +509,21 @@ double proc_run_load(struct proc *p, char **args, const char *who)
 	proc_cleanup(p);
 	return rate;
 }
+
+int proc_run_line(const char *label, char *const argv[], int ms, char *out,
+	size_t size)
+{
+	struct proc p = { .label = label };
+	out[0] = '\0';
+	if (proc_start(&p, argv, NULL) < 0)
+		return -1;
+	int code = proc_wait(&p, ms);
+	char *text = proc_output(&p, 0);
+	snprintf(out, size, "%s", text);
+	out[strcspn(out, "\n")] = '\0';
+	if (code != 0)
+		proc_dump(&p);
+	free(text);
+	proc_cleanup(&p);
+	return code == 0 ? 0 : -1;
+}

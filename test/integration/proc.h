@@ -31,6 +31,10 @@ int proc_stop(struct proc *p, int ms);
 /* proc_stop, expecting a clean stop: 0 when it exited 0 with nothing on
  * stderr (no error, no sanitizer report); -1, saying which, otherwise. */
 int proc_stop_clean(struct proc *p, int ms);
+/* Runs a command (label names it) to its end, within ms: the first line
+ * of its stdout into out; 0 if it exited 0, or -1, its output shown. */
+int proc_run_line(const char *label, char *const argv[], int ms, char *out,
+	size_t size);
 /* Writes its stdout and stderr to our stderr, under its label. */
 void proc_dump(const struct proc *p);
 /* The whole content of its stdout or stderr, malloc'd. */

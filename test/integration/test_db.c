@@ -193,19 +193,7 @@ static int sql(struct run *r, const char *query, char *out, size_t size)
 	snprintf(file, sizeof(file), "%s/game.db", r->dir);
 	char *args[] = { SQLITE3, "-batch", "-cmd", ".timeout 10000", file,
 		(char *)query, NULL };
-	struct proc p = { .label = "sqlite3" };
-	out[0] = '\0';
-	if (proc_start(&p, args, NULL) < 0)
-		return -1;
-	int code = proc_wait(&p, 20000);
-	char *text = proc_output(&p, 0);
-	snprintf(out, size, "%s", text);
-	out[strcspn(out, "\n")] = '\0';
-	if (code != 0)
-		proc_dump(&p);
-	free(text);
-	proc_cleanup(&p);
-	return code == 0 ? 0 : -1;
+	return proc_run_line("sqlite3", args, 20000, out, size);
 }
 
 static long long sql_number(struct run *r, const char *query)

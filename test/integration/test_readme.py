@@ -463,6 +463,24 @@ def scenario_tools(ctx):
             raise Fail('%s is not an executable file' % s)
 
 
+def scenario_testing(ctx):
+    """The tools of "How wisp is tested": each exists, runs, and knows
+    the options the README gives it."""
+    block = ctx.take('tools', 'testing')
+    for line in block.text.splitlines():
+        cmd = line.split('#')[0].split()
+        if not cmd:
+            continue
+        path = os.path.join(ctx.source, cmd[0])
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise Fail('%s: %s is not an executable file' % (block.where(), cmd[0]))
+    out = subprocess.run([os.path.join(ctx.source, 'tools/chaos/chaos.py'),
+                          '--help'], capture_output=True, text=True).stdout
+    for option in re.findall(r'(--[a-z-]+)', block.text):
+        if option not in out:
+            raise Fail('%s: chaos.py --help does not know %s' % (block.where(), option))
+
+
 def c_arrays(path, suffix):
     src = open(path).read()
     return re.findall(r'(\w+%s)\[\]\s*=\s*\{(.*?)\};' % suffix, src, re.S)
@@ -895,7 +913,8 @@ def scenario_session(ctx):
     p.stop_clean()
 
 
-SCENARIOS = [scenario_tools, scenario_reference, scenario_api, scenario_tutorial,
+SCENARIOS = [scenario_tools, scenario_testing, scenario_reference,
+             scenario_api, scenario_tutorial,
              scenario_values,
              scenario_echo, scenario_gate, scenario_hot, scenario_db,
              scenario_memcached, scenario_leaderboard, scenario_counter, scenario_console,

@@ -474,17 +474,24 @@ static void entered(struct run *r, struct bot *b, const char *text)
 	b->again = 0;
 }
 
-static void moved(struct run *r, struct bot *b, const char *text)
+/* Whether the reply says b's move was made; an error if it does not. */
+static int move_made(struct run *r, struct bot *b, const char *text)
 {
 	long x, y;
-	if (number_field(text, "x", &x) < 0 || number_field(text, "y", &y) < 0
-		|| x != b->to_x || y != b->to_y) {
-		bot_error(r, b, "moving to %ld %ld, the reply was: %s", b->to_x,
-			b->to_y, text);
+	if (number_field(text, "x", &x) == 0 && number_field(text, "y", &y) == 0
+		&& x == b->to_x && y == b->to_y)
+		return 1;
+	bot_error(r, b, "moving to %ld %ld, the reply was: %s", b->to_x, b->to_y,
+		text);
+	return 0;
+}
+
+static void moved(struct run *r, struct bot *b, const char *text)
+{
+	if (!move_made(r, b, text))
 		return;
-	}
-	b->x = x;
-	b->y = y;
+	b->x = b->to_x;
+	b->y = b->to_y;
 	r->moves_expected += (uint64_t)r->members[index_of(r, b) % r->opt.rooms];
 }
 
@@ -1307,17 +1314,13 @@ static void chaos_entered(struct run *r, struct bot *b, const char *text)
  * connection goes, and the next login tells. */
 static void chaos_moved(struct run *r, struct bot *b, const char *text)
 {
-	long x, y;
-	if (number_field(text, "x", &x) < 0 || number_field(text, "y", &y) < 0
-		|| x != b->to_x || y != b->to_y) {
-		bot_error(r, b, "moving to %ld %ld, the reply was: %s", b->to_x,
-			b->to_y, text);
+	if (!move_made(r, b, text)) {
 		move_unsure(b);
 		b->failed = 1;
 		return;
 	}
-	b->x = x;
-	b->y = y;
+	b->x = b->to_x;
+	b->y = b->to_y;
 	b->unsure = 0;
 	if (b->reenter && !r->stopping)
 		chaos_enter(r, b);
