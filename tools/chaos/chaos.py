@@ -224,13 +224,14 @@ def judge(run, t0, converged_s, wrong):
                else ""))
     winv.save(run.monitor, t0, run.work)
     if o.soak_from is not None:
-        soak_figures(winv.rss_growth(run.monitor, t0 + o.soak_from),
+        soak_figures(winv.rss_growth(run.monitor, t0 + o.soak_from,
+                                     t0 + o.duration),
                      o.soak_from, v.violations)
     return v.violations
 
 
 def soak_figures(growth, since, violations):
-    print("chaos: RSS growth from %.0f s of play to the end: %s" % (
+    print("chaos: RSS growth from the minute after %.0f s of play to the last of play: %s" % (
         since, ", ".join("%s %+.1f%%" % (n, g) for n, g in
                          sorted(growth.items())) or "every node restarted"))
     print("BENCH chaos_violations %d count" % violations)

@@ -6,6 +6,7 @@ injector did and what the bots counted into PASS/FAIL lines."""
 
 import re
 import socket
+import statistics
 import threading
 import time
 
@@ -150,16 +151,27 @@ def check_restarts(v, monitor, kills):
                          if extra else ""))
 
 
-def rss_growth(monitor, since):
-    """{node: RSS growth in %} between `since` and each node's last
-    sample, for the nodes that ran as one process all that time."""
-    first, last = {}, {}
+def rss_growth(monitor, since, until, window=60.0):
+    """{node: RSS growth in %} from the minute after `since` to the minute
+    before `until` (the end of play: not the bots' drain and verify
+    logins after it), each the median of its samples, so that a Lua
+    collector's sawtooth is not taken for growth; for the nodes that ran
+    as one process all that time."""
+    early, late, pids = {}, {}, {}
     for t, node, pid, kb in monitor.samples:
-        if t >= since and node not in first:
-            first[node] = (pid, kb)
-        last[node] = (pid, kb)
-    return {n: 100.0 * (last[n][1] - kb) / kb
-            for n, (pid, kb) in first.items() if last[n][0] == pid and kb > 0}
+        if since <= t <= until:
+            pids.setdefault(node, set()).add(pid)
+        if since <= t < since + window:
+            early.setdefault(node, []).append(kb)
+        elif until - window <= t <= until:
+            late.setdefault(node, []).append(kb)
+    growth = {}
+    for node, kbs in early.items():
+        if len(pids[node]) == 1 and late.get(node):
+            a, b = statistics.median(kbs), statistics.median(late[node])
+            if a > 0:
+                growth[node] = 100.0 * (b - a) / a
+    return growth
 
 
 def save(monitor, start, work):
