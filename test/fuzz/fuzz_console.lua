@@ -7,12 +7,9 @@
 -- runs); every line must end in a reply frame, every plan in a plan or
 -- an error string, and the reader must keep to its bound.
 local stubs = require "lua_stubs"
-local auth = require "console.auth"
 local lines = require "console.lines"
 local run = require "console.run"
 local session = require "console.session"
-
-local TOKEN = "t0ken-for-the-fuzz-run-0123456789abcdef"
 
 local failures = {}
 
@@ -61,12 +58,8 @@ local function check_frame(reply)
 end
 
 return function(data)
-	local flags, seed = data:byte(1) or 0, data:byte(2) or 0
-	local stream = data:sub(3)
-	auth.set_token(flags & 1 == 1 and TOKEN or nil)
-	stubs.reset(stream, seed)
+	local flags, _, restore = stubs.start(data, lines)
 	failures = {}
-	local restore = stubs.check_lines(lines, stream)
 	local ok, err = pcall(session.serve, stubs.connection(flags & 2 == 0))
 	restore()
 	assert(ok, err)

@@ -7,11 +7,9 @@
 -- Content-Length that is the body's, 200 only for GET or HEAD /metrics
 -- with the token when one is set.
 local stubs = require "lua_stubs"
-local auth = require "console.auth"
 local http = require "console.http"
 local lines = require "console.lines"
 
-local TOKEN = "t0ken-for-the-fuzz-run-0123456789abcdef"
 local BODY = "wisp_up 1\n"
 local STATUS = { [200] = true, [400] = true, [401] = true, [404] = true,
 	[405] = true, [500] = true }
@@ -31,18 +29,14 @@ local function check_response(reply, request, flags)
 		assert(request:match("^GET /metrics") or request:match("^HEAD /metrics"),
 			"200 for another request")
 		assert(flags & 4 == 0, "200 when the metrics failed")
-		assert(flags & 1 == 0 or request:find("Bearer " .. TOKEN, 1, true),
+		assert(flags & 1 == 0 or request:find("Bearer " .. stubs.TOKEN, 1, true),
 			"200 without the token")
 		assert(head_only or body == BODY, "200 with another body")
 	end
 end
 
 return function(data)
-	local flags, seed = data:byte(1) or 0, data:byte(2) or 0
-	local stream = data:sub(3)
-	auth.set_token(flags & 1 == 1 and TOKEN or nil)
-	stubs.reset(stream, seed)
-	local restore = stubs.check_lines(lines, stream)
+	local flags, stream, restore = stubs.start(data, lines)
 	local render = function()
 		if flags & 4 ~= 0 then
 			error("metrics failed")

@@ -120,6 +120,21 @@ function stubs.check_lines(lines, data)
 	return function() lines.reader = reader end
 end
 
+-- An input's run begins: its first byte holds flags (bit 1: the console
+-- token is set), its second seeds the chunk sizes, the rest is the stream
+-- the socket hands out, read through lines (console/lines.lua) under the
+-- check of its bound. Returns the flags, the stream and the function
+-- that ends the check.
+stubs.TOKEN = "t0ken-for-the-fuzz-run-0123456789abcdef"
+
+function stubs.start(data, lines)
+	local flags, seed = data:byte(1) or 0, data:byte(2) or 0
+	local stream = data:sub(3)
+	require("console.auth").set_token(flags & 1 == 1 and stubs.TOKEN or nil)
+	stubs.reset(stream, seed)
+	return flags, stream, stubs.check_lines(lines, stream)
+end
+
 -- A connection of console/admit.lua, authenticated() as told.
 function stubs.connection(admitted)
 	return { id = 1, state = "open", peer = "127.0.0.1:1",

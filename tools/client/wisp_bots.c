@@ -127,6 +127,9 @@ struct run {
 static void chaos_lost(struct run *r, struct bot *b, const char *why);
 static void chaos_frame(struct run *r, struct bot *b,
 	const struct wisp_client_frame *f, const char *text);
+static void chaos_reply(struct run *r, struct bot *b, uint32_t command,
+	const char *text);
+static void chat_failed(struct run *r, struct bot *b, const char *why);
 static void chaos_progress(struct run *r);
 
 /* ---- latency ---- */
@@ -620,8 +623,12 @@ static void on_error(struct run *r, struct bot *b,
 	uint32_t command = 0;
 	if (lk_error_frame(f, &command, why, sizeof why) < 0)
 		bot_error(r, b, "%s", why);
+	else if (awaited(r, b, f, command) && r->opt.chaos)
+		chaos_reply(r, b, take_reply(r, b), why);
 	else if (awaited(r, b, f, command))
 		failed(r, b, take_reply(r, b), why);
+	else if (r->opt.chaos && command == CHAT)
+		chat_failed(r, b, why);
 	else
 		bot_error(r, b, "command %" PRIu32 " failed: %s", command, why);
 }
@@ -1425,28 +1432,13 @@ static void chaos_said(struct run *r, struct bot *b, const char *text)
 	*last = seq;
 }
 
-static void chaos_error_frame(struct run *r, struct bot *b,
-	const struct wisp_client_frame *f)
-{
-	char why[TEXT_MAX];
-	uint32_t command = 0;
-	if (lk_error_frame(f, &command, why, sizeof why) < 0)
-		bot_error(r, b, "%s", why);
-	else if (awaited(r, b, f, command))
-		chaos_reply(r, b, take_reply(r, b), why);
-	else if (command == CHAT)
-		chat_failed(r, b, why);
-	else
-		bot_error(r, b, "command %" PRIu32 " failed: %s", command, why);
-}
-
 /* A chat has no reply but an error: a frame of its command is one. */
 static void chaos_frame(struct run *r, struct bot *b,
 	const struct wisp_client_frame *f, const char *text)
 {
 	int push = !r->opt.gate.request_ids || f->request == 0;
 	if (lk_is_error(&r->opt.gate, f))
-		chaos_error_frame(r, b, f);
+		on_error(r, b, f);
 	else if (push && f->command == SAID)
 		chaos_said(r, b, text);
 	else if (push && f->command == MOVED)
