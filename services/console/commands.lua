@@ -164,33 +164,54 @@ commands.gate = {
 }
 
 -- "call to db@x failed: db: no table t" -> "db: no table t"
-local function db_call(...)
-	local name, address = cluster.db()
-	local ok, result = pcall(wisp.call_timeout, DB_MS, address, ...)
+local function db_call_at(name, ...)
+	local ok, result = pcall(wisp.call_timeout, DB_MS,
+		cluster.address("db", name), ...)
 	if not ok then
 		error(tostring(result):match("(db: .*)$") or tostring(result), 0)
 	end
-	return name, result
+	return result
+end
+
+local function db_call(...)
+	local name = cluster.db()
+	return name, db_call_at(name, ...)
+end
+
+local function db_pairs(stats)
+	local list = {}
+	for k, v in pairs(stats.cache or {}) do
+		list[#list + 1] = { "cache." .. k, v }
+	end
+	table.sort(list, function(a, b) return a[1] < b[1] end)
+	for _, k in ipairs({ "commits", "rows", "commit_us", "checkpoints" }) do
+		list[#list + 1] = { k, stats[k] }
+	end
+	return list
 end
 
 commands.db = {
-	usage = "db",
-	help = "the db service's counters: cache hits and misses, commits",
+	usage = "db [NODE]",
+	help = "each db node's counters (or NODE's): cache hits and misses, "
+		.. "commits, checkpoints",
 	target = "here",
-	run = function()
-		local name, stats = db_call("stats")
-		return { node = name, db = stats }
+	run = function(args)
+		local names = args[1] and { args[1] } or cluster.names("db")
+		local nodes = {}
+		for i, name in ipairs(names) do
+			local ok, stats = pcall(db_call_at, name, "stats")
+			nodes[i] = { node = name, db = ok and stats or nil,
+				error = not ok and stats or nil }
+		end
+		return { nodes = nodes }
 	end,
 	text = function(r)
-		local list = {}
-		for k, v in pairs(r.db.cache or {}) do
-			list[#list + 1] = { "cache." .. k, v }
+		local out = {}
+		for _, n in ipairs(r.nodes) do
+			out[#out + 1] = "node " .. n.node .. (n.error and ": " .. n.error
+				or "\n" .. text.pairs(db_pairs(n.db)))
 		end
-		table.sort(list, function(a, b) return a[1] < b[1] end)
-		for _, k in ipairs({ "commits", "rows", "commit_us" }) do
-			list[#list + 1] = { k, r.db[k] }
-		end
-		return text.pairs(list)
+		return table.concat(out, "\n")
 	end,
 }
 

@@ -210,6 +210,8 @@ local function write_db(w)
 		{ "wisp_db_writes_total", "Writes committed.", stats.rows },
 		{ "wisp_db_commit_seconds_total", "Time spent committing.",
 			(stats.commit_us or 0) / 1e6 },
+		{ "wisp_db_checkpoints_total", "WAL checkpoints (sqlite).",
+			stats.checkpoints },
 	}
 	for _, c in ipairs(counters) do
 		w.family(c[1], "counter", c[2])

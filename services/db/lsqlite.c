@@ -2,21 +2,40 @@
  * statements as Lua userdata, for the db service. Every statement call
  * binds, steps and resets before it returns, so between calls no
  * statement is running and none holds bound values. A connection keeps
- * its live statements on a list, to finalize them when it closes. */
+ * its live statements on a list, to finalize them when it closes.
+ * db:exec_async runs a slow statement (a COMMIT) on the connection's
+ * worker thread (sqlite_worker.c); the service is told it is done with a
+ * WISP_MSG_SOCKET message of the event WISP_SQLITE_DONE, and meanwhile
+ * every other use of the connection or its statements is refused. With
+ * the option checkpoint = "caller", sqlite no longer checkpoints inside
+ * the COMMIT that fills the WAL (which fsyncs both files): the caller
+ * reads db:wal_pages() and runs the checkpoint, on the worker. */
+#include <errno.h>
 #include <lauxlib.h>
 #include <sqlite3.h>
 #include <string.h>
 #include "host.h"
+#include "service.h"
+#include "sqlite_worker.h"
+#include "wisp.h"
 
 #define DB_META "wisp.sqlite.db"
 #define STMT_META "wisp.sqlite.stmt"
+#define WISP_SQLITE_DONE 65 /* the socket event a service is told with */
 
 struct stmt;
 
 struct db {
 	sqlite3 *handle;    /* NULL once closed */
 	struct stmt *stmts; /* the live statements */
+	struct wisp_sqlite_worker *worker; /* made by the first exec_async */
+	wisp_handle owner;  /* told when an exec_async is done */
+	int id;             /* names the connection in that message */
+	int wal_pages;      /* in the WAL after the last commit (checkpoint
+	                     * "caller" only) */
 };
+
+static int next_id = 1;
 
 /* A statement is linked on its db's list exactly while handle is set. Its
  * userdata holds the db's as a user value, so the db's memory outlives
@@ -88,16 +107,30 @@ static int fail(lua_State *L, sqlite3_stmt *s)
 
 /* Connections */
 
+/* The node's thread must not touch a connection its worker is using. */
+static void check_idle(lua_State *L, const struct db *d)
+{
+	if (d->worker && wisp_sqlite_worker_running(d->worker))
+		luaL_error(L, "sqlite: the connection is busy with a statement on "
+			"its worker thread (wait for its done)");
+}
+
 static struct db *check_db(lua_State *L)
 {
 	struct db *d = luaL_checkudata(L, 1, DB_META);
 	if (d->handle == NULL)
 		luaL_error(L, "sqlite: database is closed");
+	check_idle(L, d);
 	return d;
 }
 
+/* A job still running is waited for: the connection is the worker's
+ * until it ends. */
 static void close_db(struct db *d)
 {
+	if (d->worker)
+		wisp_sqlite_worker_stop(d->worker);
+	d->worker = NULL;
 	for (struct stmt *st = d->stmts; st; st = st->next) {
 		sqlite3_finalize(st->handle);
 		st->handle = NULL;
@@ -120,6 +153,7 @@ struct options {
 	int wal, readonly;
 	const char *synchronous; /* the pragma that sets it */
 	lua_Integer busy_timeout;
+	int caller_checkpoints;  /* checkpoint = "caller" */
 };
 
 static int opt_bool(lua_State *L, const char *key, int dflt)
@@ -160,7 +194,7 @@ static lua_Integer opt_busy_timeout(lua_State *L)
 
 static void read_options(lua_State *L, struct options *o)
 {
-	*o = (struct options){ 1, 0, "PRAGMA synchronous=NORMAL", 5000 };
+	*o = (struct options){ 1, 0, "PRAGMA synchronous=NORMAL", 5000, 0 };
 	if (lua_isnoneornil(L, 2))
 		return;
 	luaL_checktype(L, 2, LUA_TTABLE);
@@ -168,6 +202,26 @@ static void read_options(lua_State *L, struct options *o)
 	o->readonly = opt_bool(L, "readonly", 0);
 	o->synchronous = opt_synchronous(L);
 	o->busy_timeout = opt_busy_timeout(L);
+	if (lua_getfield(L, 2, "checkpoint") != LUA_TNIL) {
+		const char *mode = lua_tostring(L, -1);
+		if (mode == NULL || (strcmp(mode, "caller") != 0
+				&& strcmp(mode, "auto") != 0))
+			luaL_error(L, "sqlite: checkpoint must be \"auto\" or "
+				"\"caller\"");
+		o->caller_checkpoints = strcmp(mode, "caller") == 0;
+	}
+	lua_pop(L, 1);
+}
+
+/* Replaces sqlite's own checkpointing (sqlite3_wal_autocheckpoint's
+ * hook): only the WAL's size is kept, for the caller. */
+static int on_wal_commit(void *ud, sqlite3 *db, const char *schema,
+	int pages)
+{
+	(void)db;
+	(void)schema;
+	((struct db *)ud)->wal_pages = pages;
+	return SQLITE_OK;
 }
 
 /* The settings of a new connection. The busy timeout comes first, so that
@@ -183,15 +237,15 @@ static int configure(sqlite3 *db, const struct options *o)
 	return rc;
 }
 
-/* The node runs every service on one thread, so the connection needs no
- * mutex (SQLITE_OPEN_NOMUTEX). */
+/* The connection is used by one thread at a time, the node's or its
+ * worker's, so it needs no mutex of its own (SQLITE_OPEN_NOMUTEX). */
 static int l_open(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 	struct options o;
 	read_options(L, &o);
 	struct db *d = lua_newuserdatauv(L, sizeof(*d), 0);
-	*d = (struct db){ NULL, NULL };
+	*d = (struct db){ NULL, NULL, NULL, 0, next_id++, 0 };
 	luaL_setmetatable(L, DB_META);
 	int flags = SQLITE_OPEN_NOMUTEX | (o.readonly ? SQLITE_OPEN_READONLY
 		: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -204,6 +258,15 @@ static int l_open(lua_State *L)
 		close_db(d);
 		return lua_error(L);
 	}
+	if (o.caller_checkpoints)
+		sqlite3_wal_hook(d->handle, on_wal_commit, d);
+	return 1;
+}
+
+/* Pages in the WAL after the last commit (checkpoint "caller"). */
+static int l_wal_pages(lua_State *L)
+{
+	lua_pushinteger(L, check_db(L)->wal_pages);
 	return 1;
 }
 
@@ -283,6 +346,61 @@ static int l_prepare(lua_State *L)
 	return 1;
 }
 
+static void on_worker_done(void *ud)
+{
+	struct db *d = ud;
+	struct wisp_socket_msg *m = wisp_malloc(sizeof(*m) + 1);
+	*m = (struct wisp_socket_msg){ WISP_SQLITE_DONE, d->id, 0, 0 };
+	m->data[0] = '\0';
+	wisp_deliver(0, d->owner, WISP_MSG_SOCKET, 0, m, sizeof(*m));
+}
+
+/* db:exec_async(sql): sql starts on the worker thread; the calling
+ * service gets the done event with the connection's id (returned). */
+static int l_exec_async(lua_State *L)
+{
+	struct db *d = check_db(L);
+	const char *sql = luaL_checkstring(L, 2);
+	settle_interrupted(d);
+	if (d->worker == NULL) {
+		d->worker = wisp_sqlite_worker_start(d->handle, on_worker_done, d);
+		if (d->worker == NULL)
+			return luaL_error(L, "sqlite: cannot start a worker thread: %s",
+				strerror(errno));
+	}
+	d->owner = wisp_self(wisp_lua_task(L)->host->ctx);
+	if (wisp_sqlite_worker_run(d->worker, sql) < 0)
+		return luaL_error(L, "sqlite: statement too long for the worker");
+	lua_pushinteger(L, d->id);
+	return 1;
+}
+
+/* Whether an exec_async is running. */
+static int l_busy(lua_State *L)
+{
+	struct db *d = luaL_checkudata(L, 1, DB_META);
+	lua_pushboolean(L, d->worker && wisp_sqlite_worker_running(d->worker));
+	return 1;
+}
+
+/* The last exec_async's result, once done: true, or nil, message, code. */
+static int l_exec_result(lua_State *L)
+{
+	struct db *d = check_db(L);
+	if (d->worker == NULL)
+		return luaL_error(L, "sqlite: no exec_async was run");
+	const char *message;
+	int rc = wisp_sqlite_worker_result(d->worker, &message);
+	if (rc == SQLITE_OK) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	lua_pushnil(L);
+	lua_pushfstring(L, "sqlite: %s", message);
+	push_code_name(L, rc);
+	return 3;
+}
+
 static int l_changes(lua_State *L)
 {
 	lua_pushinteger(L, sqlite3_changes64(check_db(L)->handle));
@@ -319,6 +437,7 @@ static sqlite3_stmt *check_stmt(lua_State *L)
 	struct stmt *st = luaL_checkudata(L, 1, STMT_META);
 	if (st->handle == NULL)
 		luaL_error(L, "sqlite: database is closed");
+	check_idle(L, st->db);
 	if (sqlite3_stmt_busy(st->handle))
 		settle(st->handle);
 	return st->handle;
@@ -506,16 +625,19 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
 	lua_pop(L, 1);
 }
 
-/* A node runs sqlite from its one scheduler thread only: no mutexes, and
- * no global memory statistics (which take one on every allocation). Must
- * come before sqlite's first use; later calls fail harmlessly. */
+/* A connection is used by one thread at a time (the node's, or its
+ * worker's for a COMMIT), while other connections may be used by the
+ * other: sqlite's shared state needs its core mutexes, connections none
+ * (SQLITE_CONFIG_MULTITHREAD). No global memory statistics, which take a
+ * mutex on every allocation. Must come before sqlite's first use; later
+ * calls fail harmlessly. */
 static void configure_library(void)
 {
 	static int done;
 	if (done)
 		return;
 	done = 1;
-	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
@@ -526,6 +648,8 @@ int wisp_lua_open_sqlite(lua_State *L)
 		{ "exec", l_exec }, { "prepare", l_prepare },
 		{ "changes", l_changes },
 		{ "last_insert_rowid", l_last_insert_rowid },
+		{ "exec_async", l_exec_async }, { "exec_result", l_exec_result },
+		{ "busy", l_busy }, { "wal_pages", l_wal_pages },
 		{ "close", l_close }, { NULL, NULL },
 	};
 	static const luaL_Reg stmt_funcs[] = {
@@ -539,5 +663,7 @@ int wisp_lua_open_sqlite(lua_State *L)
 	lua_setfield(L, -2, "open");
 	lua_pushstring(L, sqlite3_libversion());
 	lua_setfield(L, -2, "version");
+	lua_pushinteger(L, WISP_SQLITE_DONE);
+	lua_setfield(L, -2, "DONE");
 	return 1;
 }

@@ -22,6 +22,9 @@ local pack = wisp.pack
 
 -- A counter in the database for the memcached key namespace (db.mcache).
 local function next_generation()
+	if commits then -- memcached came back: not while a commit runs
+		commits:idle()
+	end
 	conn:exec([[CREATE TABLE IF NOT EXISTS wisp_meta (
 		key TEXT PRIMARY KEY, value INTEGER NOT NULL)]])
 	local row = conn:prepare([[INSERT INTO wisp_meta (key, value)
@@ -88,25 +91,29 @@ local function owned_text(cfg)
 	return table.concat(mine, ", ")
 end
 
--- The connection, the name of its kind and how its tables are read.
+-- The connection, the name of its kind, how its tables are read and
+-- the writer's hooks (on sqlite, what fsyncs runs on the connection's
+-- worker thread: db.sqlite_async).
 local function connect(cfg)
 	if cfg.postgres then
 		local pg = require "db.pg"
 		return pg.open(cfg.postgres.conninfo), "postgres", schema.load_pg
 	end
-	return sqlite.open(cfg.file, { wal = true,
-		synchronous = cfg.synchronous }), "sqlite", schema.load
+	return sqlite.open(cfg.file, { wal = true, checkpoint = "caller",
+		synchronous = cfg.synchronous }), "sqlite", schema.load,
+		require("db.sqlite_async").hooks(cfg.synchronous)
 end
 
 local function open(cfg)
-	local backend, load
-	conn, backend, load = connect(cfg)
+	local backend, load, hooks
+	conn, backend, load, hooks = connect(cfg)
 	if cfg.migrations then
 		migrate.run(conn, cfg.migrations, wisp.log, backend)
 	end
 	local tables = load(conn)
 	local cache = make_cache(cfg)
-	commits = writer.new(conn, cfg.batch, cache_writes(cache))
+	local on_commit, on_abort = cache_writes(cache)
+	commits = writer.new(conn, cfg.batch, on_commit, on_abort, hooks)
 	local static = {}
 	for _, name in ipairs(cfg.static or {}) do
 		if not tables[name] then
@@ -144,7 +151,8 @@ local ops = {
 	reload = function(...) return db:reload(...) end,
 	stats = function()
 		return { cache = db.cache:stats(), commits = commits.commits,
-			rows = commits.rows, commit_us = commits.commit_us }
+			rows = commits.rows, commit_us = commits.commit_us,
+			checkpoints = commits.checkpoints }
 	end,
 }
 
@@ -226,7 +234,7 @@ wisp.start(function()
 	wisp.register("db")
 	wisp.dispatch("lua", serve)
 	wisp.dispatch("exit", function()
-		commits:commit()
+		commits:drain()
 		conn:close()
 		wisp.exit()
 	end)

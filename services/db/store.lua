@@ -81,6 +81,7 @@ function store:declare(name, decl)
 end
 
 local function read_row(self, t, pk)
+	self.writer:idle()
 	local s = statement(self.conn, t, "pk", function()
 		return schema.sql_select(t, t.pk)
 	end)
@@ -134,6 +135,7 @@ function store:by_fk(name, column, value)
 	local t = self:table(name)
 	local c = schema.column(t, column)
 	schema.check_value(t, c, value)
+	self.writer:idle()
 	local s = statement(self.conn, t, "fk:" .. column, function()
 		return schema.sql_select(t, column)
 	end)
@@ -174,6 +176,7 @@ end
 local function range_rows(self, t, column, desc, nulls, from, ...)
 	local key = table.concat({ "range", column, desc and "d" or "a",
 		nulls and "n" or "v", from }, ":")
+	self.writer:idle()
 	local s = statement(self.conn, t, key, function()
 		return schema.sql_range(t, column, desc, nulls, from)
 	end)
@@ -319,6 +322,7 @@ function store:reload(name)
 		fail("table %s is not static (db.static in the config)", name)
 	end
 	local rows = {}
+	self.writer:idle()
 	local all = checked(t, self.conn:prepare(schema.sql_all(t)):rows())
 	for _, row in ipairs(all) do
 		rows[row[t.pk]] = row

@@ -10,7 +10,10 @@
 -- comes: the commit waits for the batch's writes still running, and a
 -- write that comes meanwhile waits for the next batch, which begins as
 -- soon as that COMMIT is sent (a pipelined connection keeps them in
--- order); the rows of a batch being committed are pending too.
+-- order); the rows of a batch being committed are pending too. On
+-- sqlite the COMMIT may run on the connection's worker thread (commit,
+-- below): meanwhile the connection is not to be touched, so writes wait
+-- for the next batch and reads for the commit's end (writer:idle).
 local wisp = require "wisp"
 
 local writer = {}
@@ -21,11 +24,40 @@ local MAX_WAIT_MS = 5
 -- on_commit(touched) runs after a commit with { [table] = { [pk] = row or
 -- false } }: the rows as committed, or false for a row whose cached copy
 -- is now stale (updated or deleted). on_abort(touched) after a rollback.
-function writer.new(conn, batch_max, on_commit, on_abort)
+-- hooks.commit(conn) commits, raising on failure (default:
+-- conn:exec("COMMIT")); hooks.checkpoint(conn), if given, runs after each
+-- commit is answered, holding the connection as a commit does, and
+-- returns whether it checkpointed.
+function writer.new(conn, batch_max, on_commit, on_abort, hooks)
+	hooks = hooks or {}
 	return setmetatable({ conn = conn, batch_max = batch_max,
 		on_commit = on_commit, on_abort = on_abort, batch = nil,
 		next_batch = {}, committing = {}, commits = 0, rows = 0,
-		commit_us = 0 }, writer)
+		commit_us = 0, checkpoints = 0, syncing = false,
+		run_commit = hooks.commit or function(c) c:exec("COMMIT") end,
+		run_checkpoint = hooks.checkpoint }, writer)
+end
+
+function writer:wait_next()
+	self.next_batch[#self.next_batch + 1] = coroutine.running()
+	wisp.wait()
+end
+
+-- Waits while a COMMIT holds the connection: a read must not touch it.
+function writer:idle()
+	while self.syncing do
+		self:wait_next()
+	end
+end
+
+-- Commits what is open and waits until every batch is committed (or has
+-- failed): the service is stopping.
+function writer:drain()
+	self:commit() -- may finish at once, its waiters woken before we wait
+	while self.batch or self.syncing or next(self.committing) do
+		self:wait_next()
+		self:commit()
+	end
 end
 
 -- The open batch, counting one more write running in it; a task waits
@@ -33,9 +65,8 @@ end
 -- while BEGIN runs, so that it is not committed meanwhile.
 function writer:open()
 	local b = self.batch
-	while b and b.closing do
-		self.next_batch[#self.next_batch + 1] = coroutine.running()
-		wisp.wait()
+	while (b and b.closing) or self.syncing do
+		self:wait_next()
 		b = self.batch
 	end
 	if b then
@@ -198,7 +229,9 @@ function writer:finish(b)
 		self:replay(b)
 		return
 	end
-	local ok, err = pcall(self.conn.exec, self.conn, "COMMIT")
+	self.syncing = not self.conn.pipelined
+	local ok, err = pcall(self.run_commit, self.conn)
+	self.syncing = false
 	self.committing[b] = nil
 	if not ok then
 		if not self.conn.pipelined then
@@ -221,6 +254,24 @@ function writer:finish(b)
 		wisp.log_error("cache update after a commit failed: " .. tostring(why))
 	end
 	answer_all(b, true)
+	self:checkpoint()
+end
+
+-- A checkpoint if one is due, once the batch is answered; the writes
+-- woken for the next batch wait for it.
+function writer:checkpoint()
+	if not self.run_checkpoint or self.batch then
+		return
+	end
+	self.syncing = true
+	local ok, ran = pcall(self.run_checkpoint, self.conn)
+	self.syncing = false
+	self:wake_next()
+	if not ok then
+		wisp.log_error("checkpoint failed: " .. tostring(ran))
+	elseif ran then
+		self.checkpoints = self.checkpoints + 1
+	end
 end
 
 return writer

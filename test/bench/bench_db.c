@@ -3,7 +3,10 @@
  * in a fresh temporary directory, and a game node running
  * test/bench/db/bench_db.lua; for the _memcached figures, a memcached
  * server this program starts first; for the _pg ones, a throwaway
- * PostgreSQL server (pg_server.h, fsync and synchronous_commit on).
+ * PostgreSQL server (pg_server.h, fsync and synchronous_commit on); for
+ * db_stall, both nodes with the library WISP_SLOW_FSYNC_LIB names
+ * preloaded (test/integration/slow_fsync.c: the game node turns it on)
+ * and sqlite's synchronous full, so that every commit fsyncs.
  * Prints the BENCH line the game node logged and stops everyone. */
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +25,7 @@ static int known(const char *name)
 {
 	static const char *const names[] = { "db_get", "db_write",
 		"db_get_memcached", "db_write_memcached", "db_range", "db_get_pg",
-		"db_write_pg", "db_range_pg", NULL };
+		"db_write_pg", "db_range_pg", "db_stall", NULL };
 	for (int i = 0; names[i]; i++)
 		if (strcmp(name, names[i]) == 0)
 			return 1;
@@ -77,7 +80,7 @@ static int run(const char *wisp, const char *conf, const char *name,
 	char *dir)
 {
 	char port_env[64], file_env[600], bench_env[64], mc_env[64] = "";
-	char pg_env[300] = "";
+	char pg_env[300] = "", preload_env[600] = "", flag_env[600] = "";
 	int base = free_port_run(2);
 	if (base < 0)
 		return -1;
@@ -89,8 +92,20 @@ static int run(const char *wisp, const char *conf, const char *name,
 		return -1;
 	if (strstr(name, "_pg") && start_postgres(pg_env, sizeof(pg_env)) < 0)
 		return -1;
-	char *env[6] = { port_env, file_env, bench_env };
+	char *env[8] = { port_env, file_env, bench_env };
 	int n = 3;
+	if (strcmp(name, "db_stall") == 0) {
+		const char *lib = getenv("WISP_SLOW_FSYNC_LIB");
+		if (lib == NULL) {
+			fprintf(stderr, "set WISP_SLOW_FSYNC_LIB\n");
+			return -1;
+		}
+		snprintf(preload_env, sizeof(preload_env), "LD_PRELOAD=%s", lib);
+		snprintf(flag_env, sizeof(flag_env), "WISP_SLOW_FSYNC=%s/slow", dir);
+		env[n++] = preload_env;
+		env[n++] = flag_env;
+		env[n++] = "WISP_DB_SYNC=full";
+	}
 	if (mc_env[0])
 		env[n++] = mc_env;
 	if (pg_env[0])
@@ -108,7 +123,7 @@ int main(int argc, char **argv)
 	if (argc != 4 || !known(argv[3])) {
 		fprintf(stderr, "usage: bench_db WISP SOURCE_ROOT db_get|db_write|"
 			"db_get_memcached|db_write_memcached|db_range|db_get_pg|"
-			"db_write_pg|db_range_pg\n");
+			"db_write_pg|db_range_pg|db_stall\n");
 		return 2;
 	}
 	char conf[512], dir[] = "/tmp/wisp-bench-db-XXXXXX";

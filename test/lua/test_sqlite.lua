@@ -1,7 +1,9 @@
 -- test_sqlite.lua: the wisp.sqlite module on a temporary file: opening
 -- and its options, scripts, prepared statements and every value type
 -- both ways, errors as values with their code names, statements reused
--- after an error, closing, and one transaction of many inserts.
+-- after an error, closing, one transaction of many inserts, and
+-- statements run on the connection's worker thread (exec_async), with
+-- the connection refused to everything else meanwhile.
 local wisp = require "wisp"
 local sqlite = require "wisp.sqlite"
 local t = require "testing"
@@ -288,6 +290,83 @@ case("statements are collected, before or with their db", function()
 	other, stmts = nil, nil
 	collectgarbage()
 	collectgarbage()
+end)
+
+-- exec_async's sql runs on the worker; the done event comes as a socket
+-- message, which this test's own dispatch waits for.
+local done_waiter
+wisp.dispatch("socket", function(event, id)
+	if event == sqlite.DONE and done_waiter then
+		local task = done_waiter
+		done_waiter = nil
+		wisp.wakeup(task, id)
+	end
+end)
+
+local function await_done(conn)
+	done_waiter = coroutine.running()
+	repeat
+		wisp.wait()
+	until not conn:busy()
+	return conn:exec_result()
+end
+
+case("exec_async: the worker runs it, nothing else touches the db", function()
+	local stmt = db:prepare("SELECT count(*) AS n FROM player")
+	db:exec("BEGIN")
+	db:prepare("INSERT INTO player (name) VALUES ('async')"):run()
+	local id = db:exec_async("COMMIT")
+	t.ok(math.type(id) == "integer", "a connection id")
+	t.eq(db:busy(), true, "busy while the worker runs it")
+	local refused = "^sqlite: the connection is busy with a statement on its "
+		.. "worker thread"
+	t.raises(refused, db.exec, db, "SELECT 1")
+	t.raises(refused, db.prepare, db, "SELECT 1")
+	t.raises(refused, stmt.first, stmt)
+	t.raises(refused, db.exec_async, db, "SELECT 1")
+	t.eq(await_done(db), true, "committed")
+	t.eq(db:busy(), false, "idle again")
+	t.eq(count("player WHERE name = 'async'"), 1, "the row is committed")
+	local ok, err, code = (function()
+		db:exec_async("INSERT INTO player (name) VALUES ('async')")
+		return await_done(db)
+	end)()
+	t.eq(ok, nil, "a failure on the worker")
+	t.ok(err:find("^sqlite: UNIQUE constraint failed"), err)
+	t.eq(code, "CONSTRAINT_UNIQUE", "its code name")
+	t.raises("statement too long", db.exec_async, db, string.rep(" ", 300))
+end)
+
+case("checkpoint = \"caller\": the WAL waits for the caller", function()
+	t.raises("checkpoint must be", sqlite.open, path, { checkpoint = "later" })
+	local own_path = os.tmpname()
+	local c = sqlite.open(own_path, { checkpoint = "caller" })
+	c:exec("CREATE TABLE big (body BLOB)")
+	local insert = c:prepare("INSERT INTO big (body) VALUES (?)")
+	local body = string.rep("x", 4000)
+	for _ = 1, 1200 do -- past sqlite's own 1000 pages, in commits of one
+		insert:run(body)
+	end
+	local pages = c:wal_pages()
+	t.ok(pages > 1000, "the WAL grew past 1000 pages: " .. pages)
+	c:exec_async("PRAGMA wal_checkpoint(PASSIVE)")
+	t.eq(await_done(c), true, "checkpointed on the worker")
+	insert:run(body)
+	t.ok(c:wal_pages() < 10, "the next commit started the WAL again: "
+		.. c:wal_pages())
+	c:close()
+	for _, suffix in ipairs({ "", "-wal", "-shm" }) do
+		os.remove(own_path .. suffix)
+	end
+end)
+
+case("a connection closed while its worker runs waits for it", function()
+	local c = sqlite.open(path)
+	c:exec("BEGIN")
+	c:prepare("INSERT INTO player (name) VALUES ('closing')"):run()
+	c:exec_async("COMMIT")
+	c:close()
+	t.eq(count("player WHERE name = 'closing'"), 1, "the commit was made")
 end)
 
 case("a closed db and its statements raise", function()

@@ -3,12 +3,14 @@ nodes started as real processes with their output in a log file each,
 waiting for a condition, and checks that print as they go."""
 
 import os
-import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tools", "chaos"))
+from cluster import free_base  # noqa: E402  (the chaos tool's, shared)
 
 
 class Run:
@@ -39,6 +41,14 @@ class Run:
         with open(os.path.join(self.logs, node + ".log")) as f:
             return f.read()
 
+    def exit_code(self, node, seconds):
+        """The node's exit code once it ends, or a reason if it is still
+        running after seconds; the node is forgotten either way."""
+        try:
+            return self.procs.pop(node).wait(seconds)
+        except subprocess.TimeoutExpired:
+            return "none: still running"
+
     def stop(self, node):
         p = self.procs.pop(node)
         p.terminate()
@@ -51,29 +61,13 @@ class Run:
         if self.failures:
             print("logs in " + self.logs)
             for name in sorted(os.listdir(self.logs)):
-                with open(os.path.join(self.logs, name)) as f:
+                if not name.endswith(".log"):
+                    continue  # the run's own files: databases, configs
+                with open(os.path.join(self.logs, name),
+                          errors="replace") as f:
                     print("--- " + name + "\n" + f.read()[-5000:])
         print("%d checks failed" % len(self.failures))
         sys.exit(1 if self.failures else 0)
-
-
-def free_base(count):
-    """The first of count consecutive free ports on loopback."""
-    for _ in range(200):
-        base = 20000 + secrets.randbelow(40000)
-        socks = []
-        try:
-            for i in range(count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + i))
-                socks.append(s)
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise SystemExit("no free ports")
 
 
 def wait_for(pred, seconds):

@@ -2,7 +2,8 @@
 -- a game node on loopback. Ports from WISP_PORT_BASE (two in a row), the
 -- database file from WISP_DB_FILE (or PostgreSQL's conninfo from
 -- WISP_PG), memcached servers from WISP_MEMCACHED
--- (none: the in-process cache), the game node's script from WISP_SCRIPT.
+-- (none: the in-process cache), the game node's script from WISP_SCRIPT,
+-- sqlite's synchronous from WISP_DB_SYNC (default normal).
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local base = assert(tonumber(os.getenv("WISP_PORT_BASE")),
 	"set WISP_PORT_BASE to the first of two free ports")
@@ -21,6 +22,7 @@ return {
 		postgres = postgres and { conninfo = postgres } or nil,
 		migrations = here .. "/migrations",
 		memcached = memcached and { servers = { memcached } } or nil,
+		synchronous = os.getenv("WISP_DB_SYNC"),
 	},
 	nodes = {
 		db = { id = 1, roles = { "root", "db" }, harbor = "127.0.0.1:" .. base },
