@@ -44,6 +44,7 @@ return {
 		file = not postgres and dir .. "/game.db" or nil,
 		postgres = postgres and { conninfo = postgres } or nil,
 		migrations = dir .. "/migrations",
+		synchronous = os.getenv("WISP_DB_SYNC"), -- test_db.c: full with memcached
 		-- small, so that the incr load fills batches and commits them
 		-- before the turn ends, as well as at the turn's end
 		batch = 50,

@@ -1,7 +1,8 @@
 /* test_db.c: the db role across processes on loopback (test/db/cluster.lua):
  * a root, a db node and two game nodes, each its own `wisp` process, run
  * twice: with the row cache in the db node, then in a real memcached this
- * driver starts. The game nodes run the Lua cases (the scripts of
+ * driver starts (and, on sqlite, synchronous full: every COMMIT then runs
+ * on the db node's worker thread). The game nodes run the Lua cases (the scripts of
  * test/db/); the driver plays the world around them, following the
  * markers they log: it adds migrations between starts of the db node,
  * changes the database with the sqlite3 CLI, kills the db node (-9, and
@@ -78,10 +79,12 @@ static struct proc *start_node(struct run *r, const char *node,
 	const char *script)
 {
 	static char scripts[MAX_PROCS][64];
-	char *env[6] = { port_env, r->dir_env };
+	char *env[7] = { port_env, r->dir_env };
 	int n = 2;
 	if (r->memcached)
 		env[n++] = r->mc_env;
+	if (r->memcached && !r->postgres)
+		env[n++] = "WISP_DB_SYNC=full";
 	if (r->postgres)
 		env[n++] = r->pg_env;
 	if (script) {
