@@ -7,7 +7,11 @@
  * db_stall, both nodes with the library WISP_SLOW_FSYNC_LIB names
  * preloaded (test/integration/slow_fsync.c: the game node turns it on)
  * and sqlite's synchronous full, so that every commit fsyncs.
- * Prints the BENCH line the game node logged and stops everyone. */
+ * Prints the BENCH line the game node logged and stops everyone. After
+ * db_write_pg it measures PostgreSQL alone on the same server and table
+ * (pgbench, one connection in pipeline mode, FLOOR_BATCH updates to a
+ * commit: what wisp's db node does at best) and prints that as
+ * db_write_pg_floor. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +20,11 @@
 #include "../integration/pg_server.h"
 #include "../integration/proc.h"
 
-enum { DB, GAME, MEMCACHED, POSTGRES, PROCS };
+enum { DB, GAME, MEMCACHED, POSTGRES, PGBENCH, PROCS };
+
+#define FLOOR_BATCH 100 /* the benchmark's callers: a commit holds no more */
+#define FLOOR_ROUNDS 3
+#define FLOOR_S "3"
 
 static struct proc procs[PROCS];
 static struct pg_server pg;
@@ -68,6 +76,58 @@ static int start_postgres(char *env, size_t envsz)
 	return 0;
 }
 
+static int write_floor_script(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "\\startpipeline\nBEGIN;\n");
+	for (int i = 0; i < FLOOR_BATCH; i++)
+		fprintf(f, "\\set id random(1, 1000)\nUPDATE player SET level = "
+			":id, gold = :id WHERE id = :id;\n");
+	fprintf(f, "COMMIT;\n\\endpipeline\n");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* pgbench's transactions per second over FLOOR_S seconds, or -1. */
+static double pgbench_tps(const char *script)
+{
+	char pgbench[300], port[16];
+	snprintf(pgbench, sizeof(pgbench), "%s/pgbench", pg.bin);
+	snprintf(port, sizeof(port), "%d", pg.port);
+	char *args[] = { pgbench, "-n", "-M", "prepared", "-c", "1", "-T",
+		FLOOR_S, "-f", (char *)script, "-h", pg.dir, "-p", port, "-U",
+		"wisp", "bench", NULL };
+	struct proc *p = &procs[PGBENCH];
+	if (p->label)
+		proc_cleanup(p);
+	*p = (struct proc){ .label = "pgbench" };
+	if (proc_start(p, args, NULL) < 0 || proc_wait(p, 60000) != 0)
+		return -1;
+	char *out = proc_output(p, 0);
+	const char *tps = out ? strstr(out, "tps = ") : NULL;
+	double v = tps ? strtod(tps + 6, NULL) : -1;
+	free(out);
+	return v;
+}
+
+static int print_floor(const char *dir)
+{
+	char script[600];
+	snprintf(script, sizeof(script), "%s/floor.sql", dir);
+	if (write_floor_script(script) < 0)
+		return -1;
+	double best = -1;
+	for (int i = 0; i < FLOOR_ROUNDS; i++) {
+		double tps = pgbench_tps(script);
+		if (tps < 0)
+			return -1;
+		best = tps > best ? tps : best;
+	}
+	printf("BENCH db_write_pg_floor %.0f rows/s\n", best * FLOOR_BATCH);
+	return 0;
+}
+
 static int start_node(int i, const char *wisp, const char *conf,
 	const char *node, char **env)
 {
@@ -115,7 +175,9 @@ static int run(const char *wisp, const char *conf, const char *name,
 		|| start_node(GAME, wisp, conf, "game", env) < 0)
 		return -1;
 	int code = proc_wait(&procs[GAME], 550000);
-	return code == 0 && proc_print_bench(&procs[GAME]) > 0 ? 0 : -1;
+	if (code != 0 || proc_print_bench(&procs[GAME]) == 0)
+		return -1;
+	return strcmp(name, "db_write_pg") == 0 ? print_floor(dir) : 0;
 }
 
 int main(int argc, char **argv)
