@@ -10,10 +10,13 @@ local concat, format = table.concat, string.format
 local math_type = math.type
 
 -- sqlite's type affinity rules (https://sqlite.org/datatype3.html, 3.1),
--- as the Lua type a column takes.
+-- as the Lua type a column takes; a column declared BOOLEAN (NUMERIC
+-- affinity) takes booleans, stored as 1 and 0 and read back as booleans.
 local function kind_of(declared)
 	local t = declared:upper()
-	if t:find("INT", 1, true) then
+	if t:find("BOOL", 1, true) then
+		return "boolean"
+	elseif t:find("INT", 1, true) then
 		return "integer"
 	elseif t:find("CHAR", 1, true) or t:find("CLOB", 1, true)
 		or t:find("TEXT", 1, true) then
@@ -40,6 +43,10 @@ local function load_table(conn, name)
 		t.columns[c.name] = { name = c.name, kind = kind, notnull = c.notnull == 1,
 			q = quote(c.name) }
 		t.order[#t.order + 1] = c.name
+		if kind == "boolean" then
+			t.booleans = t.booleans or {}
+			t.booleans[#t.booleans + 1] = c.name
+		end
 		if c.pk > 0 then
 			pks[#pks + 1] = c.name
 			-- INTEGER PRIMARY KEY is the rowid: sqlite assigns it
@@ -86,14 +93,16 @@ function schema.load(conn)
 end
 
 -- PostgreSQL's types as the Lua type a column takes; bytea, like a
--- sqlite BLOB, takes strings and numbers.
+-- sqlite BLOB, takes strings and numbers. wisp.pq reads booleans as such.
 local function pg_kind(declared)
 	if declared:find("int", 1, true) then
 		return "integer"
 	elseif declared == "real" or declared == "double precision"
 		or declared:find("^numeric") then
 		return "number"
-	elseif declared == "bytea" or declared == "boolean" then
+	elseif declared == "boolean" then
+		return "boolean"
+	elseif declared == "bytea" then
 		return "any"
 	end
 	return "string"
@@ -163,6 +172,21 @@ function schema.load_pg(conn)
 	return tables
 end
 
+-- A row as sqlite gives it, its BOOLEAN columns (1 and 0) made booleans
+-- again; returns it.
+function schema.booleans(t, row)
+	local names = t.booleans
+	if names and row then
+		for i = 1, #names do
+			local v = row[names[i]]
+			if v ~= nil then
+				row[names[i]] = v ~= 0
+			end
+		end
+	end
+	return row
+end
+
 function schema.fail(fmt, ...)
 	error("db: " .. format(fmt, ...), 0)
 end
@@ -174,7 +198,7 @@ local function type_name(v)
 end
 
 local wanted = { integer = "an integer", number = "a number",
-	string = "a string", any = "a string or a number" }
+	string = "a string", boolean = "a boolean", any = "a string or a number" }
 
 -- Raises unless v fits column c of table t (nil is left to NOT NULL).
 function schema.check_value(t, c, v)
@@ -192,6 +216,10 @@ function schema.check_value(t, c, v)
 		end
 	elseif kind == "string" then
 		if vt == "string" then
+			return
+		end
+	elseif kind == "boolean" then
+		if vt == "boolean" then
 			return
 		end
 	elseif vt == "string" or vt == "number" then

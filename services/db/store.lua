@@ -61,6 +61,19 @@ local function checked(t, result, message)
 	return result
 end
 
+local booleans = schema.booleans
+
+-- checked for a list of rows, with their booleans.
+local function checked_rows(t, rows, message)
+	checked(t, rows, message)
+	if t.booleans then
+		for i = 1, #rows do
+			booleans(t, rows[i])
+		end
+	end
+	return rows
+end
+
 -- The declaration a client makes: the table exists, and its keys are
 -- what the client thinks they are.
 function store:declare(name, decl)
@@ -85,7 +98,7 @@ local function read_row(self, t, pk)
 	local s = statement(self.conn, t, "pk", function()
 		return schema.sql_select(t, t.pk)
 	end)
-	return checked(t, s:first(pk))
+	return booleans(t, checked(t, s:first(pk)))
 end
 
 -- The row packed, from sqlite, into the cache unless it has uncommitted
@@ -139,7 +152,7 @@ function store:by_fk(name, column, value)
 	local s = statement(self.conn, t, "fk:" .. column, function()
 		return schema.sql_select(t, column)
 	end)
-	return checked(t, s:rows(value))
+	return checked_rows(t, s:rows(value))
 end
 
 local RANGE_LIMIT_MAX = 1000 -- rows a page may ask for: a reply's bound
@@ -180,7 +193,7 @@ local function range_rows(self, t, column, desc, nulls, from, ...)
 	local s = statement(self.conn, t, key, function()
 		return schema.sql_range(t, column, desc, nulls, from)
 	end)
-	return checked(t, s:rows(...))
+	return checked_rows(t, s:rows(...))
 end
 
 -- One page in the order of an indexed column: { rows = {...}, next =
@@ -226,7 +239,8 @@ local function run_insert(self, t, row)
 	for i, n in ipairs(names) do
 		values[i] = row[n]
 	end
-	local new = checked(t, s:first(table.unpack(values, 1, #names)))
+	local new = booleans(t, checked(t, s:first(table.unpack(values, 1,
+		#names))))
 	self.writer:touch(t.name, new[t.pk], new)
 	return new
 end
@@ -323,7 +337,7 @@ function store:reload(name)
 	end
 	local rows = {}
 	self.writer:idle()
-	local all = checked(t, self.conn:prepare(schema.sql_all(t)):rows())
+	local all = checked_rows(t, self.conn:prepare(schema.sql_all(t)):rows())
 	for _, row in ipairs(all) do
 		rows[row[t.pk]] = row
 	end

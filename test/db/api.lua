@@ -105,6 +105,23 @@ t.case("new, get, get_many, by_fk, update, incr, delete", function()
 	t.eq(counters.get("sword").n, 42, "get on a text pk")
 end)
 
+t.case("a BOOLEAN column takes and gives booleans", function()
+	local p = players.new({ account = "flag", name = "Flag", online = true })
+	t.eq(p.online, true, "new returns it")
+	t.eq(players.get(p.id).online, true, "get reads it back")
+	t.eq(players.update(p.id, { online = false }), true, "update")
+	t.eq(players.get(p.id).online, false, "false reads back false, not 0")
+	t.eq(players.by_fk("flag")[1].online, false, "by_fk too")
+	players.update(p.id, { level = 2 }) -- its cached copy is gone
+	t.eq(players.get(p.id).online, false, "read again from the database")
+	fails("player.online wants a boolean, got integer", players.update,
+		p.id, { online = 1 })
+	fails("player.online wants a boolean, got string", players.new,
+		{ account = "flag", online = "yes" })
+	t.eq(players.get(ann).online, nil, "NULL is left out")
+	players.delete(p.id)
+end)
+
 t.case("errors name the table and the column", function()
 	local before = players.get(ann)
 	fails("table player has no column 'lvl'", players.update, ann, { lvl = 1 })

@@ -9,7 +9,8 @@ CREATE TABLE player (
 	level INTEGER DEFAULT 1,
 	gold BIGINT DEFAULT 0,
 	speed DOUBLE PRECISION DEFAULT 1.0,
-	data BYTEA
+	data BYTEA,
+	online BOOLEAN
 );
 CREATE INDEX player_account ON player (account);
 CREATE TABLE counter (

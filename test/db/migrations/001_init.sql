@@ -6,7 +6,8 @@ CREATE TABLE player (
 	level INTEGER DEFAULT 1,
 	gold INTEGER DEFAULT 0,
 	speed REAL DEFAULT 1.0,
-	data BLOB
+	data BLOB,
+	online BOOLEAN
 );
 CREATE INDEX player_account ON player (account);
 -- a key sqlite does not assign: the game names its rows
