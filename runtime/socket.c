@@ -683,6 +683,11 @@ int wisp_poll_watch_events(int fd, uint32_t events, void (*ready)(void *ud),
 	return slot;
 }
 
+void wisp_poll_notify(wisp_handle owner, int event, int id)
+{
+	emit(owner, event, id, 0, NULL, 0);
+}
+
 int wisp_poll_watch(int fd, void (*ready)(void *ud), void *ud)
 {
 	return wisp_poll_watch_events(fd, EPOLLIN, ready, ud) < 0 ? -1 : 0;

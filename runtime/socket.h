@@ -30,6 +30,9 @@ int wisp_poll_watch_events(int fd, uint32_t events, void (*ready)(void *ud),
 	void *ud);
 int wisp_poll_rewatch(int fd, int watch, uint32_t events);
 void wisp_poll_unwatch(int fd, int watch);
+/* Tells owner of an event of a watched fd as the poll tells its sockets'
+ * owners: a WISP_MSG_SOCKET message of event and id, with no data. */
+void wisp_poll_notify(wisp_handle owner, int event, int id);
 /* Runs fn(ud) once when wisp_net_flush next runs, at the end of the
  * scheduler's round: a client library's many small writes in a round
  * then cost one system call. cancel drops those queued for ud. */

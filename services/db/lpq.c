@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include "host.h"
-#include "service.h"
 #include "socket.h"
 #include "wisp.h"
 
@@ -55,11 +54,8 @@ static void notify(struct conn *c)
 {
 	if (c->notified)
 		return;
-	struct wisp_socket_msg *m = wisp_malloc(sizeof(*m) + 1);
-	*m = (struct wisp_socket_msg){ WISP_PQ_READY, c->id, 0, 0 };
-	m->data[0] = '\0';
-	if (wisp_deliver(0, c->owner, WISP_MSG_SOCKET, 0, m, sizeof(*m)) == 0)
-		c->notified = 1;
+	wisp_poll_notify(c->owner, WISP_PQ_READY, c->id);
+	c->notified = 1;
 }
 
 static void unwatch(struct conn *c)
@@ -597,13 +593,7 @@ int wisp_lua_open_pq(lua_State *L)
 		{ "close", l_close },
 		{ NULL, NULL },
 	};
-	luaL_newmetatable(L, CONN_META);
-	lua_newtable(L);
-	luaL_setfuncs(L, funcs, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
+	wisp_lua_new_class(L, CONN_META, funcs, l_gc);
 	lua_newtable(L);
 	lua_pushcfunction(L, l_connect);
 	lua_setfield(L, -2, "connect");

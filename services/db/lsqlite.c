@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 #include <string.h>
 #include "host.h"
-#include "service.h"
+#include "socket.h"
 #include "sqlite_worker.h"
 #include "wisp.h"
 
@@ -349,10 +349,7 @@ static int l_prepare(lua_State *L)
 static void on_worker_done(void *ud)
 {
 	struct db *d = ud;
-	struct wisp_socket_msg *m = wisp_malloc(sizeof(*m) + 1);
-	*m = (struct wisp_socket_msg){ WISP_SQLITE_DONE, d->id, 0, 0 };
-	m->data[0] = '\0';
-	wisp_deliver(0, d->owner, WISP_MSG_SOCKET, 0, m, sizeof(*m));
+	wisp_poll_notify(d->owner, WISP_SQLITE_DONE, d->id);
 }
 
 /* db:exec_async(sql): sql starts on the worker thread; the calling
@@ -611,20 +608,6 @@ static int l_columns(lua_State *L)
 	return 1;
 }
 
-/* The methods are kept apart from the metatable, so that __gc is not
- * one of them. */
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-	lua_CFunction gc)
-{
-	luaL_newmetatable(L, name);
-	lua_newtable(L);
-	luaL_setfuncs(L, methods, 0);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
-}
-
 /* A connection is used by one thread at a time (the node's, or its
  * worker's for a COMMIT), while other connections may be used by the
  * other: sqlite's shared state needs its core mutexes, connections none
@@ -656,8 +639,8 @@ int wisp_lua_open_sqlite(lua_State *L)
 		{ "run", l_run }, { "rows", l_rows }, { "first", l_first },
 		{ "columns", l_columns }, { NULL, NULL },
 	};
-	new_class(L, DB_META, db_funcs, l_close);
-	new_class(L, STMT_META, stmt_funcs, l_stmt_gc);
+	wisp_lua_new_class(L, DB_META, db_funcs, l_close);
+	wisp_lua_new_class(L, STMT_META, stmt_funcs, l_stmt_gc);
 	lua_newtable(L);
 	lua_pushcfunction(L, l_open);
 	lua_setfield(L, -2, "open");

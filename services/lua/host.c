@@ -136,6 +136,18 @@ static int lazy_index(lua_State *L)
 	return 1;
 }
 
+void wisp_lua_new_class(lua_State *L, const char *name,
+	const luaL_Reg *methods, lua_CFunction gc)
+{
+	luaL_newmetatable(L, name);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+}
+
 void wisp_lua_set_int(lua_State *L, const char *key, lua_Integer v)
 {
 	lua_pushinteger(L, v);

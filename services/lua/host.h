@@ -105,6 +105,11 @@ struct host {
  * put in it when first looked up (pairs sees only those). */
 void wisp_lua_lazy_table(lua_State *L, const luaL_Reg *const *lists);
 
+/* Registers the metatable name for a userdata class: methods as its
+ * __index (kept apart from the metatable, so that __gc is not one of
+ * them) and gc as its __gc. */
+void wisp_lua_new_class(lua_State *L, const char *name,
+	const luaL_Reg *methods, lua_CFunction gc);
 /* t[key] = v for the table on top. */
 void wisp_lua_set_int(lua_State *L, const char *key, lua_Integer v);
 /* t.roles = the names of roles (WISP_ROLE_* bits), for the table on top. */
