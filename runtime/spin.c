@@ -1,6 +1,9 @@
 /* spin.c: the spin policy of spin.h: a learned gap, and a back-off after
- * the process lost its CPU in the middle of a spin. */
+ * the process lost its CPU in the middle of a spin, growing while that
+ * keeps happening. */
+#include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <unistd.h>
 #include "spin.h"
 
@@ -18,12 +21,42 @@ static int allowed_cpus(void)
 
 void wisp_spin_init(struct wisp_spin *s)
 {
-	*s = (struct wisp_spin){ .gap_ns = GAP_CAP_NS, .cpus = allowed_cpus() };
+	*s = (struct wisp_spin){ .gap_ns = GAP_CAP_NS, .cpus = allowed_cpus(),
+		.host_busy = wisp_spin_host_busy };
 }
 
+/* The fourth field of /proc/loadavg is "runnable/total" right now. Read
+ * only when a spin lost its CPU, a few times a second at most. */
+int wisp_spin_host_busy(int cpus)
+{
+	char text[128];
+	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	int runnable;
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	if (sscanf(text, "%*s %*s %*s %d/", &runnable) != 1)
+		return 0;
+	return runnable > cpus;
+}
+
+/* The most on a busy host; twice the last when lost again within its
+ * length of its end; otherwise the least. */
 static void back_off(struct wisp_spin *s, uint64_t now)
 {
-	s->busy_until = now + WISP_SPIN_BACKOFF_NS;
+	uint64_t ns = WISP_SPIN_BACKOFF_MIN_NS;
+	if (s->host_busy && s->host_busy(s->cpus))
+		ns = WISP_SPIN_BACKOFF_MAX_NS;
+	else if (s->backoff_ns && now - s->backed_off < 2 * s->backoff_ns)
+		ns = s->backoff_ns * 2 < WISP_SPIN_BACKOFF_MAX_NS
+			? s->backoff_ns * 2 : WISP_SPIN_BACKOFF_MAX_NS;
+	s->backed_off = now;
+	s->backoff_ns = ns;
+	s->busy_until = now + ns;
 }
 
 uint64_t wisp_spin_budget(const struct wisp_spin *s)

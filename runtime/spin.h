@@ -7,7 +7,11 @@
  * has been coming back quickly (a learned estimate of the gap between
  * going idle and the next work), never when the process may use one CPU,
  * and not for a while after it lost its CPU in the middle of a spin (the
- * host has no core to spare: other processes take turns on its core). A
+ * host may have no core to spare: other processes take turns on its
+ * core). That while is long when more tasks are runnable on the host
+ * than the process has CPUs (its cores are all taken), short after a
+ * lone preemption (a passing task on a quiet host), doubling each time
+ * the CPU is lost again soon after the last back-off. A
  * process's involuntary context switches were tried as a busier signal:
  * on two cores two spinning nodes are preempted by any passing task, so
  * it stopped the spin that pays on an idle host. */
@@ -20,8 +24,10 @@
 /* A gap this long between two polls of one spin: the process was
  * descheduled (a poll takes about a microsecond). */
 #define WISP_SPIN_DESCHEDULED_NS 100000
-/* How long a node that lost its CPU while spinning does not spin. */
-#define WISP_SPIN_BACKOFF_NS 1000000000
+/* How long a node that lost its CPU while spinning does not spin: the
+ * least, and the most it doubles to. */
+#define WISP_SPIN_BACKOFF_MIN_NS 1000000ull
+#define WISP_SPIN_BACKOFF_MAX_NS 1000000000ull
 
 struct wisp_spin {
 	uint64_t gap_ns;     /* estimate: from idle to the next work */
@@ -29,9 +35,16 @@ struct wisp_spin {
 	int spinning;        /* a spin is under way */
 	int cpus;            /* the process may run on this many */
 	uint64_t busy_until; /* no spinning before then */
+	uint64_t backed_off; /* when the last back-off began */
+	uint64_t backoff_ns; /* how long it was */
+	/* whether the host has more runnable tasks than cpus (a test may
+	 * replace it) */
+	int (*host_busy)(int cpus);
 };
 
 void wisp_spin_init(struct wisp_spin *s);
+/* host_busy's default: the runnable tasks of /proc/loadavg. */
+int wisp_spin_host_busy(int cpus);
 /* About to poll at now, idle_ns after the last work: 1 to poll without
  * waiting (spin), 0 to block until the next event or timer. */
 int wisp_spin_poll(struct wisp_spin *s, uint64_t now, uint64_t idle_ns);
