@@ -21,7 +21,8 @@ t.case("rows written before the restart are there", function()
 	t.eq(p.level, 6, "level")
 	t.eq(p.gold, 5, "gold")
 	t.eq(p.speed, 1.5, "speed")
-	t.eq(#players.by_fk("batch"), 9, "the batch's rows")
+	t.eq(#players.by_fk("batch5"), 9, "the first batch's rows")
+	t.eq(#players.by_fk("batch10"), 9, "the second batch's rows")
 end)
 
 -- The first get reads sqlite (the cache is new, or its generation is);
