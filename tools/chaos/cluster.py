@@ -70,9 +70,12 @@ return cfg
 
 
 def free_base(count=PORTS):
-    """The first of count consecutive free ports on loopback."""
+    """The first of count consecutive free ports on loopback, below
+    Linux's ephemeral range (32768-60999), where outgoing connections
+    (bots, links) take their local ports: one of those can hold a port
+    the cluster was given before a node listens on it."""
     for _ in range(200):
-        base = 20000 + secrets.randbelow(40000)
+        base = 20000 + secrets.randbelow(32768 - 20000 - count)
         socks = []
         try:
             for i in range(count):
