@@ -1,7 +1,6 @@
 /* spin.c: the spin policy of spin.h: a learned gap, and a back-off after
  * the process lost its CPU in the middle of a spin, growing while that
  * keeps happening. */
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -29,32 +28,24 @@ void wisp_spin_init(struct wisp_spin *s)
  * only when a spin lost its CPU, a few times a second at most. */
 int wisp_spin_host_busy(int cpus)
 {
-	char text[128];
-	int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (f == NULL)
 		return 0;
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	int runnable;
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	if (sscanf(text, "%*s %*s %*s %d/", &runnable) != 1)
-		return 0;
-	return runnable > cpus;
+	int runnable, fields = fscanf(f, "%*s %*s %*s %d/", &runnable);
+	fclose(f);
+	return fields == 1 && runnable > cpus;
 }
 
 /* The most on a busy host; twice the last when lost again within its
- * length of its end; otherwise the least. */
+ * length of its end (busy_until); otherwise the least. */
 static void back_off(struct wisp_spin *s, uint64_t now)
 {
 	uint64_t ns = WISP_SPIN_BACKOFF_MIN_NS;
 	if (s->host_busy && s->host_busy(s->cpus))
 		ns = WISP_SPIN_BACKOFF_MAX_NS;
-	else if (s->backoff_ns && now - s->backed_off < 2 * s->backoff_ns)
+	else if (s->backoff_ns && now < s->busy_until + s->backoff_ns)
 		ns = s->backoff_ns * 2 < WISP_SPIN_BACKOFF_MAX_NS
 			? s->backoff_ns * 2 : WISP_SPIN_BACKOFF_MAX_NS;
-	s->backed_off = now;
 	s->backoff_ns = ns;
 	s->busy_until = now + ns;
 }

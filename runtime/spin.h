@@ -35,8 +35,7 @@ struct wisp_spin {
 	int spinning;        /* a spin is under way */
 	int cpus;            /* the process may run on this many */
 	uint64_t busy_until; /* no spinning before then */
-	uint64_t backed_off; /* when the last back-off began */
-	uint64_t backoff_ns; /* how long it was */
+	uint64_t backoff_ns; /* how long the last back-off was */
 	/* whether the host has more runnable tasks than cpus (a test may
 	 * replace it) */
 	int (*host_busy)(int cpus);
