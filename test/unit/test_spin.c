@@ -1,7 +1,9 @@
-/* test_spin.c: the spin policy: the budget follows how soon work comes
- * back, and a node spins not at all on one CPU, nor for a while after it
- * lost its CPU in a spin: briefly after a lone loss, longer and longer
- * while losses keep coming. */
+/* test_spin.c: the spin policy: a node spins while work comes back
+ * quickly, long enough to outlast a wake-up, not at all on one CPU, nor
+ * for a while after it lost its CPU in a spin: briefly after a lone loss,
+ * longer and longer while losses keep coming, longest when the host looked
+ * busy at two losses in a row. Idle spells slept through do not keep a
+ * node from trying to spin again. */
 #include "spin.h"
 #include "testlib.h"
 
@@ -24,10 +26,15 @@ static void fresh(struct wisp_spin *s)
 	busy_host = 0;
 }
 
+/* times idle spells of gap each, spun through when the policy says so */
 static void learn(struct wisp_spin *s, uint64_t gap, int times)
 {
-	for (int i = 0; i < times; i++)
+	static uint64_t now = 10000000 * US;
+	for (int i = 0; i < times; i++) {
+		now += 1000 * US;
+		wisp_spin_poll(s, now, 0);
 		wisp_spin_worked(s, gap);
+	}
 }
 
 static void budget_follows_the_gap(void)
@@ -36,17 +43,38 @@ static void budget_follows_the_gap(void)
 	fresh(&s);
 	CHECK_INT(wisp_spin_budget(&s), 0); /* nothing learned yet */
 	learn(&s, 10 * US, 40);
-	CHECK(wisp_spin_budget(&s) >= 20 * US);
-	CHECK(wisp_spin_budget(&s) <= 22 * US);
-	CHECK_INT(wisp_spin_poll(&s, 1000 * US, 5 * US), 1);
-	CHECK_INT(wisp_spin_poll(&s, 1001 * US, 30 * US), 0);
-	learn(&s, 40 * US, 40); /* twice that is past the most */
 	CHECK_INT(wisp_spin_budget(&s), WISP_SPIN_MAX_NS);
-	learn(&s, 5000 * US, 40); /* work comes back slowly: block */
+	CHECK_INT(wisp_spin_poll(&s, 1000 * US, 5 * US), 1);
+	/* a wake-up late still finds it spinning */
+	CHECK_INT(wisp_spin_poll(&s, 1001 * US, 150 * US), 1);
+	CHECK_INT(wisp_spin_poll(&s, 1002 * US, WISP_SPIN_MAX_NS), 0);
+	learn(&s, 5000 * US, 40); /* spins that found no work: block */
 	CHECK_INT(wisp_spin_budget(&s), 0);
 	CHECK_INT(wisp_spin_poll(&s, 2000 * US, 1 * US), 0);
 	learn(&s, 10 * US, 40); /* and quickly again */
 	CHECK_INT(wisp_spin_poll(&s, 3000 * US, 1 * US), 1);
+}
+
+/* Two nodes calling each other both asleep: each answer comes a wake-up
+ * late, so each idle spell is long, and sleeping through it must not
+ * teach the node to keep sleeping. */
+static void slept_spells_do_not_stop_spinning_for_good(void)
+{
+	struct wisp_spin s;
+	fresh(&s);
+	learn(&s, 5000 * US, 40);
+	CHECK_INT(wisp_spin_budget(&s), 0);
+	int slept = 0;
+	while (wisp_spin_budget(&s) == 0 && slept < 1000) {
+		learn(&s, 90 * US, 1); /* not spun: the budget is 0 */
+		slept++;
+	}
+	CHECK(slept > 1); /* a slow node does not spin each time */
+	CHECK(slept < 40);
+	/* the spin that follows found work a wake-up late: it goes on */
+	learn(&s, 90 * US, 1);
+	learn(&s, 10 * US, 40);
+	CHECK_INT(wisp_spin_budget(&s), WISP_SPIN_MAX_NS);
 }
 
 static void one_long_idle_spell_does_not_stop_spinning(void)
@@ -101,13 +129,33 @@ static void losses_that_keep_coming_back_off_longer(void)
 	CHECK_INT(lose_cpu_at(&s, now), WISP_SPIN_BACKOFF_MIN_NS);
 }
 
-static void a_busy_host_backs_off_longest_at_once(void)
+static void a_host_busy_at_two_losses_backs_off_longest(void)
 {
 	struct wisp_spin s;
 	fresh(&s);
 	learn(&s, 10 * US, 40);
 	busy_host = 1;
-	CHECK_INT(lose_cpu_at(&s, 1000 * US), WISP_SPIN_BACKOFF_MAX_NS);
+	CHECK_INT(lose_cpu_at(&s, 1000 * US), WISP_SPIN_BACKOFF_MIN_NS);
+	CHECK_INT(lose_cpu_at(&s, s.busy_until + 20000 * US),
+		WISP_SPIN_BACKOFF_MAX_NS);
+}
+
+/* The task that took the CPU, or a burst of short ones, still runnable
+ * when the node looks: one busy look is not a busy host. */
+static void a_lone_busy_look_backs_off_briefly(void)
+{
+	struct wisp_spin s;
+	fresh(&s);
+	learn(&s, 10 * US, 40);
+	busy_host = 1;
+	CHECK_INT(lose_cpu_at(&s, 1000 * US), WISP_SPIN_BACKOFF_MIN_NS);
+	/* busy again, but long after */
+	uint64_t later = 1000 * US + 2 * WISP_SPIN_BUSY_WINDOW_NS;
+	CHECK_INT(lose_cpu_at(&s, later), WISP_SPIN_BACKOFF_MIN_NS);
+	/* busy, then quiet at the next loss soon after: only doubled */
+	busy_host = 0;
+	CHECK_INT(lose_cpu_at(&s, s.busy_until + 10 * US),
+		2 * WISP_SPIN_BACKOFF_MIN_NS);
 }
 
 /* The default reads /proc/loadavg: no host has fewer than 0 runnable
@@ -132,9 +180,11 @@ int main(void)
 {
 	RUN(budget_follows_the_gap);
 	RUN(one_long_idle_spell_does_not_stop_spinning);
+	RUN(slept_spells_do_not_stop_spinning_for_good);
 	RUN(losing_the_cpu_in_a_spin_stops_it);
 	RUN(losses_that_keep_coming_back_off_longer);
-	RUN(a_busy_host_backs_off_longest_at_once);
+	RUN(a_host_busy_at_two_losses_backs_off_longest);
+	RUN(a_lone_busy_look_backs_off_briefly);
 	RUN(host_busy_reads_the_runnable_count);
 	RUN(one_cpu_never_spins);
 	return TEST_END();
