@@ -18,8 +18,8 @@
  * other's answer comes a wake-up late, and a shorter spin would sleep
  * too, so that each wake-up causes the next. For the same reason an idle
  * spell the node slept through without spinning teaches the estimate
- * little (its length is mostly the wake-up): it counts as just under the
- * gap that still pays, so a node that stopped spinning tries again.
+ * little (its length is mostly the wake-up): it counts as 7/8 of the gap
+ * that still pays at most, so a node that stopped spinning tries again.
  *
  * A process's involuntary context switches were tried as a busier
  * signal: on two cores two spinning nodes are preempted by any passing

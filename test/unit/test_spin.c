@@ -71,7 +71,8 @@ static void slept_spells_do_not_stop_spinning_for_good(void)
 	}
 	CHECK(slept > 1); /* a slow node does not spin each time */
 	CHECK(slept < 40);
-	/* the spin that follows found work a wake-up late: it goes on */
+	/* the retry found work a wake-up late; the quick answers that follow
+	 * bring the spin back, slept through or not */
 	learn(&s, 90 * US, 1);
 	learn(&s, 10 * US, 40);
 	CHECK_INT(wisp_spin_budget(&s), WISP_SPIN_MAX_NS);
