@@ -8,10 +8,12 @@
  * Until its proof, a connection gets a handshake-sized frame limit and a
  * fixed deadline. A peer that breaks the protocol loses this connection
  * only, with a log line saying why. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include "clock.h"
 #include "harbor_service.h"
+#include "log.h"
 #include "socket.h"
 #include "tls.h"
 
@@ -393,6 +395,25 @@ static void unlist(struct harbor *h, struct harbor_conn *c)
 		}
 }
 
+/* Each kind of refusal is its own place for the log's flood control (its
+ * words up to the first number), so that a flood of one kind, such as
+ * handshakes crowded out, cannot hide another, such as oversized frames. */
+static void log_refusal(struct harbor *h, struct harbor_conn *c,
+	int socket_open, const char *why)
+{
+	char place[64] = "refused a link: ";
+	size_t n = strlen(place);
+	for (const char *w = why; *w && !isdigit((unsigned char)*w)
+		&& n < sizeof(place) - 1; w++)
+		place[n++] = *w;
+	place[n] = '\0';
+	/* a connector whose secret differs sees our proof fail and goes
+	 * without a word: only it can know, so say what it means */
+	wisp_log_at(h->ctx, WISP_LOG_WARN, place, "refused a link: %s%s", why,
+		c->state == CONN_PROOF && !socket_open ? " after our proof, "
+		"before its own (does it hold another cluster secret?)" : "");
+}
+
 void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
 	int socket_open, const char *why)
 {
@@ -404,11 +425,7 @@ void wisp_harbor_conn_close(struct harbor *h, struct harbor_conn *c,
 		wisp_harbor_link_in_lost(h, l, c);
 	if (!c->out && c->state != CONN_UP) {
 		h->handshaking--;
-		/* a connector whose secret differs sees our proof fail and
-		 * goes without a word: only it can know, so say what it means */
-		wisp_log(h->ctx, WISP_LOG_WARN, "refused a link: %s%s", why,
-			c->state == CONN_PROOF && !socket_open ? " after our proof, "
-			"before its own (does it hold another cluster secret?)" : "");
+		log_refusal(h, c, socket_open, why);
 	}
 	wisp_harbor_decoder_free(&c->dec);
 	wisp_harbor_pake_free(c->pake);
