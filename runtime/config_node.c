@@ -234,13 +234,16 @@ static int read_peer(struct reader *r, const char *name, struct wisp_peer *p)
 	return read_addresses(r, where, p);
 }
 
+/* by_id[id] is 1 + the index of the peer read with that id, or 0: every
+ * node checks a config of a thousand nodes as it starts, so no pairs. */
 static int check_unique(struct reader *r, const struct wisp_config *cfg,
-	const struct wisp_peer *p)
+	const struct wisp_peer *p, size_t by_id[])
 {
-	for (size_t i = 0; i + 1 < cfg->peer_count; i++) /* p is the last */
-		if (cfg->peers[i].id == p->id)
-			return wisp_cfg_fail(r, "nodes.%s and nodes.%s have the same id %u",
-				cfg->peers[i].name, p->name, p->id);
+	size_t other = by_id[p->id];
+	if (other)
+		return wisp_cfg_fail(r, "nodes.%s and nodes.%s have the same id %u",
+			cfg->peers[other - 1].name, p->name, p->id);
+	by_id[p->id] = cfg->peer_count; /* p is the last */
 	return 0;
 }
 
@@ -263,19 +266,22 @@ static int read_sections(struct reader *r, const struct wisp_peer *p,
 static int read_peers(struct reader *r, const char *node,
 	struct wisp_config *cfg)
 {
+	size_t by_id[WISP_MAX_NODE + 1] = { 0 }, room = 0;
 	lua_pushnil(r->L);
 	while (lua_next(r->L, -2)) {
 		if (lua_type(r->L, -2) != LUA_TSTRING)
 			return wisp_cfg_fail(r, "nodes are named by strings");
-		cfg->peers = wisp_realloc(cfg->peers,
-			(cfg->peer_count + 1) * sizeof(*cfg->peers));
+		if (cfg->peer_count == room) {
+			room = room ? room * 2 : 16;
+			cfg->peers = wisp_realloc(cfg->peers, room * sizeof(*cfg->peers));
+		}
 		struct wisp_peer *p = &cfg->peers[cfg->peer_count];
 		memset(p, 0, sizeof(*p));
 		/* counted before it is read, so that free sees what is read of it
 		 * when a read fails, or raises (config.c's run_job) */
 		cfg->peer_count++;
 		const char *name = lua_tostring(r->L, -2);
-		int bad = read_peer(r, name, p) < 0 || check_unique(r, cfg, p) < 0
+		int bad = read_peer(r, name, p) < 0 || check_unique(r, cfg, p, by_id) < 0
 			|| read_sections(r, p, strcmp(name, node) == 0, cfg) < 0;
 		if (bad)
 			return -1;

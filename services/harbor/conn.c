@@ -19,9 +19,10 @@
 
 /* Pre-authentication limits: whatever bytes come, a connection that has
  * not proved itself this long after it was made is closed; and no more
- * than this many accepted ones wait in their handshake at once. */
+ * than this many accepted ones wait in their handshake at once, or as
+ * many as the cluster has nodes if that is more (handshaking_max). */
 #define HANDSHAKE_MS 5000
-#define HANDSHAKING_MAX 64 /* as the log line says */
+#define HANDSHAKING_MIN 64
 
 static void add_conn(struct harbor *h, struct harbor_conn *c)
 {
@@ -88,6 +89,17 @@ static struct harbor_conn *oldest_handshake(struct harbor *h)
 	return oldest;
 }
 
+/* The cap on accepted connections waiting in their handshake. Every
+ * other node may dial this one at once (all of a cluster joining a root
+ * that just started): on a host whose cores are all busy starting them,
+ * a round trip of the handshake can take a second, and a smaller cap
+ * would close real peers' connections again and again. */
+static size_t handshaking_max(const struct harbor *h)
+{
+	size_t peers = h->cfg->peer_count;
+	return peers > HANDSHAKING_MIN ? peers : HANDSHAKING_MIN;
+}
+
 /* Past the cap, the oldest waiting handshake makes room: a real peer
  * finishes its handshake in a round trip, so a flood of idle connections
  * would have to be opened faster than that to keep it out, and costs
@@ -97,9 +109,13 @@ struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id,
 {
 	if (wisp_net_start(wisp_self(h->ctx), id) < 0)
 		return NULL;
-	if (h->handshaking >= HANDSHAKING_MAX)
-		refuse(h, oldest_handshake(h), "no handshake before 64 newer "
-			"connections waited in theirs (the limit)");
+	size_t cap = handshaking_max(h);
+	if (h->handshaking >= cap) {
+		char why[96];
+		snprintf(why, sizeof(why), "no handshake before %zu newer "
+			"connections waited in theirs (the limit)", cap);
+		refuse(h, oldest_handshake(h), why);
+	}
 	struct harbor_conn *c = new_conn(h, id, 0);
 	c->state = CONN_HELLO;
 	c->local = local; /* no TLS over it, as its dialer knows too */

@@ -11,7 +11,9 @@ does not hold the secret (harbor_peer.py):
 - a connection that trickles its HELLO a byte a second is closed at the
   handshake's deadline;
 - 100 idle connections cost the node at most 64 waiting handshakes, and a
-  real peer still links.
+  real peer still links; in a cluster of more nodes than that, the cap is
+  the cluster's size, so that every node may join a root at once (the
+  root of a 150-node cluster, test/scale/scale.lua, keeps 150 waiting).
 Usage: test_harbor_attacks.py WISP SOURCE_ROOT"""
 
 import os
@@ -230,6 +232,38 @@ def test_idle_connections_capped():
         s.close()
 
 
+def test_cap_is_the_cluster_size():
+    """Every other node of a big cluster may dial its root at once: the
+    root keeps that many handshakes waiting, and no more."""
+    nodes = 150
+    big = Run(WISP, os.path.join(ROOT, "test/scale/scale.lua"), nodes,
+              "wisp-attacks-big-")
+    root = big.start("root", {"WISP_SECRET": SECRET,
+                              "WISP_SCALE_NODES": str(nodes)})
+
+    def dial():
+        return socket.create_connection(("127.0.0.1", big.base), timeout=10)
+
+    def listening():
+        try:
+            dial().close()
+            return True
+        except OSError:
+            return False
+    check(wait_for(listening, 20), "the root of %d nodes listens" % nodes)
+    time.sleep(0.2)  # the probes' handshakes are over
+    socks = [dial() for _ in range(nodes + 10)]
+    time.sleep(0.5)
+    open_count = sum(still_open(s) for s in socks)
+    check(open_count == nodes, "%d idle connections to the root of %d nodes: "
+          "%d wait in their handshake (%d open)" % (nodes + 10, nodes, nodes,
+                                                    open_count))
+    for s in socks:
+        s.close()
+    check(root.poll() is None, "the root of %d nodes survived" % nodes)
+    big.stop("root")
+
+
 def main():
     # the plaintext handshake: TLS would come after it, on loopback only
     # when asked
@@ -241,6 +275,7 @@ def main():
     test_large_frames_before_handshake(root)
     test_trickle_closed_at_deadline()
     test_idle_connections_capped()
+    test_cap_is_the_cluster_size()
     check(root.poll() is None, "the root survived every attack")
     run.finish()
 
