@@ -1,6 +1,7 @@
 /* alloc.c: payload memory. When built with jemalloc, malloc itself is
  * jemalloc's (the Debian library replaces the system allocator), so these
  * are thin on purpose; wisp_allocator names which one is in use. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,5 +76,18 @@ const char *wisp_allocator(void)
 	return name;
 #else
 	return "system malloc";
+#endif
+}
+
+void wisp_alloc_trim(void)
+{
+#ifdef WISP_JEMALLOC
+	char purge[48];
+	snprintf(purge, sizeof(purge), "arena.%u.purge",
+		(unsigned)MALLCTL_ARENAS_ALL);
+	mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+	mallctl(purge, NULL, NULL, NULL, 0);
+#else
+	malloc_trim(0);
 #endif
 }

@@ -13,5 +13,10 @@ const char *wisp_allocator(void);
 /* Makes proto/'s codecs allocate with wisp_malloc, so that what they hand
  * out is the runtime's to free; called first thing at start. */
 void wisp_alloc_init(void);
+/* Gives the pages of freed memory back to the system. An idle node's
+ * allocator would keep what its start freed (the config's Lua state
+ * above all) for as long as the node stays idle: a node calls this once
+ * started. */
+void wisp_alloc_trim(void);
 
 #endif

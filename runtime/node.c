@@ -189,6 +189,7 @@ int wisp_node_run(const struct wisp_config *cfg)
 			|| start_services(cfg) < 0)
 			wisp_scheduler_stop(1); /* the started ones stop in order */
 		starting = 0;
+		wisp_alloc_trim();
 		code = wisp_scheduler_run();
 	}
 	teardown();

@@ -176,16 +176,17 @@ static long cpu_ticks(pid_t pid)
 }
 
 struct memory {
-	double rss, private, count; /* KiB, summed over count nodes */
+	double rss, private, pss, count; /* KiB, summed over count nodes */
 };
 
 static void add_node(struct memory *m, pid_t pid)
 {
 	long rss = proc_rss_kb(pid), clean = smaps_kb(pid, "Private_Clean:"),
-		dirty = smaps_kb(pid, "Private_Dirty:");
-	CHECK(rss > 0 && clean >= 0 && dirty >= 0);
+		dirty = smaps_kb(pid, "Private_Dirty:"), pss = smaps_kb(pid, "Pss:");
+	CHECK(rss > 0 && clean >= 0 && dirty >= 0 && pss >= 0);
 	m->rss += (double)rss;
 	m->private += (double)(clean + dirty);
+	m->pss += (double)pss;
 	m->count++;
 }
 
@@ -202,7 +203,8 @@ static double root_idle_cpu(pid_t root)
 
 /* An idle node's memory (every node but the root), and what the root
  * holds for each node beyond that. RSS counts the shared libraries'
- * pages as every process's own; private is what the node alone holds. */
+ * pages as every process's own; private is what the node alone holds;
+ * PSS adds its share of the shared pages. */
 static void memory(void)
 {
 	if (!bench)
@@ -220,6 +222,9 @@ static void memory(void)
 	printf("BENCH node_idle_rss_mb %.3f MB\n", rss / 1024);
 	printf("BENCH node_idle_private_mb %.3f MB\n", private / 1024);
 	printf("BENCH node_idle_shared_mb %.3f MB\n", (rss - private) / 1024);
+	/* the kernel's share of what the host holds for this node: its own
+	 * pages, and each shared page divided among those that map it */
+	printf("BENCH node_idle_pss_mb %.3f MB\n", nodes.pss / nodes.count / 1024);
 	printf("BENCH root_kb_per_node %.2f KB\n", (root_kb - rss) / (count - 1));
 	printf("BENCH root_idle_cpu_pct %.2f %%\n", root_idle_cpu(root));
 }
