@@ -22,10 +22,12 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "process.h"
 
 #define TICK_MS 1000
 #define STOP_GRACE_MS 2000 /* beyond the config's stop_timeout */
 #define LOOK_MIN_MS 50     /* the shortest time between looks at nodes */
+#define SPARE_FDS 64       /* beyond a file per node: logs, signals, pipes */
 
 static struct {
 	const char *config;
@@ -378,6 +380,24 @@ static int prepare(void)
 	return 0;
 }
 
+/* The master holds a file for each node (its watch page): a thousand
+ * nodes would pass the usual soft limit of 1,024, which the nodes also
+ * inherit. */
+static void raise_fd_limit(void)
+{
+	uint64_t need = M.count + SPARE_FDS, was, now;
+	if (wisp_fd_limit_raise(need, &was, &now) < 0)
+		wisp_master_log(WISP_LOG_ERROR, "open-file limit: the hard limit is "
+			"below the %llu that %zu nodes need, so the soft limit stays at "
+			"%llu; raise the hard limit (ulimit -Hn, LimitNOFILE= for "
+			"systemd)", (unsigned long long)need, M.count,
+			(unsigned long long)now);
+	else if (now > was)
+		wisp_master_log(WISP_LOG_INFO, "open-file limit raised from %llu to "
+			"%llu for %zu nodes", (unsigned long long)was,
+			(unsigned long long)now, M.count);
+}
+
 int wisp_master_run(const char *config, const struct wisp_master_options *opt)
 {
 	M.config = config;
@@ -389,6 +409,7 @@ int wisp_master_run(const char *config, const struct wisp_master_options *opt)
 		wisp_master_log(WISP_LOG_INFO, "master of %s: %zu nodes%s, logs in "
 			"%s", config, M.count, M.count < M.in_config ? " (--nodes)" : "",
 			opt->run_dir);
+		raise_fd_limit();
 		for (size_t i = 0; i < M.count; i++)
 			wisp_master_node_start(&M.nodes[i], config);
 		run_loop();

@@ -1,7 +1,8 @@
 /* process.c: what the node's process uses, as Prometheus names it
  * (process_cpu_seconds_total, process_resident_memory_bytes, ...): for
  * the metrics endpoint and `wisp-ctl top`. Read from the kernel at each
- * call; nothing is kept but the start time, which does not change. */
+ * call; nothing is kept but the start time, which does not change. And
+ * the open-file limit, which services that hold many sockets raise. */
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,4 +81,26 @@ void wisp_process_stats(struct wisp_process_stats *s)
 	s->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0
 		&& rl.rlim_cur != RLIM_INFINITY ? (uint64_t)rl.rlim_cur : 0;
 	s->start_time = start_time();
+}
+
+static uint64_t limit_value(rlim_t v)
+{
+	return v == RLIM_INFINITY ? UINT64_MAX : (uint64_t)v;
+}
+
+int wisp_fd_limit_raise(uint64_t need, uint64_t *was, uint64_t *now)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		*was = *now = 0;
+		return -1;
+	}
+	*was = *now = limit_value(rl.rlim_cur);
+	if (*was >= need)
+		return 0;
+	rl.rlim_cur = limit_value(rl.rlim_max) >= need ? (rlim_t)need
+		: rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		*now = limit_value(rl.rlim_cur);
+	return *now >= need ? 0 : -1;
 }

@@ -13,4 +13,10 @@ struct wisp_process_stats {
 
 void wisp_process_stats(struct wisp_process_stats *s);
 
+/* Raises the soft limit on open files to need, or as far as the hard
+ * limit lets it, never lowering it; 0 when it is now at least need, else
+ * -1. *was and *now get the limit before and after (UINT64_MAX for
+ * unlimited). */
+int wisp_fd_limit_raise(uint64_t need, uint64_t *was, uint64_t *now);
+
 #endif

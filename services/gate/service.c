@@ -6,11 +6,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include "gate_service.h"
 #include "harbor_api.h"
 #include "module.h"
 #include "node.h"
+#include "process.h"
 #include "socket.h"
 
 /* Descriptors beyond the clients: the logger's file, the harbor's links,
@@ -30,29 +30,19 @@ static void arm_tick(struct gate *g)
  * hard limit allows, and says so when the hard limit is too low. */
 static void raise_fd_limit(struct gate *g)
 {
-	struct rlimit rl;
-	rlim_t need = (rlim_t)g->cfg->max_connections + SPARE_FDS;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
-		return;
-	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
-		? need : rl.rlim_max;
-	rlim_t was = rl.rlim_cur;
-	rl.rlim_cur = want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		rl.rlim_cur = was;
-	if (rl.rlim_cur >= need) {
+	uint64_t need = (uint64_t)g->cfg->max_connections + SPARE_FDS, was, now;
+	int enough = wisp_fd_limit_raise(need, &was, &now) == 0;
+	if (enough && now > was)
 		wisp_log(g->ctx, WISP_LOG_INFO, "open-file limit raised from %llu to "
 			"%llu for gate.max_connections %u", (unsigned long long)was,
-			(unsigned long long)rl.rlim_cur, g->cfg->max_connections);
-		return;
-	}
-	wisp_log(g->ctx, WISP_LOG_ERROR, "open-file limit: the hard limit %llu is "
-		"below the %llu that gate.max_connections %u needs, so this gate "
-		"can hold only about %llu clients; raise the hard limit (ulimit -Hn, "
-		"LimitNOFILE= for systemd) or lower gate.max_connections",
-		(unsigned long long)rl.rlim_max, (unsigned long long)need,
-		g->cfg->max_connections, (unsigned long long)(rl.rlim_cur > SPARE_FDS
-			? rl.rlim_cur - SPARE_FDS : 0));
+			(unsigned long long)now, g->cfg->max_connections);
+	else if (!enough)
+		wisp_log(g->ctx, WISP_LOG_ERROR, "open-file limit: the hard limit is "
+			"below the %llu that gate.max_connections %u needs, so this gate "
+			"can hold only about %llu clients; raise the hard limit (ulimit "
+			"-Hn, LimitNOFILE= for systemd) or lower gate.max_connections",
+			(unsigned long long)need, g->cfg->max_connections,
+			(unsigned long long)(now > SPARE_FDS ? now - SPARE_FDS : 0));
 }
 
 static void on_socket(struct gate *g, const struct wisp_socket_msg *m)

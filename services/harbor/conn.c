@@ -100,6 +100,11 @@ static size_t handshaking_max(const struct harbor *h)
 	return peers > HANDSHAKING_MIN ? peers : HANDSHAKING_MIN;
 }
 
+size_t wisp_harbor_fds_needed(const struct harbor *h)
+{
+	return 2 * h->cfg->peer_count + handshaking_max(h) + HANDSHAKING_MIN;
+}
+
 /* Past the cap, the oldest waiting handshake makes room: a real peer
  * finishes its handshake in a round trip, so a flood of idle connections
  * would have to be opened faster than that to keep it out, and costs

@@ -152,6 +152,9 @@ void wisp_harbor_unwatch(struct harbor *h, wisp_handle service);
 /* conn.c */
 struct harbor_conn *wisp_harbor_conn_dial(struct harbor *h,
 	struct harbor_link *l);
+/* The open files the harbor may need at once: a link in and out with
+ * every peer, the handshakes that may wait, and a few to spare. */
+size_t wisp_harbor_fds_needed(const struct harbor *h);
 /* local: it came in on the same-host Unix socket. */
 struct harbor_conn *wisp_harbor_conn_accepted(struct harbor *h, int id,
 	int local);

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "alloc.h"
 #include "harbor_service.h"
 #include "module.h"
 #include "node.h"
+#include "process.h"
 #include "socket.h"
 #include "tls.h"
 
@@ -79,8 +81,9 @@ static void *harbor_create(void)
 static void init_links(struct harbor *h)
 {
 	size_t n = WISP_MAX_NODE + 1;
-	h->links = wisp_malloc(n * sizeof(*h->links));
-	memset(h->links, 0, n * sizeof(*h->links));
+	/* zero pages the allocator need not touch: a small cluster's node
+	 * does not make the table of every possible peer its own memory */
+	h->links = wisp_calloc(n, sizeof(*h->links));
 	for (size_t i = 0; i < h->cfg->peer_count; i++) {
 		const struct wisp_peer *p = &h->cfg->peers[i];
 		if (p == h->self || p->host == NULL)
@@ -125,6 +128,23 @@ static int start_tls(struct harbor *h)
 	return 0;
 }
 
+/* A root links to every node, twice: on a host whose soft limit is the
+ * usual 1,024, a root of a thousand nodes would run out of files. */
+static void raise_fd_limit(struct harbor *h)
+{
+	uint64_t need = wisp_harbor_fds_needed(h), was, now;
+	if (wisp_fd_limit_raise(need, &was, &now) < 0)
+		wisp_log(h->ctx, WISP_LOG_ERROR, "open-file limit: the hard limit is "
+			"below the %llu that links to the config's %zu nodes may need, so "
+			"the soft limit stays at %llu; raise the hard limit (ulimit -Hn, "
+			"LimitNOFILE= for systemd)", (unsigned long long)need,
+			h->cfg->peer_count, (unsigned long long)now);
+	else if (now > was)
+		wisp_log(h->ctx, WISP_LOG_INFO, "open-file limit raised from %llu to "
+			"%llu for links to the config's %zu nodes", (unsigned long long)was,
+			(unsigned long long)now, h->cfg->peer_count);
+}
+
 static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 {
 	(void)args;
@@ -147,6 +167,7 @@ static int harbor_init(void *inst, struct wisp_context *ctx, const char *args)
 			host, port, strerror(errno));
 	if (wisp_register(ctx, "wisp.harbor") < 0)
 		return wisp_fail(ctx, "another harbor runs on this node");
+	raise_fd_limit(h);
 	init_links(h);
 	if (h->settings->same_host)
 		wisp_local_find_peers(h);
