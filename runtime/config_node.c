@@ -281,7 +281,8 @@ static int read_peers(struct reader *r, const char *node,
 		 * when a read fails, or raises (config.c's run_job) */
 		cfg->peer_count++;
 		const char *name = lua_tostring(r->L, -2);
-		int bad = read_peer(r, name, p) < 0 || check_unique(r, cfg, p, by_id) < 0
+		int bad = read_peer(r, name, p) < 0
+			|| check_unique(r, cfg, p, by_id) < 0
 			|| read_sections(r, p, strcmp(name, node) == 0, cfg) < 0;
 		if (bad)
 			return -1;
