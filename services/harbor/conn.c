@@ -23,6 +23,7 @@
  * many as the cluster has nodes if that is more (handshaking_max). */
 #define HANDSHAKE_MS 5000
 #define HANDSHAKING_MIN 64
+#define SPARE_FDS 64 /* beyond the links and handshakes: logs, listeners */
 
 static void add_conn(struct harbor *h, struct harbor_conn *c)
 {
@@ -102,7 +103,7 @@ static size_t handshaking_max(const struct harbor *h)
 
 size_t wisp_harbor_fds_needed(const struct harbor *h)
 {
-	return 2 * h->cfg->peer_count + handshaking_max(h) + HANDSHAKING_MIN;
+	return 2 * h->cfg->peer_count + handshaking_max(h) + SPARE_FDS;
 }
 
 /* Past the cap, the oldest waiting handshake makes room: a real peer

@@ -74,7 +74,8 @@ static void start(void)
 	 * is the usual 1,024 for a thousand nodes */
 	struct rlimit rl;
 	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-	CHECK(rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)(3 * count + 256));
+	CHECK(rl.rlim_max == RLIM_INFINITY
+		|| rl.rlim_max >= (rlim_t)(3 * count + 256));
 	rl.rlim_cur = LOW_FD_LIMIT;
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 	snprintf(run_dir, sizeof(run_dir), "/tmp/wisp_scale_%d", (int)getpid());

@@ -43,14 +43,13 @@ def log_of(node):
     return run.log_of(node)
 
 
-def dial_root():
-    s = socket.create_connection(("127.0.0.1", BASE), timeout=10)
-    return s
+def dial_root(base=BASE):
+    return socket.create_connection(("127.0.0.1", base), timeout=10)
 
 
-def root_listening():
+def root_listening(base=BASE):
     try:
-        dial_root().close()
+        dial_root(base).close()
         return True
     except OSError:
         return False
@@ -240,19 +239,10 @@ def test_cap_is_the_cluster_size():
               "wisp-attacks-big-")
     root = big.start("root", {"WISP_SECRET": SECRET,
                               "WISP_SCALE_NODES": str(nodes)})
-
-    def dial():
-        return socket.create_connection(("127.0.0.1", big.base), timeout=10)
-
-    def listening():
-        try:
-            dial().close()
-            return True
-        except OSError:
-            return False
-    check(wait_for(listening, 20), "the root of %d nodes listens" % nodes)
+    check(wait_for(lambda: root_listening(big.base), 20),
+          "the root of %d nodes listens" % nodes)
     time.sleep(0.2)  # the probes' handshakes are over
-    socks = [dial() for _ in range(nodes + 10)]
+    socks = [dial_root(big.base) for _ in range(nodes + 10)]
     time.sleep(0.5)
     open_count = sum(still_open(s) for s in socks)
     check(open_count == nodes, "%d idle connections to the root of %d nodes: "
