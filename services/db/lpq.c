@@ -37,6 +37,7 @@ struct conn {
 	int inflight;        /* queries and syncs sent, not yet taken */
 	int script;          /* out of pipeline mode for a script */
 	int flush_queued;    /* its flush waits for the end of the round */
+	int flush_asked;     /* a flush request goes with that flush */
 	PGresult *current;   /* the first result of the query being read */
 };
 
@@ -144,7 +145,7 @@ static void close_conn(struct conn *c)
 {
 	if (c->flush_queued)
 		wisp_poll_flush_cancel(c);
-	c->flush_queued = 0;
+	c->flush_queued = c->flush_asked = 0;
 	unwatch(c);
 	PQclear(c->current);
 	c->current = NULL;
@@ -159,7 +160,8 @@ static int l_connect(lua_State *L)
 {
 	const char *info = luaL_checkstring(L, 1);
 	struct conn *c = lua_newuserdatauv(L, sizeof(*c), 0);
-	*c = (struct conn){ NULL, 0, next_id++, -1, -1, 0, 1, 0, 0, 0, 0, NULL };
+	*c = (struct conn){ .id = next_id++, .fd = -1, .watch = -1,
+		.connecting = 1 };
 	luaL_setmetatable(L, CONN_META);
 	c->owner = wisp_self(wisp_lua_task(L)->host->ctx);
 	c->pg = PQconnectStart(info);
@@ -259,12 +261,19 @@ static void read_params(lua_State *L, struct params *p, int first, int n)
 		param(L, p, i, first + i);
 }
 
+/* The round's flush request goes after its last statement: the server
+ * then answers the round's statements in one write, where a request after
+ * each would have it write (and wake this node) once per statement. */
 static void flush_later(void *ud)
 {
 	struct conn *c = ud;
 	c->flush_queued = 0;
-	if (c->pg && !c->connecting)
-		flush(c);
+	if (c->pg == NULL || c->connecting)
+		return;
+	if (c->flush_asked && PQsendFlushRequest(c->pg) == 0)
+		notify(c); /* the connection is failing: results() says why */
+	c->flush_asked = 0;
+	flush(c);
 }
 
 /* What the round's requests queued goes in one write, at its end. */
@@ -343,17 +352,14 @@ static int l_send_prepared(lua_State *L)
 }
 
 /* conn:flush_request(): asks the server to send what it has answered so
- * far, without ending the pipeline's segment as a sync would. */
+ * far, without ending the pipeline's segment as a sync would; the request
+ * is sent at the end of the round, once for all the round's asks. */
 static int l_flush_request(lua_State *L)
 {
 	struct conn *c = check_conn(L);
 	if (!ready_to_send(L, c))
 		return 2;
-	if (PQsendFlushRequest(c->pg) == 0) {
-		lua_pushnil(L);
-		lua_pushstring(L, PQerrorMessage(c->pg));
-		return 2;
-	}
+	c->flush_asked = 1;
 	queue_flush(c);
 	lua_pushboolean(L, 1);
 	return 1;
