@@ -26,7 +26,7 @@
 #define CPU_MS 5000     /* the root's idle CPU is measured over this */
 #define STOP_MS 120000  /* every node stopped in order */
 
-static const char *wisp_exe;
+static const char *wisp_exe, *rss_floor_exe;
 static int count, bench;
 static char conf[512], run_dir[64], ports_env[64], count_env[64];
 static char victim[16];
@@ -215,6 +215,21 @@ static double root_idle_cpu(pid_t root)
 		/ (double)sysconf(_SC_CLK_TCK) / (CPU_MS / 1000.0);
 }
 
+/* The RSS of rss_floor (test/bench/rss_floor.c): libc and libcrypto
+ * after one harbor key exchange, the least a node maps. -1 on failure. */
+static double rss_floor_kb(void)
+{
+	struct proc floor = { .label = "rss_floor" };
+	char *args[] = { (char *)rss_floor_exe, NULL };
+	long kb = -1;
+	if (proc_start(&floor, args, NULL) == 0
+		&& proc_wait_output(&floor, "READY", 10000))
+		kb = proc_rss_kb(floor.pid);
+	proc_stop(&floor, 2000);
+	proc_cleanup(&floor);
+	return (double)kb;
+}
+
 /* An idle node's memory (every node but the root), and what the root
  * holds for each node beyond that. RSS counts the shared libraries'
  * pages as every process's own; private is what the node alone holds;
@@ -234,6 +249,10 @@ static void memory(void)
 	double rss = nodes.rss / nodes.count, private = nodes.private / nodes.count;
 	double root_kb = (double)proc_rss_kb(root);
 	printf("BENCH node_idle_rss_mb %.3f MB\n", rss / 1024);
+	double floor = rss_floor_kb();
+	CHECK(floor > 0);
+	printf("BENCH node_idle_rss_floor_mb %.3f MB (a process of libc and "
+		"libcrypto after one harbor key exchange)\n", floor / 1024);
 	printf("BENCH node_idle_private_mb %.3f MB\n", private / 1024);
 	printf("BENCH node_idle_shared_mb %.3f MB\n", (rss - private) / 1024);
 	/* the kernel's share of what the host holds for this node: its own
@@ -298,13 +317,14 @@ static void stop(void)
 int main(int argc, char **argv)
 {
 	count = argc < 4 ? 0 : atoi(argv[3]);
-	if (count < 20 || count > 1023) {
-		fprintf(stderr, "usage: test_scale WISP SOURCE_ROOT NODES [--bench] "
-			"(20 to 1023 nodes)\n");
+	bench = argc > 4 && strcmp(argv[4], "--bench") == 0;
+	if (count < 20 || count > 1023 || (bench && argc < 6)) {
+		fprintf(stderr, "usage: test_scale WISP SOURCE_ROOT NODES [--bench "
+			"RSS_FLOOR] (20 to 1023 nodes)\n");
 		return 2;
 	}
 	wisp_exe = argv[1];
-	bench = argc > 4 && strcmp(argv[4], "--bench") == 0;
+	rss_floor_exe = bench ? argv[5] : NULL;
 	/* not a namer (n2, n12...) nor a resolver (n7, n17...) */
 	snprintf(victim, sizeof(victim), "n%d", count / 20 * 10);
 	snprintf(conf, sizeof(conf), "%s/test/scale/scale.lua", argv[2]);
