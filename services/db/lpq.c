@@ -245,14 +245,24 @@ static void param(lua_State *L, struct params *p, int i, int idx)
 	}
 }
 
-/* The n parameters from stack index first on, in scratch memory that
- * lives on the stack until the call returns. */
-static void read_params(lua_State *L, struct params *p, int first, int n)
+#define PARAM_BYTES (sizeof(char *) + 2 * sizeof(int) + NUM_MAX)
+#define SCRATCH_PARAMS 16 /* a statement's usual count: no allocation */
+
+/* Memory for a statement's parameters: room for SCRATCH_PARAMS of them
+ * on the C stack, the caller's; more in a userdata left on the Lua stack
+ * until the call returns. */
+struct params_scratch {
+	_Alignas(void *) char bytes[SCRATCH_PARAMS * PARAM_BYTES];
+};
+
+/* The n parameters from stack index first on. */
+static void read_params(lua_State *L, struct params *p, int first, int n,
+	struct params_scratch *scratch)
 {
 	luaL_argcheck(L, n >= 0 && n <= PARAMS_MAX, first - 1,
 		"postgres: too many parameters");
-	size_t each = sizeof(char *) + 2 * sizeof(int) + NUM_MAX;
-	char *mem = lua_newuserdatauv(L, (size_t)n * each + 1, 0);
+	char *mem = n <= SCRATCH_PARAMS ? scratch->bytes
+		: lua_newuserdatauv(L, (size_t)n * PARAM_BYTES, 0);
 	p->nums = (void *)mem;
 	p->values = (const char **)(mem + (size_t)n * NUM_MAX);
 	p->lengths = (int *)(p->values + n);
@@ -261,9 +271,6 @@ static void read_params(lua_State *L, struct params *p, int first, int n)
 		param(L, p, i, first + i);
 }
 
-/* The round's flush request goes after its last statement: the server
- * then answers the round's statements in one write, where a request after
- * each would have it write (and wake this node) once per statement. */
 static void flush_later(void *ud)
 {
 	struct conn *c = ud;
@@ -318,7 +325,8 @@ static int l_send(lua_State *L)
 	const char *sql = luaL_checkstring(L, 2);
 	int n = (int)luaL_checkinteger(L, 3);
 	struct params p;
-	read_params(L, &p, 4, n);
+	struct params_scratch scratch;
+	read_params(L, &p, 4, n, &scratch);
 	if (!ready_to_send(L, c))
 		return 2;
 	return sent(L, c, PQsendQueryParams(c->pg, sql, n, NULL, p.values,
@@ -344,7 +352,8 @@ static int l_send_prepared(lua_State *L)
 	const char *name = luaL_checkstring(L, 2);
 	int n = (int)luaL_checkinteger(L, 3);
 	struct params p;
-	read_params(L, &p, 4, n);
+	struct params_scratch scratch;
+	read_params(L, &p, 4, n, &scratch);
 	if (!ready_to_send(L, c))
 		return 2;
 	return sent(L, c, PQsendQueryPrepared(c->pg, name, n, p.values,

@@ -66,8 +66,9 @@ local function check_sent(ok, err)
 	end
 end
 
--- Sends unit's statements: [prepare,] the statement, and a sync, or in
--- a transaction a flush request.
+-- Sends unit's statements: [prepare,] the statement (unit.sql or
+-- unit.stmt, its unit.n arguments in unit[1..n]), and a sync, or in a
+-- transaction a flush request.
 local function send_unit(self, unit)
 	local raw = self.raw
 	unit.error, unit.result = nil, nil
@@ -85,10 +86,10 @@ local function send_unit(self, unit)
 	end
 	if s then
 		check_sent(raw:send_prepared(s.name, unit.n,
-			table.unpack(unit.args, 1, unit.n)))
+			table.unpack(unit, 1, unit.n)))
 	elseif unit.sql then
 		check_sent(raw:send(unit.sql, unit.n,
-			table.unpack(unit.args, 1, unit.n)))
+			table.unpack(unit, 1, unit.n)))
 	end
 	if unit.sql or s then
 		push_item(self, unit, "main")
@@ -395,7 +396,7 @@ function conn:exec(sql, nowait)
 		tx_over(self) -- what is sent from now on comes after it
 	end
 	local body = sql:gsub("[%s;]+$", "")
-	local result, err = run_unit(self, { sql = sql, n = 0, args = {},
+	local result, err = run_unit(self, { sql = sql, n = 0,
 		exec = true, script = body:find(";", 1, true) ~= nil,
 		nowait = nowait })
 	if err then
@@ -432,8 +433,10 @@ local function execute(s, ...)
 	end
 	local self = s.conn
 	while true do
+		-- the fields run_unit and take set are made here, so that the
+		-- table is not resized as they come
 		local result, err = run_unit(self, { stmt = s, n = s.params,
-			args = { ... } })
+			task = false, in_tx = false, tx = 0, done = false, ... })
 		if result then
 			return result
 		end

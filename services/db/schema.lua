@@ -266,11 +266,12 @@ local function columns_sql(t, names, sep, suffix)
 	return concat(parts, sep)
 end
 
--- The prepared statement for key, made by build() the first time.
-function schema.statement(conn, t, key, build)
+-- The prepared statement for key, made of build(...)'s SQL the first
+-- time (build and its arguments, not a closure: no allocation per call).
+function schema.statement(conn, t, key, build, ...)
 	local s = t.stmts[key]
 	if not s then
-		s = conn:prepare(build())
+		s = conn:prepare(build(...))
 		t.stmts[key] = s
 	end
 	return s

@@ -95,9 +95,7 @@ end
 
 local function read_row(self, t, pk)
 	self.writer:idle()
-	local s = statement(self.conn, t, "pk", function()
-		return schema.sql_select(t, t.pk)
-	end)
+	local s = statement(self.conn, t, "pk", schema.sql_select, t, t.pk)
 	return booleans(t, checked(t, s:first(pk)))
 end
 
@@ -149,9 +147,8 @@ function store:by_fk(name, column, value)
 	local c = schema.column(t, column)
 	schema.check_value(t, c, value)
 	self.writer:idle()
-	local s = statement(self.conn, t, "fk:" .. column, function()
-		return schema.sql_select(t, column)
-	end)
+	local s = statement(self.conn, t, "fk:" .. column,
+		schema.sql_select, t, column)
 	return checked_rows(t, s:rows(value))
 end
 
@@ -190,9 +187,8 @@ local function range_rows(self, t, column, desc, nulls, from, ...)
 	local key = table.concat({ "range", column, desc and "d" or "a",
 		nulls and "n" or "v", from }, ":")
 	self.writer:idle()
-	local s = statement(self.conn, t, key, function()
-		return schema.sql_range(t, column, desc, nulls, from)
-	end)
+	local s = statement(self.conn, t, key,
+		schema.sql_range, t, column, desc, nulls, from)
 	return checked_rows(t, s:rows(...))
 end
 
@@ -232,9 +228,7 @@ end
 local function run_insert(self, t, row)
 	local names = schema.check_fields(t, row)
 	local key = "new:" .. table.concat(names, ",")
-	local s = statement(self.conn, t, key, function()
-		return schema.sql_insert(t, names)
-	end)
+	local s = statement(self.conn, t, key, schema.sql_insert, t, names)
 	local values = {}
 	for i, n in ipairs(names) do
 		values[i] = row[n]
@@ -256,17 +250,20 @@ function store:new(name, row)
 	self.writer:write(run_insert, self, t, row)
 end
 
+-- fields[names[i]], ... fields[names[#names]], then last: a statement's
+-- arguments, with no table made for them.
+local function field_values(fields, names, i, last)
+	local name = names[i]
+	if name == nil then
+		return last
+	end
+	return fields[name], field_values(fields, names, i + 1, last)
+end
+
 local function run_update(self, t, pk, fields, names)
 	local key = "set:" .. table.concat(names, ",")
-	local s = statement(self.conn, t, key, function()
-		return schema.sql_update(t, names)
-	end)
-	local values = {}
-	for i, n in ipairs(names) do
-		values[i] = fields[n]
-	end
-	values[#names + 1] = pk
-	local changes = checked(t, s:run(table.unpack(values, 1, #names + 1)))
+	local s = statement(self.conn, t, key, schema.sql_update, t, names)
+	local changes = checked(t, s:run(field_values(fields, names, 1, pk)))
 	if changes == 0 then
 		fail("table %s has no row %s", t.name, tostring(pk))
 	end
@@ -291,9 +288,8 @@ function store:update(name, pk, fields)
 end
 
 local function run_incr(self, t, pk, column, n)
-	local s = statement(self.conn, t, "incr:" .. column, function()
-		return schema.sql_incr(t, column)
-	end)
+	local s = statement(self.conn, t, "incr:" .. column,
+		schema.sql_incr, t, column)
 	local row = checked(t, s:first(n, pk))
 	if row == nil then
 		fail("table %s has no row %s", t.name, tostring(pk))
@@ -315,9 +311,7 @@ function store:incr(name, pk, column, n)
 end
 
 local function run_delete(self, t, pk)
-	local s = statement(self.conn, t, "delete", function()
-		return schema.sql_delete(t)
-	end)
+	local s = statement(self.conn, t, "delete", schema.sql_delete, t)
 	local changes = checked(t, s:run(pk))
 	self.writer:touch(t.name, pk)
 	return changes > 0
