@@ -454,7 +454,7 @@ static void push_rows(lua_State *L, const PGresult *r)
 {
 	int nrows = PQntuples(r), ncols = PQnfields(r);
 	luaL_checkstack(L, ncols + 4, "postgres: too many columns");
-	lua_createtable(L, nrows, 1);
+	lua_createtable(L, nrows, 2); /* changes, and command */
 	int names = lua_gettop(L) + 1;
 	for (int i = 0; i < ncols; i++)
 		lua_pushstring(L, PQfname(r, i));
