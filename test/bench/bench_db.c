@@ -136,7 +136,9 @@ static double floor_rate(const char *dir, int batch)
 static int print_floor(const char *dir)
 {
 	double whole = floor_rate(dir, FLOOR_BATCH);
-	double half = whole < 0 ? -1 : floor_rate(dir, FLOOR_BATCH / 2);
+	if (whole < 0)
+		return -1;
+	double half = floor_rate(dir, FLOOR_BATCH / 2);
 	if (half < 0)
 		return -1;
 	printf("BENCH db_write_pg_floor %.0f rows/s\n", whole);

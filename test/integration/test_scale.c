@@ -249,10 +249,10 @@ static void memory(void)
 	double rss = nodes.rss / nodes.count, private = nodes.private / nodes.count;
 	double root_kb = (double)proc_rss_kb(root);
 	printf("BENCH node_idle_rss_mb %.3f MB\n", rss / 1024);
-	double floor = rss_floor_kb();
-	CHECK(floor > 0);
+	double floor_kb = rss_floor_kb();
+	CHECK(floor_kb > 0);
 	printf("BENCH node_idle_rss_floor_mb %.3f MB (a process of libc and "
-		"libcrypto after one harbor key exchange)\n", floor / 1024);
+		"libcrypto after one harbor key exchange)\n", floor_kb / 1024);
 	printf("BENCH node_idle_private_mb %.3f MB\n", private / 1024);
 	printf("BENCH node_idle_shared_mb %.3f MB\n", (rss - private) / 1024);
 	/* the kernel's share of what the host holds for this node: its own
