@@ -101,9 +101,16 @@ local function stall()
 	local f = assert(io.open(flag, "w"))
 	f:write(FSYNC_MS)
 	f:close()
+	-- the writers leave alone the row the gets read (ROWS), which one of
+	-- them would otherwise update now and then: each update makes the
+	-- cached copy stale, and the next get then reads the database, whose
+	-- connection waits out the slowed fsync of the commit under way
+	local function write_others(pk)
+		ops.write(pk == ROWS and 1 or pk)
+	end
 	local best = math.huge
 	for _ = 1, ROUNDS do
-		best = math.min(best, stall_round(ops.write))
+		best = math.min(best, stall_round(write_others))
 	end
 	os.remove(flag)
 	bench.report(name, best, "ms")
