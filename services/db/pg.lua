@@ -10,9 +10,11 @@
 -- those after it answer pg.RETRY; the writer rolls the batch back and
 -- runs its other writes again in the next one, as sqlite keeps them. The
 -- connection reconnects with backoff; while it is down every call fails
--- with "db: postgres unavailable: ...". The writer may begin a
--- transaction while the COMMIT of the one before is on its way
--- (conn.pipelined): the pipeline keeps them in order.
+-- with "db: postgres unavailable: ...". The writer may send a COMMIT
+-- before the answers of the transaction's statements come
+-- (conn:commit_early), and begin a transaction while the COMMIT of the
+-- one before is on its way (conn.pipelined): the pipeline keeps them in
+-- order.
 local wisp = require "wisp"
 local pq = require "wisp.pq"
 
@@ -284,14 +286,14 @@ function pg.open(conninfo)
 	return self
 end
 
--- Sends a unit and waits for it: its result, or nil and its error.
-local function run_unit(self, unit)
+-- Sends a unit: nil, or the error that kept it from being sent.
+local function start_unit(self, unit)
 	if self.down or self.connecting then
-		return nil, { error = self.down or unavailable("reconnecting"),
+		return { error = self.down or unavailable("reconnecting"),
 			down = true }
 	end
 	if self.tx_lost and not unit.exec then
-		return nil, { error = unavailable("the connection was lost in a "
+		return { error = unavailable("the connection was lost in a "
 			.. "transaction"), down = true }
 	end
 	unit.task = not unit.nowait and coroutine.running() or nil
@@ -300,11 +302,12 @@ local function run_unit(self, unit)
 	local ok, err = pcall(send_unit, self, unit)
 	if not ok then
 		broken(self, err)
-		return nil, { error = self.down, down = true }
+		return { error = self.down, down = true }
 	end
-	if unit.nowait then
-		return {}
-	end
+end
+
+-- Waits for a unit sent by this task: its result, or nil and its error.
+local function await_unit(unit)
 	repeat
 		wisp.wait()
 	until unit.done
@@ -312,6 +315,18 @@ local function run_unit(self, unit)
 		return nil, unit.error
 	end
 	return unit.result
+end
+
+-- Sends a unit and waits for it: its result, or nil and its error.
+local function run_unit(self, unit)
+	local err = start_unit(self, unit)
+	if err then
+		return nil, err
+	end
+	if unit.nowait then
+		return {}
+	end
+	return await_unit(unit)
 end
 
 -- "?" marks, outside quotes, become $1, $2...: the service's SQL is
@@ -369,12 +384,16 @@ local function error_text(err)
 	return text
 end
 
--- Runs sql (one or more statements, no parameters: a migration's whole
--- file is sent in one simple query) and raises on an error. BEGIN,
--- COMMIT and ROLLBACK mark where the transaction is, as they are sent.
--- nowait: sent, not waited for (a failure is logged): a BEGIN, whose
--- failure the statements after it show.
-function conn:exec(sql, nowait)
+local function exec_failed(self, verb, err)
+	if verb == "BEGIN" then
+		self.in_tx = false
+	end
+	error(err.down and err.error or "postgres: " .. error_text(err), 0)
+end
+
+-- Sends sql as conn:exec does, and returns its unit; raises if it could
+-- not be sent.
+local function send_exec(self, sql, nowait)
 	local verb = (sql:match("^%s*(%a+)") or ""):upper()
 	local lost = self.tx_lost
 	if verb == "BEGIN" or verb == "COMMIT" or verb == "ROLLBACK" then
@@ -396,18 +415,59 @@ function conn:exec(sql, nowait)
 		tx_over(self) -- what is sent from now on comes after it
 	end
 	local body = sql:gsub("[%s;]+$", "")
-	local result, err = run_unit(self, { sql = sql, n = 0,
-		exec = true, script = body:find(";", 1, true) ~= nil,
-		nowait = nowait })
+	local unit = { sql = sql, n = 0, exec = true, verb = verb,
+		script = body:find(";", 1, true) ~= nil, nowait = nowait }
+	local err = start_unit(self, unit)
 	if err then
-		if verb == "BEGIN" then
-			self.in_tx = false
-		end
-		error(err.down and err.error or "postgres: " .. error_text(err), 0)
+		exec_failed(self, verb, err)
 	end
-	if verb == "COMMIT" and not nowait and result.command ~= "COMMIT" then
+	return unit
+end
+
+-- Runs sql (one or more statements, no parameters: a migration's whole
+-- file is sent in one simple query) and raises on an error. BEGIN,
+-- COMMIT and ROLLBACK mark where the transaction is, as they are sent.
+-- nowait: sent, not waited for (a failure is logged): a BEGIN, whose
+-- failure the statements after it show.
+function conn:exec(sql, nowait)
+	local unit = send_exec(self, sql, nowait)
+	if nowait then
+		return
+	end
+	local result, err = await_unit(unit)
+	if err then
+		exec_failed(self, unit.verb, err)
+	end
+	if unit.verb == "COMMIT" and result.command ~= "COMMIT" then
 		error("postgres: the transaction was rolled back", 0)
 	end
+end
+
+-- Commits the open transaction without waiting for the answers of its
+-- statements, so that the server goes on to the COMMIT at once: it goes
+-- behind them, and a ROLLBACK behind it. If a statement before it
+-- failed, PostgreSQL skips the COMMIT and, its pipeline going on after
+-- the sync, keeps the transaction open and failed: the ROLLBACK ends it,
+-- so that nothing sent after is refused. After a COMMIT that ran, the
+-- ROLLBACK has nothing to end (a warning, ignored). Returns true; or
+-- false, the error's text and whether surely nothing was committed (an
+-- earlier statement failed: the writes whose statement had no error may
+-- run again).
+function conn:commit_early()
+	local sent, unit = pcall(send_exec, self, "COMMIT")
+	if not sent then
+		return false, unit, false
+	end
+	pcall(self.exec, self, "ROLLBACK", true) -- if unsent, the COMMIT fails
+	local result, err = await_unit(unit)
+	if err then
+		local text = err.down and err.error or "postgres: " .. error_text(err)
+		return false, text, err.state == "aborted"
+	end
+	if result.command ~= "COMMIT" then
+		return false, "postgres: the transaction was rolled back", true
+	end
+	return true
 end
 
 -- A statement, prepared on the server when first used (again after a

@@ -233,6 +233,7 @@ local function run_insert(self, t, row)
 	for i, n in ipairs(names) do
 		values[i] = row[n]
 	end
+	self.writer:final_statement()
 	local new = booleans(t, checked(t, s:first(table.unpack(values, 1,
 		#names))))
 	self.writer:touch(t.name, new[t.pk], new)
@@ -263,6 +264,7 @@ end
 local function run_update(self, t, pk, fields, names)
 	local key = "set:" .. table.concat(names, ",")
 	local s = statement(self.conn, t, key, schema.sql_update, t, names)
+	self.writer:final_statement()
 	local changes = checked(t, s:run(field_values(fields, names, 1, pk)))
 	if changes == 0 then
 		fail("table %s has no row %s", t.name, tostring(pk))
@@ -290,6 +292,7 @@ end
 local function run_incr(self, t, pk, column, n)
 	local s = statement(self.conn, t, "incr:" .. column,
 		schema.sql_incr, t, column)
+	self.writer:final_statement()
 	local row = checked(t, s:first(n, pk))
 	if row == nil then
 		fail("table %s has no row %s", t.name, tostring(pk))
@@ -312,6 +315,7 @@ end
 
 local function run_delete(self, t, pk)
 	local s = statement(self.conn, t, "delete", schema.sql_delete, t)
+	self.writer:final_statement()
 	local changes = checked(t, s:run(pk))
 	self.writer:touch(t.name, pk)
 	return changes > 0

@@ -7,13 +7,16 @@
 -- Only then is each write answered: an acknowledged write is committed.
 -- A commit that fails rolls back and fails every write of the batch.
 -- On PostgreSQL a write's statement suspends its task until its answer
--- comes: the commit waits for the batch's writes still running, and a
--- write that comes meanwhile waits for the next batch, which begins as
--- soon as that COMMIT is sent (a pipelined connection keeps them in
--- order); the rows of a batch being committed are pending too. On
--- sqlite the COMMIT may run on the connection's worker thread (commit,
--- below): meanwhile the connection is not to be touched, so writes wait
--- for the next batch and reads for the commit's end (writer:idle).
+-- comes. When each write still running waits for its last statement
+-- (writer:final_statement, as every write of store.lua does), the COMMIT
+-- goes at once, behind those statements (finish_early); otherwise it
+-- waits for them. A write that comes meanwhile waits for the next batch,
+-- which begins as soon as that COMMIT is sent (a pipelined connection
+-- keeps them in order); the rows of a batch being committed are pending
+-- too. On sqlite the COMMIT may run on the connection's worker thread
+-- (commit, below): meanwhile the connection is not to be touched, so
+-- writes wait for the next batch and reads for the commit's end
+-- (writer:idle).
 local wisp = require "wisp"
 
 local writer = {}
@@ -32,8 +35,12 @@ function writer.new(conn, batch_max, on_commit, on_abort, hooks)
 	hooks = hooks or {}
 	return setmetatable({ conn = conn, batch_max = batch_max,
 		on_commit = on_commit, on_abort = on_abort, batch = nil,
-		next_batch = {}, committing = {}, commits = 0, rows = 0,
-		commit_us = 0, checkpoints = 0, syncing = false,
+		next_batch = {}, committing = {}, in_final = {},
+		-- the batch of each write running, by task; on PostgreSQL the
+		-- connection's too (a failed statement of a write is run again)
+		writing = conn.writing or {},
+		commits = 0, rows = 0, commit_us = 0, checkpoints = 0,
+		syncing = false,
 		run_commit = hooks.commit or function(c) c:exec("COMMIT") end,
 		run_checkpoint = hooks.checkpoint }, writer)
 end
@@ -73,8 +80,8 @@ function writer:open()
 		b.running = b.running + 1
 		return b
 	end
-	b = { n = 0, running = 1, answers = {}, results = {}, calls = {},
-		touched = {} }
+	b = { n = 0, running = 1, in_final = 0, answers = {}, results = {},
+		calls = {}, touched = {} }
 	self.batch = b
 	local ok, err = pcall(self.conn.exec, self.conn, "BEGIN",
 		self.conn.pipelined)
@@ -112,8 +119,10 @@ function writer:pending(t, pk)
 	return false
 end
 
+-- The calling write wrote the row (t, pk): row is its value, or nil
+-- when the row's cached copy is only stale.
 function writer:touch(t, pk, row)
-	local b = self.batch
+	local b = self.writing[coroutine.running()]
 	local rows = b.touched[t]
 	if not rows then
 		rows = {}
@@ -132,12 +141,12 @@ function writer:run(call, answer)
 	while true do
 		local b = self:open()
 		local task = coroutine.running()
-		if conn.writing then
-			conn.writing[task] = true
-		end
+		self.writing[task] = b
 		local ok, result = pcall(call.fn, table.unpack(call, 1, call.n))
-		if conn.writing then
-			conn.writing[task] = nil
+		self.writing[task] = nil
+		if self.in_final[task] then
+			self.in_final[task] = nil
+			b.in_final = b.in_final - 1
 		end
 		if ok then -- answered with the batch, before its commit is made
 			local n = b.n + 1
@@ -152,7 +161,7 @@ function writer:run(call, answer)
 		if not b.closing and (b.doomed or b.n >= self.batch_max) then
 			self:commit()
 		elseif b.closing and b.running == 0 then
-			self:finish(b)
+			self:all_returned(b)
 		end
 		if ok then
 			return
@@ -187,7 +196,20 @@ function writer:wake_next()
 	end
 end
 
--- Commits the open batch once none of its writes is running.
+-- The calling write's next statement is its last: once it is sent, the
+-- batch's COMMIT may go behind it before its answer comes (finish_early).
+-- Called before the statement, which is sent before the task waits.
+function writer:final_statement()
+	local task = coroutine.running()
+	local b = self.writing[task]
+	if b and self.conn.pipelined and not self.in_final[task] then
+		self.in_final[task] = true
+		b.in_final = b.in_final + 1
+	end
+end
+
+-- Commits the open batch once none of its writes is running, or at once
+-- if each of those running waits for its last statement's answer.
 function writer:commit()
 	local b = self.batch
 	if not b or b.closing then
@@ -196,12 +218,27 @@ function writer:commit()
 	b.closing = true
 	if b.running == 0 then
 		self:finish(b)
+	elseif b.running == b.in_final and not b.doomed
+		and not self.conn.tx_failed then
+		self:finish_early(b)
 	end
 end
 
--- A failed transaction's writes run again, each in a task of its own.
-function writer:replay(b)
-	pcall(self.conn.exec, self.conn, "ROLLBACK")
+-- Every write of a closing batch has returned.
+function writer:all_returned(b)
+	if not b.early then
+		self:finish(b)
+	elseif b.closer then
+		wisp.wakeup(b.closer)
+	end
+end
+
+-- A failed transaction's writes run again, each in a task of its own;
+-- rolled_back: the transaction is over already.
+function writer:replay(b, rolled_back)
+	if not rolled_back then
+		pcall(self.conn.exec, self.conn, "ROLLBACK")
+	end
 	self.committing[b] = nil
 	self:wake_next()
 	self.on_abort(b.touched)
@@ -238,12 +275,47 @@ function writer:finish(b)
 			pcall(self.conn.exec, self.conn, "ROLLBACK")
 		end
 		self:wake_next()
-		wisp.log_error("commit of " .. b.n .. " writes failed: " .. err)
-		self.on_abort(b.touched)
-		answer_all(b, false, "db: the commit failed: " .. err)
+		self:failed(b, err)
 		return
 	end
 	self:wake_next()
+	self:committed(b, started)
+end
+
+-- Commits b while its writes wait for their last statement's answer, so
+-- that PostgreSQL need not wait for the node between them
+-- (conn:commit_early), then waits for those writes to return. If a
+-- statement failed, nothing was committed: the writes that did not fail
+-- run again.
+function writer:finish_early(b)
+	local started = wisp.now()
+	self.batch = nil
+	self.committing[b] = true
+	b.early = true
+	self:wake_next() -- the next batch begins behind the COMMIT
+	local ok, err, none_committed = self.conn:commit_early()
+	while b.running > 0 do
+		b.closer = coroutine.running()
+		wisp.wait()
+	end
+	self.committing[b] = nil
+	self:wake_next()
+	if ok then
+		self:committed(b, started)
+	elseif none_committed then
+		self:replay(b, true)
+	else
+		self:failed(b, err)
+	end
+end
+
+function writer:failed(b, err)
+	wisp.log_error("commit of " .. b.n .. " writes failed: " .. err)
+	self.on_abort(b.touched)
+	answer_all(b, false, "db: the commit failed: " .. err)
+end
+
+function writer:committed(b, started)
 	self.commits = self.commits + 1
 	self.rows = self.rows + b.n
 	self.commit_us = self.commit_us + (wisp.now() - started) * 1000

@@ -198,6 +198,48 @@ for _, bad in ipairs({ 5, 10 }) do
 	end)
 end
 
+-- Many writers at once, some of whose writes break a constraint: on
+-- PostgreSQL a batch's COMMIT goes before its statements are answered,
+-- and the next batch begins behind it, so a failed batch must end there
+-- and its other writes run again once, each: every incr answers the
+-- count its task made.
+t.case("writes keep flowing while batches with a broken constraint fail",
+	function()
+	local TASKS, ROUNDS = 20, 25
+	local done, bad_wanted, bad_seen, wrong = 0, 0, 0, {}
+	for i = 1, TASKS do
+		counters.new({ id = "flow." .. i, n = 0 })
+		wisp.fork(function()
+			for round = 1, ROUNDS do
+				local ok, v = pcall(counters.incr, "flow." .. i, "n", 1)
+				if (not ok or v ~= round) and #wrong < 10 then
+					wrong[#wrong + 1] = string.format("task %d round %d: %s",
+						i, round, tostring(v))
+				end
+				if (i + round) % 9 == 0 then
+					bad_wanted = bad_wanted + 1
+					local failed, err = pcall(players.new,
+						{ account = "flow", name = "Anna" })
+					if not failed and err:find("UNIQUE constraint failed: "
+						.. "player.name", 1, true) then
+						bad_seen = bad_seen + 1
+					elseif #wrong < 10 then
+						wrong[#wrong + 1] = "the broken write: " .. tostring(err)
+					end
+				end
+			end
+			done = done + 1
+		end)
+	end
+	t.wait_for("the writers", 30000, function() return done == TASKS end)
+	t.eq(table.concat(wrong, "; "), "", "every write answered as made")
+	t.eq(bad_seen, bad_wanted, "each broken write failed alone")
+	for i = 1, TASKS do
+		t.eq(counters.get("flow." .. i).n, ROUNDS, "counter " .. i)
+	end
+	t.eq(#players.by_fk("flow"), 0, "no broken write was written")
+end)
+
 t.case("static tables: read, not written, reloaded", function()
 	local rows = db.static("item")
 	t.eq(rows[1].name, "sword", "static row 1")
