@@ -384,6 +384,7 @@ local function error_text(err)
 	return text
 end
 
+-- Raises err of an exec; a BEGIN that failed opened no transaction.
 local function exec_failed(self, verb, err)
 	if verb == "BEGIN" then
 		self.in_tx = false
