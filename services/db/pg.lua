@@ -384,12 +384,18 @@ local function error_text(err)
 	return text
 end
 
+-- What an exec's error says: why the connection is down, or the server's
+-- error.
+local function exec_error_text(err)
+	return err.down and err.error or "postgres: " .. error_text(err)
+end
+
 -- Raises err of an exec; a BEGIN that failed opened no transaction.
 local function exec_failed(self, verb, err)
 	if verb == "BEGIN" then
 		self.in_tx = false
 	end
-	error(err.down and err.error or "postgres: " .. error_text(err), 0)
+	error(exec_error_text(err), 0)
 end
 
 -- Sends sql as conn:exec does, and returns its unit; raises if it could
@@ -462,8 +468,7 @@ function conn:commit_early()
 	pcall(self.exec, self, "ROLLBACK", true) -- if unsent, the COMMIT fails
 	local result, err = await_unit(unit)
 	if err then
-		local text = err.down and err.error or "postgres: " .. error_text(err)
-		return false, text, err.state == "aborted"
+		return false, exec_error_text(err), err.state == "aborted"
 	end
 	if result.command ~= "COMMIT" then
 		return false, "postgres: the transaction was rolled back", true

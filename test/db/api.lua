@@ -218,9 +218,9 @@ t.case("writes keep flowing while batches with a broken constraint fail",
 				end
 				if (i + round) % 9 == 0 then
 					bad_wanted = bad_wanted + 1
-					local failed, err = pcall(players.new,
+					local ok, err = pcall(players.new,
 						{ account = "flow", name = "Anna" })
-					if not failed and err:find("UNIQUE constraint failed: "
+					if not ok and err:find("UNIQUE constraint failed: "
 						.. "player.name", 1, true) then
 						bad_seen = bad_seen + 1
 					elseif #wrong < 10 then
